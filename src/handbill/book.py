@@ -1,0 +1,710 @@
+"""Assemble rendered documents into a `Book`: chapters, notes, links, images, contents.
+
+This is where the book stops being a set of files and becomes a sequence of
+chapter documents: sources are split at headings (and again where a chapter
+would be too large for Adobe-engine readers), footnotes become EPUB 3 popup
+notes, links are pointed at the chapter document that now holds their target,
+and images are read into the book.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import re
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+from xml.sax.saxutils import escape, quoteattr
+
+from lxml import html
+
+from . import __version__, xhtml
+from .config import BookConfig
+from .cover import CoverImage, draw_cover, load_cover
+from .errors import ConfigError
+from .render import RenderedDocument
+from .sources import MARKDOWN_SUFFIXES, Manuscript
+
+log = logging.getLogger("handbill")
+
+MAX_DOCUMENT_BYTES = 200_000
+"""Adobe-engine readers struggle above roughly 260 KB of XHTML in one file."""
+
+HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_LINKABLE_SUFFIXES = (*MARKDOWN_SUFFIXES, ".html", ".htm", ".xhtml")
+_IMAGE_TYPES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
+    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
+    (b"GIF87a", "image/gif", "gif"),
+    (b"GIF89a", "image/gif", "gif"),
+)
+# epub:type of a document -> (its ARIA role, the part of the book it belongs to)
+DOCUMENT_TYPES = {
+    "chapter": ("doc-chapter", "bodymatter"),
+    "part": ("doc-part", "bodymatter"),
+    "titlepage": (None, "frontmatter"),
+    "halftitlepage": (None, "frontmatter"),
+    "copyright-page": (None, "frontmatter"),
+    "dedication": ("doc-dedication", "frontmatter"),
+    "epigraph": ("doc-epigraph", "frontmatter"),
+    "foreword": ("doc-foreword", "frontmatter"),
+    "preface": ("doc-preface", "frontmatter"),
+    "introduction": ("doc-introduction", "frontmatter"),
+    "prologue": ("doc-prologue", "bodymatter"),
+    "epilogue": ("doc-epilogue", "bodymatter"),
+    "conclusion": ("doc-conclusion", "bodymatter"),
+    "afterword": ("doc-afterword", "backmatter"),
+    "appendix": ("doc-appendix", "backmatter"),
+    "acknowledgments": ("doc-acknowledgments", "backmatter"),
+    "colophon": ("doc-colophon", "backmatter"),
+    "frontmatter": (None, "frontmatter"),
+    "backmatter": (None, "backmatter"),
+}
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A file inside the EPUB's package folder that is not a content document."""
+
+    file_name: str
+    media_type: str
+    data: bytes
+    item_id: str
+
+
+@dataclass(frozen=True)
+class TocEntry:
+    title: str
+    href: str
+    children: tuple[TocEntry, ...] = ()
+
+
+@dataclass(frozen=True)
+class ContentDocument:
+    """One XHTML file of the spine."""
+
+    file_name: str
+    item_id: str
+    title: str
+    data: bytes
+    kind: str
+    """Its epub:type: chapter, titlepage, cover, appendix, ..."""
+    properties: tuple[str, ...] = ()
+    words: int = 0
+
+
+@dataclass(frozen=True)
+class Book:
+    """Everything the EPUB writer needs, checked and ready."""
+
+    title: str
+    authors: tuple[str, ...]
+    language: str
+    identifier: str
+    date: str | None
+    description: str | None
+    publisher: str | None
+    rights: str | None
+    subjects: tuple[str, ...]
+    accessibility_summary: str
+    cover: CoverImage
+    documents: tuple[ContentDocument, ...]
+    """The spine, in reading order, cover page first."""
+    resources: tuple[Resource, ...]
+    toc: tuple[TocEntry, ...]
+    landmarks: tuple[tuple[str, str, str], ...]
+    """(epub:type, href, label) for the nav's landmarks."""
+    slug: str
+    subtitle: str | None = None
+
+    @property
+    def words(self) -> int:
+        return sum(document.words for document in self.documents)
+
+    @property
+    def chapters(self) -> int:
+        return len(self.toc)
+
+
+@dataclass
+class _Piece:
+    """Part of a source document that becomes one chapter (before size splitting)."""
+
+    rendered: RenderedDocument
+    blocks: list[html.HtmlElement]
+    title: str | None
+    level: int | None
+    kind: str
+    language: str | None
+    in_toc: bool
+
+
+@dataclass
+class _Part:
+    """One output document: a chapter, or a continuation of a long one."""
+
+    piece: _Piece
+    blocks: list[html.HtmlElement]
+    file_name: str = ""
+    chapter_title: str = ""
+    first: bool = True
+    headings: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+def assemble(manuscript: Manuscript, rendered: Sequence[RenderedDocument]) -> Book:
+    """Turn rendered sources into the book's documents, table of contents and resources."""
+    config = manuscript.config
+    notes = {id(document): _extract_notes(document.container) for document in rendered}
+    pieces = list(_split_into_pieces(rendered, config))
+    if not pieces:
+        raise ConfigError("the book has no text: every Markdown file is empty", config.source)
+    title = config.title or _first_heading(pieces) or _humanise(config.source.stem)
+    authors = config.authors
+    _name_untitled(pieces, title)
+
+    parts = list(_split_by_size(pieces))
+    for number, part in enumerate(parts, start=1):
+        part.file_name = f"text-{number:03d}.xhtml"
+    chapter_title = ""
+    for part in parts:
+        if part.first:
+            chapter_title = part.piece.title or ""
+        part.chapter_title = chapter_title
+
+    for part in parts:
+        _place_notes(part, notes[id(part.piece.rendered)])
+        _unique_ids(part)
+    targets, starts = _index_targets(parts)
+    images = _ImageStore(config)
+    for part in parts:
+        _rewrite_links(part, targets, starts)
+        images.embed(part)
+    for document in rendered:
+        document.report.warn(str(document.source.path))
+
+    stylesheets = _stylesheets(config)
+    cover = _cover(config, title, authors)
+    cover_resource = Resource(f"images/cover.{cover.extension}", cover.media_type, cover.data, "cover-image")
+    cover_page = _cover_page(config.language, title, authors, cover_resource.file_name, stylesheets)
+    documents = [cover_page] + [
+        _content_document(part, config.language, stylesheets) for part in parts
+    ]
+    toc = tuple(_toc(parts, config.toc_depth))
+    landmarks = [("cover", cover_page.file_name, "Cover")]
+    titlepage = next((part for part in parts if part.piece.kind == "titlepage"), None)
+    if titlepage is not None:
+        landmarks.append(("titlepage", titlepage.file_name, "Title Page"))
+    landmarks.append(("toc", "nav.xhtml", "Table of Contents"))
+    body = next((part for part in parts if DOCUMENT_TYPES.get(part.piece.kind, ("", ""))[1] == "bodymatter"), parts[0])
+    landmarks.append(("bodymatter", body.file_name, "Start of Content"))
+
+    resources = [cover_resource, *images.resources, *stylesheets]
+    return Book(
+        title=title,
+        subtitle=config.subtitle,
+        authors=authors,
+        language=config.language,
+        identifier=config.identifier or _stable_identifier(title, authors),
+        date=config.date,
+        description=config.description,
+        publisher=config.publisher,
+        rights=config.rights,
+        subjects=config.subjects,
+        accessibility_summary=config.accessibility_summary or _accessibility_summary(images.count),
+        cover=cover,
+        documents=tuple(documents),
+        resources=tuple(resources),
+        toc=toc,
+        landmarks=tuple(landmarks),
+        slug=slugify(title),
+    )
+
+
+# -- splitting -----------------------------------------------------------------------------
+
+
+def _split_into_pieces(rendered: Sequence[RenderedDocument], config: BookConfig) -> Iterator[_Piece]:
+    single_file = config.source.is_file()
+    for document in rendered:
+        meta = document.source.meta
+        blocks = list(document.container)
+        if document.container.text and document.container.text.strip():
+            paragraph = html.Element("p")
+            paragraph.text = document.container.text
+            blocks.insert(0, paragraph)
+        if not any(_has_content(block) for block in blocks):
+            log.warning("%s: no text; left out of the book", document.source.path)
+            continue
+        level = config.split_level or _default_split_level(blocks, single_file)
+        kind = str(meta.get("type") or "chapter").strip().lower()
+        if kind not in DOCUMENT_TYPES:
+            log.warning("%s: unknown document type %r; using 'chapter'", document.source.path, kind)
+            kind = "chapter"
+        language = meta.get("language") or meta.get("lang")
+        in_toc = meta.get("toc", True) is not False
+        groups: list[list[html.HtmlElement]] = [[]]
+        for block in blocks:
+            if level and block.tag in HEADINGS[:level] and any(_has_content(b) for b in groups[-1]):
+                groups.append([])
+            groups[-1].append(block)
+        for index, group in enumerate(groups):
+            if not any(_has_content(block) for block in group):
+                continue
+            heading = next((block for block in group if block.tag in HEADINGS), None)
+            title = xhtml.text_of(heading) if heading is not None else None
+            if index == 0 and meta.get("title"):
+                title = str(meta["title"]).strip()
+            yield _Piece(
+                rendered=document,
+                blocks=group,
+                title=title or None,
+                level=int(heading.tag[1]) if heading is not None else None,
+                kind=kind,
+                language=str(language) if language else None,
+                in_toc=in_toc,
+            )
+
+
+def _default_split_level(blocks: list[html.HtmlElement], single_file: bool) -> int | None:
+    """A single file with one title heading and several sections: one chapter per section."""
+    if not single_file:
+        return None
+    levels = [int(block.tag[1]) for block in blocks if block.tag in HEADINGS]
+    if levels.count(1) == 1 and 2 in levels:
+        return 2
+    if levels.count(1) > 1:
+        return 1
+    return None
+
+
+def _has_content(block: html.HtmlElement) -> bool:
+    if block.tag in ("img", "hr", "table") or block.find(".//img") is not None:
+        return True
+    return bool("".join(block.itertext()).strip())
+
+
+def _first_heading(pieces: list[_Piece]) -> str | None:
+    for block in pieces[0].blocks:
+        if block.tag == "h1":
+            return xhtml.text_of(block) or None
+    return None
+
+
+def _name_untitled(pieces: list[_Piece], book_title: str) -> None:
+    """Untitled pieces get an honest label for the contents, never text in the body."""
+    for number, piece in enumerate(pieces, start=1):
+        if not piece.title:
+            stem = piece.rendered.source.path.stem
+            piece.title = book_title if number == 1 else _humanise(stem) or f"Section {number}"
+
+
+def _humanise(stem: str) -> str:
+    words = re.sub(r"^[\d\s._-]+", "", stem).replace("_", " ").replace("-", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def _split_by_size(pieces: list[_Piece]) -> Iterator[_Part]:
+    for piece in pieces:
+        current: list[html.HtmlElement] = []
+        size = 0
+        first = True
+        for block in piece.blocks:
+            block_size = len(xhtml.serialize(block).encode("utf-8"))
+            if current and size + block_size > MAX_DOCUMENT_BYTES:
+                yield _Part(piece=piece, blocks=current, first=first)
+                current, size, first = [], 0, False
+            current.append(block)
+            size += block_size
+        yield _Part(piece=piece, blocks=current, first=first)
+
+
+# -- notes, ids, links ----------------------------------------------------------------------
+
+
+def _extract_notes(container: html.HtmlElement) -> dict[str, html.HtmlElement]:
+    """Python-Markdown puts footnotes in a trailing div; take them out to place per chapter."""
+    notes: dict[str, html.HtmlElement] = {}
+    for holder in container.findall("div"):
+        if holder.get("class") != "footnote":
+            continue
+        for item in holder.iter("li"):
+            if item.get("id"):
+                notes[item.get("id")] = item
+        xhtml.drop_keep_tail(holder)
+    return notes
+
+
+def _place_notes(part: _Part, notes: dict[str, html.HtmlElement]) -> None:
+    """Popup notes: a noteref in the text, an aside at the end of the same document."""
+    placed: list[html.HtmlElement] = []
+    for block in part.blocks:
+        for ref in block.iter("a"):
+            if ref.get("class") != "footnote-ref":
+                continue
+            ref.set("epub:type", "noteref")
+            ref.set("role", "doc-noteref")
+            ref.set("class", "noteref")
+            holder = ref.getparent()
+            if holder is not None and holder.tag == "sup" and holder.get("id"):
+                ref.set("id", holder.attrib.pop("id"))
+            note = notes.pop(ref.get("href", "")[1:], None)
+            if note is None:
+                continue
+            aside = html.Element("aside")
+            aside.set("id", note.get("id"))
+            aside.set("epub:type", "footnote")
+            aside.set("role", "doc-footnote")
+            aside.set("class", "footnote")
+            aside.text = note.text
+            for child in list(note):
+                aside.append(child)
+            for backref in list(aside.iter("a")):
+                if backref.get("class") == "footnote-backref":
+                    previous = backref.getprevious()
+                    parent = backref.getparent()
+                    if previous is not None and previous.tail:
+                        previous.tail = previous.tail.rstrip("\u00a0 ")
+                    elif previous is None and parent.text:
+                        parent.text = parent.text.rstrip("\u00a0 ")
+                    xhtml.drop_keep_tail(backref)
+            back = html.Element("a")
+            back.set("href", "#" + (ref.get("id") or ""))
+            back.set("role", "doc-backlink")
+            back.text = xhtml.text_of(ref)
+            back.tail = ". "
+            first = aside[0] if len(aside) and aside[0].tag == "p" and not aside.text else None
+            if first is not None:
+                back.tail += first.text or ""
+                first.text = None
+                first.insert(0, back)
+            else:
+                wrapper = html.Element("p")
+                wrapper.append(back)
+                aside.insert(0, wrapper)
+            placed.append(aside)
+    part.blocks.extend(placed)
+
+
+def _unique_ids(part: _Part) -> None:
+    seen: set[str] = set()
+    for block in part.blocks:
+        for element in block.iter():
+            value = element.get("id") if isinstance(element.tag, str) else None
+            if value is None:
+                continue
+            if value in seen:
+                number = 2
+                while f"{value}-{number}" in seen:
+                    number += 1
+                value = f"{value}-{number}"
+                element.set("id", value)
+            seen.add(value)
+
+
+def _index_targets(parts: list[_Part]) -> tuple[dict[tuple[str, str], str], dict[str, str]]:
+    """Where each (source, id) and each source's start ended up."""
+    targets: dict[tuple[str, str], str] = {}
+    starts: dict[str, str] = {}
+    for part in parts:
+        source = part.piece.rendered.source.name
+        starts.setdefault(source, part.file_name)
+        for block in part.blocks:
+            for element in block.iter():
+                value = element.get("id") if isinstance(element.tag, str) else None
+                if value is not None:
+                    targets.setdefault((source, value), f"{part.file_name}#{value}")
+    return targets, starts
+
+
+def _source_key(name: str) -> str:
+    lowered = name.lower()
+    for suffix in _LINKABLE_SUFFIXES:
+        if lowered.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    if name.lower().endswith(("/readme", "/index")) or name.lower() in ("readme", "index"):
+        name = name.rsplit("/", 1)[0] if "/" in name else ""
+    return name
+
+
+def _rewrite_links(part: _Part, targets: dict[tuple[str, str], str], starts: dict[str, str]) -> None:
+    source = part.piece.rendered.source
+    by_key = {_source_key(name): name for name in starts}
+    for link in list(_iter_tag(part.blocks, "a")):
+        href = link.get("href")
+        if href is None:
+            if not link.get("id"):
+                xhtml.unwrap(link)
+            continue
+        resolved = _resolve_link(href, source.name, targets, starts, by_key)
+        if resolved is None:
+            log.warning("%s: link to %r leads nowhere in the book; kept as plain text", source.path, href)
+            link.tag = "span"
+            del link.attrib["href"]
+            for name in ("rel", "type", "hreflang", "epub:type", "role"):
+                link.attrib.pop(name, None)
+            if not link.attrib:
+                xhtml.unwrap(link)
+        else:
+            link.set("href", resolved)
+
+
+def _resolve_link(
+    href: str,
+    source_name: str,
+    targets: dict[tuple[str, str], str],
+    starts: dict[str, str],
+    by_key: dict[str, str],
+) -> str | None:
+    href = href.strip()
+    try:
+        parts = urlsplit(href)
+    except ValueError:
+        return None
+    if parts.scheme:
+        return href
+    if parts.netloc:
+        return "https:" + href
+    fragment = unquote(parts.fragment)
+    if not parts.path:
+        target_source = source_name
+    else:
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(source_name), unquote(parts.path)))
+        target_source = by_key.get(_source_key(joined.rstrip("/")))
+        if target_source is None:
+            return None
+    if fragment:
+        return targets.get((target_source, fragment))
+    return starts.get(target_source)
+
+
+def _iter_tag(blocks: list[html.HtmlElement], tag: str) -> Iterator[html.HtmlElement]:
+    for block in blocks:
+        yield from block.iter(tag)
+
+
+# -- images and stylesheets ----------------------------------------------------------------
+
+
+class _ImageStore:
+    """Reads each referenced image once, from inside the book only, under a safe name."""
+
+    def __init__(self, config: BookConfig):
+        self.roots = [root.resolve() for root in config.allowed_roots]
+        self.by_path: dict[Path, Resource | None] = {}
+        self.resources: list[Resource] = []
+        self.count = 0
+
+    def embed(self, part: _Part) -> None:
+        source = part.piece.rendered.source
+        for image in list(_iter_tag(part.blocks, "img")):
+            resource = self._resource(image.get("src", ""), source.path)
+            if resource is None:
+                xhtml.drop_keep_tail(image, keep_text=image.get("alt", ""))
+                continue
+            image.set("src", resource.file_name)
+            self.count += 1
+
+    def _resource(self, src: str, source_path: Path) -> Resource | None:
+        parts = urlsplit(src.strip())
+        if parts.scheme or parts.netloc:
+            log.warning(
+                "%s: image %r is not inside the book; remote images are not fetched, its alt text is kept",
+                source_path, src[:80],
+            )
+            return None
+        relative = unquote(parts.path)
+        if not relative or relative.startswith("/") or re.match(r"^[A-Za-z]:", relative):
+            log.warning("%s: image %r has an absolute path; left out", source_path, src[:80])
+            return None
+        path = (source_path.parent / relative).resolve()
+        if path in self.by_path:
+            return self.by_path[path]
+        resource = self._read(path, src, source_path)
+        self.by_path[path] = resource
+        return resource
+
+    def _read(self, path: Path, src: str, source_path: Path) -> Resource | None:
+        if not any(path.is_relative_to(root) for root in self.roots):
+            log.warning("%s: image %r is outside the book folder; left out", source_path, src[:80])
+            return None
+        if not path.is_file():
+            log.warning("%s: image %r does not exist; its alt text is kept", source_path, src[:80])
+            return None
+        data = path.read_bytes()
+        kind = next(((media, ext) for magic, media, ext in _IMAGE_TYPES if data.startswith(magic)), None)
+        if kind is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+            kind = ("image/webp", "webp")
+        if kind is None:
+            log.warning("%s: %r is not a PNG, JPEG, GIF or WebP image; left out", source_path, src[:80])
+            return None
+        number = len(self.resources) + 1
+        stem = slugify(path.stem, limit=40) or "image"
+        resource = Resource(f"images/{number:03d}-{stem}.{kind[1]}", kind[0], data, f"image-{number:03d}")
+        self.resources.append(resource)
+        return resource
+
+
+def _stylesheets(config: BookConfig) -> list[Resource]:
+    default = resources.files("handbill").joinpath("data/handbill.css").read_bytes()
+    sheets = [Resource("styles/handbill.css", "text/css", default, "style-handbill")]
+    roots = [root.resolve() for root in config.allowed_roots]
+    for number, path in enumerate(config.stylesheets, start=1):
+        where = config.config_file or config.source
+        if not path.is_file():
+            raise ConfigError(f"stylesheet {str(path)!r} does not exist", where)
+        if not any(path.resolve().is_relative_to(root) for root in roots):
+            raise ConfigError(f"stylesheet {str(path)!r} is outside the book folder", where)
+        data = path.read_bytes()
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ConfigError("is not UTF-8 text", path) from error
+        name = slugify(path.stem, limit=40) or "style"
+        sheets.append(Resource(f"styles/{number:02d}-{name}.css", "text/css", data, f"style-{number:02d}"))
+    return sheets
+
+
+def _cover(config: BookConfig, title: str, authors: tuple[str, ...]) -> CoverImage:
+    if config.cover is not None:
+        return load_cover(config.cover)
+    return draw_cover(title, authors, _display_date(config.date), config.subtitle)
+
+
+def _display_date(date: str | None) -> str | None:
+    if not date:
+        return None
+    months = (
+        "January February March April May June July August September October November December"
+    ).split()
+    pieces = date.split("-")
+    if len(pieces) == 3:
+        return f"{int(pieces[2])} {months[int(pieces[1]) - 1]} {pieces[0]}"
+    if len(pieces) == 2:
+        return f"{months[int(pieces[1]) - 1]} {pieces[0]}"
+    return pieces[0]
+
+
+# -- documents and contents ----------------------------------------------------------------
+
+
+def _page(
+    title: str,
+    language: str,
+    stylesheets: list[Resource],
+    body_type: str,
+    body: str,
+    body_class: str | None = None,
+) -> bytes:
+    links = "".join(
+        f'<link rel="stylesheet" type="text/css" href={quoteattr(sheet.file_name)}/>' for sheet in stylesheets
+    )
+    css_class = f" class={quoteattr(body_class)}" if body_class else ""
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n'
+        '<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" '
+        f"lang={quoteattr(language)} xml:lang={quoteattr(language)}>\n"
+        f"<head>\n<meta charset=\"utf-8\"/>\n<title>{escape(title)}</title>\n{links}\n</head>\n"
+        f'<body epub:type="{body_type}"{css_class}>\n{body}\n</body>\n</html>\n'
+    ).encode("utf-8")
+
+
+def _content_document(part: _Part, language: str, stylesheets: list[Resource]) -> ContentDocument:
+    piece = part.piece
+    role, matter = DOCUMENT_TYPES[piece.kind]
+    heading = next((block for block in part.blocks if block.tag in HEADINGS), None)
+    attributes = f' epub:type="{piece.kind}" class="{piece.kind}"'
+    if role:
+        attributes += f' role="{role}"'
+    if heading is not None and heading.get("id") and part.first:
+        attributes += f' aria-labelledby={quoteattr(heading.get("id"))}'
+    else:
+        attributes += f" aria-label={quoteattr(part.chapter_title)}"
+    inner = "\n".join(xhtml.serialize(block) for block in part.blocks)
+    section_language = ""
+    if piece.language and piece.language != language:
+        section_language = f" lang={quoteattr(piece.language)} xml:lang={quoteattr(piece.language)}"
+    body = f"<section{attributes}{section_language}>\n{inner}\n</section>"
+    properties = []
+    if "<svg " in inner or "<svg>" in inner:
+        properties.append("svg")
+    if "<math " in inner or "<math>" in inner:
+        properties.append("mathml")
+    words = sum(len("".join(block.itertext()).split()) for block in part.blocks)
+    return ContentDocument(
+        file_name=part.file_name,
+        item_id=part.file_name.removesuffix(".xhtml"),
+        title=part.chapter_title,
+        data=_page(part.chapter_title, language, stylesheets, matter, body),
+        kind=piece.kind,
+        properties=tuple(properties),
+        words=words,
+    )
+
+
+def _cover_page(
+    language: str, title: str, authors: tuple[str, ...], image: str, stylesheets: list[Resource]
+) -> ContentDocument:
+    alt = f"Cover of {title}" + (f" by {', '.join(authors)}" if authors else "")
+    body = (
+        '<section epub:type="cover" class="cover">\n'
+        f'<img src={quoteattr(image)} alt={quoteattr(alt)} role="doc-cover"/>\n</section>'
+    )
+    return ContentDocument(
+        file_name="cover.xhtml",
+        item_id="cover",
+        title="Cover",
+        data=_page("Cover", language, stylesheets, "cover", body, body_class="cover"),
+        kind="cover",
+    )
+
+
+def _toc(parts: list[_Part], depth: int) -> Iterator[TocEntry]:
+    for index, part in enumerate(parts):
+        piece = part.piece
+        if not part.first or not piece.in_toc:
+            continue
+        children: list[TocEntry] = []
+        if depth > 1 and piece.level is not None:
+            for sibling in parts[index:]:
+                if sibling.piece is not piece:
+                    break
+                for block in sibling.blocks:
+                    if block.tag == f"h{piece.level + 1}" and block.get("id") and xhtml.text_of(block):
+                        children.append(TocEntry(xhtml.text_of(block), f"{sibling.file_name}#{block.get('id')}"))
+        yield TocEntry(part.chapter_title, part.file_name, tuple(children))
+
+
+# -- small helpers -------------------------------------------------------------------------
+
+
+def slugify(text: str, limit: int = 60) -> str:
+    """A safe ASCII file name from any title."""
+    import unicodedata
+
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:limit].rstrip("-")
+
+
+def _stable_identifier(title: str, authors: tuple[str, ...]) -> str:
+    """The same book always gets the same identifier; a random one would change every build."""
+    name = "\x1f".join((title, *authors))
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'handbill:' + name)}"
+
+
+def _accessibility_summary(images: int) -> str:
+    summary = (
+        "This publication is text with a table of contents, structural headings and a logical "
+        "reading order; it does not depend on colour or sound."
+    )
+    if images:
+        summary += " Its images carry text alternatives."
+    return summary
+
+
+GENERATOR = f"handbill {__version__}"

@@ -1,0 +1,225 @@
+"""Write a `Book` as an EPUB 3 file: the only module that touches ebooklib and the zip.
+
+ebooklib builds the package document, the NCX and the container; handbill supplies
+finished XHTML (ebooklib would otherwise re-parse and pretty-print every chapter),
+its own navigation document, and a zip writer whose bytes depend only on the book:
+`mimetype` first and stored, every timestamp pinned.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+from ebooklib import epub
+
+from .book import GENERATOR, Book, TocEntry
+from .errors import OutputError
+
+DEFAULT_TIME = datetime(1980, 1, 1, tzinfo=UTC)
+"""The earliest time a zip can record: used when neither the book nor the environment names one."""
+
+
+def modified_time(book_modified: str | None, book_date: str | None) -> datetime:
+    """`SOURCE_DATE_EPOCH` when set, else the book's own `modified` or date: never the clock."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        try:
+            return max(datetime.fromtimestamp(int(epoch), UTC), DEFAULT_TIME)
+        except (ValueError, OverflowError, OSError) as error:
+            raise OutputError(f"SOURCE_DATE_EPOCH must be a whole number of seconds, not {epoch!r}") from error
+    if book_modified:
+        return datetime.strptime(book_modified, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    if book_date:
+        parts = [int(part) for part in book_date.split("-")] + [1, 1]
+        return max(datetime(parts[0], parts[1], parts[2], tzinfo=UTC), DEFAULT_TIME)
+    return DEFAULT_TIME
+
+
+class _Document(epub.EpubItem):
+    """A finished content document: ebooklib writes its bytes untouched."""
+
+    def __init__(self, uid: str, file_name: str, data: bytes, properties: tuple[str, ...] = ()):
+        super().__init__(uid=uid, file_name=file_name, media_type="application/xhtml+xml", content=data)
+        self.properties = list(properties)
+
+
+class _PinnedZip(zipfile.ZipFile):
+    """A zip whose entries all carry one timestamp and fixed permissions."""
+
+    def __init__(self, file: str, date_time: tuple[int, int, int, int, int, int]):
+        super().__init__(file, "w", zipfile.ZIP_DEFLATED, compresslevel=9)
+        self.pinned_time = date_time
+
+    def writestr(self, name, data, compress_type=None, compresslevel=None):  # type: ignore[override]
+        info = zipfile.ZipInfo(name if isinstance(name, str) else name.filename, self.pinned_time)
+        info.compress_type = zipfile.ZIP_STORED if compress_type == zipfile.ZIP_STORED else zipfile.ZIP_DEFLATED
+        info.external_attr = 0o644 << 16
+        info.create_system = 3
+        super().writestr(info, data, compresslevel=compresslevel)
+
+
+class _Writer(epub.EpubWriter):
+    def __init__(self, name: str, book: epub.EpubBook, modified: datetime):
+        super().__init__(name, book, {"epub3_pages": False, "epub3_landmark": False, "mtime": modified})
+        self.date_time = modified.timetuple()[:6]
+
+    def write(self) -> None:
+        self.out = _PinnedZip(self.file_name, self.date_time)
+        try:
+            self.out.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+            self._write_container()
+            self._write_opf()
+            self._write_items()
+        finally:
+            self.out.close()
+
+
+def write_epub(book: Book, output: Path, modified: datetime) -> Path:
+    """Write the book to `output` atomically: an earlier file stays whole until the new one is."""
+    package = _package(book)
+    output = Path(output)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".part", dir=output.parent)
+        os.close(handle)
+    except OSError as error:
+        raise OutputError(f"cannot write here ({error.strerror})", output) from error
+    try:
+        _Writer(temporary, package, modified.astimezone(UTC)).write()
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, output)
+    except OSError as error:
+        raise OutputError(f"cannot write the e-book ({error.strerror})", output) from error
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return output
+
+
+def _package(book: Book) -> epub.EpubBook:
+    package = epub.EpubBook()
+    package.set_identifier(book.identifier)
+    package.set_title(book.title)
+    package.set_language(book.language)
+    package.metadata[epub.NAMESPACES["OPF"]]["generator"] = [
+        ("", {"name": "generator", "content": GENERATOR})
+    ]
+    for number, author in enumerate(book.authors, start=1):
+        package.add_author(author, role="aut", uid=f"creator{number}")
+    if book.date:
+        package.add_metadata("DC", "date", book.date)
+    for name, value in (
+        ("description", book.description),
+        ("publisher", book.publisher),
+        ("rights", book.rights),
+    ):
+        if value:
+            package.add_metadata("DC", name, value)
+    for subject in book.subjects:
+        package.add_metadata("DC", "subject", subject)
+    _accessibility(package, book)
+    package.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
+
+    for resource in book.resources:
+        if resource.item_id == "cover-image":
+            item = epub.EpubCover(uid=resource.item_id, file_name=resource.file_name)
+            item.media_type = resource.media_type
+            item.content = resource.data
+        else:
+            item = epub.EpubItem(
+                uid=resource.item_id,
+                file_name=resource.file_name,
+                media_type=resource.media_type,
+                content=resource.data,
+            )
+        package.add_item(item)
+
+    documents = [
+        _Document(document.item_id, document.file_name, document.data, document.properties)
+        for document in book.documents
+    ]
+    nav = _Document("nav", "nav.xhtml", _nav_document(book), ("nav",))
+    for document in documents:
+        package.add_item(document)
+    package.add_item(nav)
+    package.add_item(epub.EpubNcx())
+
+    # The cover opens the book; the contents page follows any front matter.
+    front = [document for document in book.documents[1:] if document.kind in ("titlepage", "halftitlepage")]
+    spine: list[epub.EpubItem] = [documents[0]]
+    spine += [item for item, document in zip(documents[1:], book.documents[1:], strict=True) if document in front]
+    spine.append(nav)
+    spine += [item for item, document in zip(documents[1:], book.documents[1:], strict=True) if document not in front]
+    package.spine = spine
+    package.toc = [_ncx_entry(entry, number) for number, entry in enumerate(book.toc, start=1)]
+    guide_types = {"cover": "cover", "titlepage": "title-page", "toc": "toc", "bodymatter": "text"}
+    package.guide = [
+        {"type": guide_types[kind], "href": href, "title": label}
+        for kind, href, label in book.landmarks
+    ]
+    return package
+
+
+def _ncx_entry(entry: TocEntry, number: int) -> epub.Link | tuple[epub.Link, list]:
+    link = epub.Link(entry.href, entry.title, f"navpoint-{number}")
+    if not entry.children:
+        return link
+    children = [
+        epub.Link(child.href, child.title, f"navpoint-{number}-{index}")
+        for index, child in enumerate(entry.children, start=1)
+    ]
+    return (epub.Section(entry.title, entry.href), children)
+
+
+def _accessibility(package: epub.EpubBook, book: Book) -> None:
+    """EPUB Accessibility 1.1 discovery metadata."""
+    has_images = any(resource.media_type.startswith("image/") for resource in book.resources[1:])
+    modes = ["textual"] + (["visual"] if has_images else [])
+    features = ["tableOfContents", "readingOrder", "structuralNavigation"]
+    if has_images:
+        features.append("alternativeText")
+    entries = [("schema:accessMode", mode) for mode in modes]
+    entries.append(("schema:accessModeSufficient", "textual"))
+    entries += [("schema:accessibilityFeature", feature) for feature in features]
+    entries.append(("schema:accessibilityHazard", "none"))
+    entries.append(("schema:accessibilitySummary", book.accessibility_summary))
+    for name, value in entries:
+        package.add_metadata(None, "meta", value, {"property": name})
+
+
+def _nav_document(book: Book) -> bytes:
+    """The EPUB 3 navigation document: table of contents and landmarks."""
+
+    def items(entries: tuple[TocEntry, ...]) -> str:
+        rows = []
+        for entry in entries:
+            nested = f"\n<ol>\n{items(entry.children)}\n</ol>\n" if entry.children else ""
+            rows.append(f"<li><a href={quoteattr(entry.href)}>{escape(entry.title)}</a>{nested}</li>")
+        return "\n".join(rows)
+
+    landmarks = "\n".join(
+        f'<li><a epub:type="{kind}" href={quoteattr(href)}>{escape(label)}</a></li>'
+        for kind, href, label in book.landmarks
+    )
+    language = quoteattr(book.language)
+    links = "".join(
+        f'<link rel="stylesheet" type="text/css" href={quoteattr(resource.file_name)}/>'
+        for resource in book.resources
+        if resource.media_type == "text/css"
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n'
+        '<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" '
+        f"lang={language} xml:lang={language}>\n"
+        f'<head>\n<meta charset="utf-8"/>\n<title>Contents</title>\n{links}\n</head>\n'
+        '<body epub:type="frontmatter">\n'
+        '<nav epub:type="toc" id="toc" role="doc-toc">\n<h1>Contents</h1>\n'
+        f"<ol>\n{items(book.toc)}\n</ol>\n</nav>\n"
+        '<nav epub:type="landmarks" id="landmarks" hidden="hidden">\n<h2>Landmarks</h2>\n'
+        f"<ol>\n{landmarks}\n</ol>\n</nav>\n</body>\n</html>\n"
+    ).encode("utf-8")

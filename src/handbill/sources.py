@@ -1,0 +1,176 @@
+"""Find a book's Markdown files, put them in reading order, and read them as clean text."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import BookConfig
+from .errors import SourceError
+
+log = logging.getLogger("handbill")
+
+MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
+SUMMARY_NAME = "SUMMARY.md"
+
+# Characters XML 1.0 does not allow, whatever the encoding (a form feed is enough to break a book).
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_SUMMARY_LINK = re.compile(r"\[(?P<title>(?:[^\]\\]|\\.)*)\]\((?P<target>[^)\s]*)\)")
+_FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """One Markdown file, decoded, with its front matter split off."""
+
+    path: Path
+    name: str
+    """The path relative to the book folder, with forward slashes: how links name it."""
+    text: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    first_line: int = 1
+    """The line of the file where `text` starts (after front matter)."""
+
+
+@dataclass(frozen=True)
+class Manuscript:
+    config: BookConfig
+    documents: tuple[SourceDocument, ...]
+
+
+def read_manuscript(config: BookConfig) -> Manuscript:
+    """Every source document of the book, in reading order."""
+    paths = _chapter_paths(config)
+    documents = tuple(read_document(path, config.root) for path in paths)
+    return Manuscript(config=config, documents=documents)
+
+
+def _chapter_paths(config: BookConfig) -> list[Path]:
+    if config.source.is_file():
+        return [config.source]
+    if config.chapters is not None:
+        where = config.config_file or config.root
+        for path in config.chapters:
+            if not path.is_file():
+                raise SourceError(f"chapter file {path.name!r} does not exist", where)
+            _check_inside(path, config.root, where)
+        if not config.chapters:
+            raise SourceError("'chapters' lists no files", where)
+        return list(config.chapters)
+    summary = config.root / SUMMARY_NAME
+    if summary.is_file():
+        return _summary_paths(summary, config.root)
+    paths = sorted(
+        (
+            path
+            for path in config.root.rglob("*")
+            if path.suffix.lower() in MARKDOWN_SUFFIXES
+            and path.is_file()
+            and path.name != SUMMARY_NAME
+            and not any(part.startswith(".") for part in path.relative_to(config.root).parts)
+        ),
+        key=lambda path: _natural_key(path.relative_to(config.root).as_posix()),
+    )
+    if not paths:
+        raise SourceError("no Markdown files (*.md) found", config.root)
+    return paths
+
+
+def _summary_paths(summary: Path, root: Path) -> list[Path]:
+    """Chapter files in the order an mdBook SUMMARY.md lists them (drafts without a path skipped)."""
+    text = decode(summary.read_bytes(), summary)
+    paths: list[Path] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        for link in _SUMMARY_LINK.finditer(line):
+            target = link.group("target").split("#")[0]
+            if not target:
+                continue
+            path = summary.parent / target
+            if not path.is_file():
+                raise SourceError(f"lists {target!r}, which does not exist", summary, number)
+            _check_inside(path, root, summary, number)
+            if path not in paths:
+                paths.append(path)
+    if not paths:
+        raise SourceError("lists no chapter files", summary)
+    return paths
+
+
+def _check_inside(path: Path, root: Path, where: Path, line: int | None = None) -> None:
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise SourceError(f"{path} is outside the book folder", where, line)
+
+
+def _natural_key(name: str) -> list[Any]:
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def read_document(path: Path, root: Path) -> SourceDocument:
+    """Read one Markdown file: decode, normalise line endings, split front matter."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise SourceError(f"cannot be read ({error.strerror})", path) from error
+    text = decode(data, path)
+    meta, text, first_line = split_front_matter(text, path)
+    name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+    return SourceDocument(path=path, name=name, text=text, meta=meta, first_line=first_line)
+
+
+def decode(data: bytes, path: Path) -> str:
+    """UTF-8 (with or without BOM) or BOM-marked UTF-16; anything else is refused by name."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8-sig"
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise SourceError(
+            "is not UTF-8 text; save it as UTF-8 and build again", path, line
+        ) from error
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _drop_forbidden(text, path)
+
+
+def _drop_forbidden(text: str, path: Path) -> str:
+    found = _XML_FORBIDDEN.search(text)
+    if found is None:
+        return text
+    line = text.count("\n", 0, found.start()) + 1
+    count = len(_XML_FORBIDDEN.findall(text))
+    log.warning(
+        "%s:%d: removed %d control character(s) that XML does not allow (first: U+%04X)",
+        path, line, count, ord(found.group()),
+    )
+    return _XML_FORBIDDEN.sub("", text)
+
+
+def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str, int]:
+    """YAML between `---` lines at the very top is the document's metadata, not its text."""
+    if not re.match(r"---[ \t]*\n", text):
+        return {}, text, 1
+    start = text.index("\n") + 1
+    end = _FRONT_MATTER_END.search(text, start)
+    if end is None:
+        return {}, text, 1  # a lone thematic break, not front matter
+    block = text[start : end.start()]
+    rest_start = text.find("\n", end.end())
+    rest = "" if rest_start == -1 else text[rest_start + 1 :]
+    import yaml  # only books with front matter pay for it
+
+    try:
+        meta = yaml.safe_load(block) if block.strip() else {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 1
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise SourceError(f"front matter: {problem}", path, line) from error
+    if not isinstance(meta, dict):
+        raise SourceError("front matter must be 'key: value' lines", path, 2)
+    first_line = text.count("\n", 0, rest_start) + 2 if rest_start != -1 else 1
+    return {str(key).lower(): value for key, value in meta.items()}, rest, first_line

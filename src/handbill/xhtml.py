@@ -1,0 +1,473 @@
+"""Turn whatever HTML Markdown produced (raw HTML included) into XHTML an EPUB accepts.
+
+Python-Markdown passes raw HTML through unchecked, so the rendered text is parsed
+with libxml2's forgiving HTML parser (no DTDs, no entities, no network), then
+cleaned: active content removed, unknown elements unwrapped with their text kept,
+attributes limited to what EPUB's XHTML allows, and content models repaired
+(no block inside a paragraph, lists hold items, tables hold rows), so every
+document serialises as well-formed, valid XHTML.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+from lxml import etree, html
+
+log = logging.getLogger("handbill")
+
+SVG_NS = "http://www.w3.org/2000/svg"
+MATHML_NS = "http://www.w3.org/1998/Math/MathML"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+
+_PARSER = html.HTMLParser(
+    remove_comments=True, remove_pis=True, no_network=True, remove_blank_text=False
+)
+# Declarations in raw HTML: an EPUB document may not carry a DOCTYPE with an internal subset.
+_DECLARATION = re.compile(r"<!(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST)\b(?:[^>\[]|\[[^\]]*\])*>", re.I)
+
+PHRASING = frozenset(
+    "a abbr b bdi bdo br cite code data del dfn em i img ins kbd mark q rp rt ruby s samp "
+    "small span strong sub sup time u var wbr svg math".split()
+)
+FLOW_ONLY = frozenset(
+    "address article aside blockquote details div dl dd dt figcaption figure footer h1 h2 h3 "
+    "h4 h5 h6 header hgroup hr li main nav ol p pre section summary table caption colgroup col "
+    "thead tbody tfoot tr td th ul".split()
+)
+ALLOWED = PHRASING | FLOW_ONLY
+# Elements whose children may only be phrasing content.
+PHRASING_PARENTS = frozenset(
+    "p h1 h2 h3 h4 h5 h6 pre dt summary caption " .split()
+) | (PHRASING - {"ins", "del"})
+# Removed with everything inside them: they run code or show nothing a reader can read.
+DROP_WITH_CONTENT = frozenset(
+    "script style iframe frame frameset object embed applet template head title meta link base "
+    "input select option optgroup datalist keygen param source track audio video canvas "
+    "map area dialog".split()
+)
+
+GLOBAL_ATTRIBUTES = frozenset("id class title lang dir hidden epub:type aria-label".split())
+ELEMENT_ATTRIBUTES = {
+    "a": {"href", "hreflang", "rel", "type"},
+    "img": {"src", "alt", "width", "height"},
+    "ol": {"start", "reversed", "type"},
+    "li": {"value"},
+    "td": {"colspan", "rowspan", "headers"},
+    "th": {"colspan", "rowspan", "headers", "scope", "abbr"},
+    "col": {"span"},
+    "colgroup": {"span"},
+    "blockquote": {"cite"},
+    "q": {"cite"},
+    "del": {"cite", "datetime"},
+    "ins": {"cite", "datetime"},
+    "time": {"datetime"},
+    "data": {"value"},
+    "details": {"open"},
+}
+_WHOLE_NUMBER = re.compile(r"^\d{1,6}$")
+_NUMERIC_ATTRIBUTES = {"width", "height", "colspan", "rowspan", "span", "start", "value"}
+_DATA_ATTRIBUTE = re.compile(r"^data-[a-z0-9_.-]+$")
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
+_ENUMERATED = {
+    "dir": {"ltr", "rtl", "auto"},
+    "scope": {"row", "col", "rowgroup", "colgroup"},
+    "type": {"1", "a", "A", "i", "I"},
+}
+
+_SVG_ELEMENTS = {
+    name.lower(): name
+    for name in (
+        "svg g defs symbol use path rect circle ellipse line polyline polygon text tspan "
+        "textPath title desc linearGradient radialGradient stop clipPath mask pattern marker "
+        "image switch"
+    ).split()
+}
+_SVG_ATTRIBUTES = {
+    name.lower(): name
+    for name in (
+        "viewBox preserveAspectRatio gradientUnits gradientTransform patternUnits "
+        "patternContentUnits patternTransform clipPathUnits maskUnits maskContentUnits "
+        "markerWidth markerHeight markerUnits refX refY textLength lengthAdjust startOffset "
+        "spreadMethod pathLength"
+    ).split()
+}
+
+
+class Report:
+    """Collects what cleaning changed, to warn once per kind rather than once per element."""
+
+    def __init__(self) -> None:
+        self.dropped: dict[str, int] = {}
+        self.svg = False
+        self.mathml = False
+
+    def note(self, what: str) -> None:
+        self.dropped[what] = self.dropped.get(what, 0) + 1
+
+    def warn(self, where: str) -> None:
+        for what, count in sorted(self.dropped.items()):
+            times = f" ({count} times)" if count > 1 else ""
+            log.warning("%s: %s%s", where, what, times)
+
+
+def parse_fragment(markup: str) -> html.HtmlElement:
+    """Parse rendered HTML into a `<div>` holding its top-level blocks."""
+    markup = _DECLARATION.sub("", markup)
+    document = html.document_fromstring(f"<html><body><div>{markup}</div></body></html>", _PARSER)
+    body = document.body
+    container = body[0] if len(body) and body[0].tag == "div" else body
+    # Anything raw HTML pushed out of our wrapper (a stray </div>) comes back in, in order.
+    if container is not body:
+        for sibling in list(container.itersiblings()):
+            container.append(sibling)
+        if body.text and body.text.strip():
+            container.text = body.text + (container.text or "")
+    container.tail = None
+    return container
+
+
+def clean(container: html.HtmlElement, report: Report) -> None:
+    """Make the tree safe and valid for an EPUB content document, in place."""
+    _clean_children(container, report)
+    _repair(container, report, phrasing_only=False)
+
+
+_QUIETLY_UNWRAPPED = frozenset("html body font center big tt strike nobr noscript".split())
+
+
+def _clean_children(parent: html.HtmlElement, report: Report) -> None:
+    for element in list(parent):
+        if not isinstance(element.tag, str):  # comments and processing instructions
+            drop_keep_tail(element)
+            continue
+        tag = element.tag.lower()
+        if tag in ("svg", "math"):
+            _clean_foreign(element, report)
+            continue
+        if tag in DROP_WITH_CONTENT:
+            report.note(f"removed <{tag}> and its content")
+            drop_keep_tail(element)
+            continue
+        _clean_children(element, report)
+        if tag not in ALLOWED:
+            if tag not in _QUIETLY_UNWRAPPED:
+                report.note(f"unknown element <{tag}> unwrapped, its text kept")
+            unwrap(element)
+            continue
+        _clean_attributes(element, tag, report)
+
+
+def _clean_attributes(element: html.HtmlElement, tag: str, report: Report) -> None:
+    allowed = GLOBAL_ATTRIBUTES | ELEMENT_ATTRIBUTES.get(tag, set())
+    for name, value in list(element.attrib.items()):
+        keep = _attribute_value(name, value, allowed, tag)
+        if keep is None:
+            del element.attrib[name]
+            if name.startswith("on"):
+                report.note("removed event-handler attributes")
+            elif name == "style":
+                report.note("removed inline style attributes")
+        elif keep != value:
+            element.set(name, keep)
+    if tag == "a" and not _safe_href(element.get("href")):
+        report.note("removed a link with an unsafe address (javascript:, data:, ...)")
+        del element.attrib["href"]
+    if tag == "img":
+        if not element.get("src"):
+            report.note("removed an image with no src")
+            drop_keep_tail(element, keep_text=element.get("alt", ""))
+            return
+        if element.get("alt") is None:
+            element.set("alt", "")
+    if element.get("lang"):
+        element.set("{http://www.w3.org/XML/1998/namespace}lang", element.get("lang"))
+
+
+def _attribute_value(name: str, value: str, allowed: set[str] | frozenset[str], tag: str) -> str | None:
+    """The value to keep for an attribute, or None to drop it."""
+    if not (name in allowed or _DATA_ATTRIBUTE.match(name)):
+        return None
+    value = value.strip() if name != "alt" and name != "title" else value
+    if name == "id":
+        value = re.sub(r"\s+", "-", value)
+        return value or None
+    if name in _NUMERIC_ATTRIBUTES:
+        if not _WHOLE_NUMBER.match(value) or (name in ("colspan", "span") and int(value) < 1):
+            return None
+        return str(min(int(value), 1000 if name in ("colspan", "span") else 65534))
+    if name in _ENUMERATED and not (tag != "ol" and name == "type"):
+        return value if value in _ENUMERATED[name] else None
+    if name in ("lang", "hreflang"):
+        return value if _LANGUAGE.match(value) else None
+    if name in ("hidden", "reversed", "open"):
+        return name
+    if name == "headers":
+        return None  # IDREFS that rarely survive splitting
+    return value
+
+
+_SAFE_SCHEMES = ("http:", "https:", "mailto:", "tel:", "ftp:")
+
+
+def _safe_href(href: str | None) -> bool:
+    if href is None:
+        return True
+    scheme = re.match(r"^\s*([A-Za-z][A-Za-z0-9+.-]*):", href)
+    return scheme is None or (scheme.group(1).lower() + ":") in _SAFE_SCHEMES
+
+
+def _clean_foreign(root: html.HtmlElement, report: Report) -> None:
+    """Inline SVG and MathML: put them in their namespaces and remove anything active."""
+    is_svg = root.tag.lower() == "svg"
+    namespace = SVG_NS if is_svg else MATHML_NS
+    for element in list(root.iter()):
+        if element.getparent() is None and element is not root:
+            continue
+        if not isinstance(element.tag, str):
+            drop_keep_tail(element)
+            continue
+        local = element.tag.rsplit("}", 1)[-1].lower()
+        if is_svg:
+            if local not in _SVG_ELEMENTS:
+                report.note(f"removed <{local}> from inline SVG")
+                drop_keep_tail(element)
+                continue
+            local = _SVG_ELEMENTS[local]
+        elif local in ("annotation-xml", "script", "maction") or local in ALLOWED - {"math"}:
+            report.note(f"removed <{local}> from MathML")
+            drop_keep_tail(element)
+            continue
+        element.tag = f"{{{namespace}}}{local}"
+        for name, value in list(element.attrib.items()):
+            del element.attrib[name]
+            lowered = name.lower()
+            if lowered.startswith("on") or lowered in ("style", "src") or ":" in lowered and lowered != "xlink:href":
+                continue
+            if lowered in ("href", "xlink:href"):
+                if value.startswith("#") and is_svg:
+                    element.set(f"{{{XLINK_NS}}}href", value)
+                continue
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_.-]*$", name):
+                continue
+            element.set(_SVG_ATTRIBUTES.get(lowered, lowered) if is_svg else lowered, value)
+    if is_svg:
+        report.svg = True
+    else:
+        report.mathml = True
+        if root.get("display") not in (None, "block", "inline"):
+            del root.attrib["display"]
+
+
+def _repair(parent: html.HtmlElement, report: Report, phrasing_only: bool) -> None:
+    """Fix content models top-down, so that repaired children are checked again in place."""
+    if isinstance(parent.tag, str) and parent.tag.startswith("{"):
+        return  # SVG or MathML, cleaned on its own terms
+    tag = parent.tag
+    if tag in ("ul", "ol"):
+        _wrap_loose(parent, "li")
+    elif tag == "dl":
+        _wrap_loose(parent, "dd", keep=("dt", "dd"))
+    elif tag == "table":
+        _repair_table(parent)
+    elif tag in ("thead", "tbody", "tfoot"):
+        _wrap_loose(parent, "tr", inner="td")
+    elif tag == "tr":
+        _wrap_loose(parent, "td", keep=("td", "th"))
+    for child in list(parent):
+        child_tag = child.tag
+        if isinstance(child_tag, str) and child_tag.startswith("{"):
+            continue
+        if phrasing_only and child_tag not in PHRASING:
+            _to_span(child)
+        elif child_tag == "a" and _inside(child, "a"):
+            _to_span(child)
+        elif child_tag in ("li",) and tag not in ("ul", "ol"):
+            _rename(child, "div")
+        elif child_tag in ("dt", "dd") and tag != "dl":
+            _rename(child, "div")
+        elif child_tag in ("thead", "tbody", "tfoot", "tr", "td", "th", "caption", "colgroup") and not _fits_table(child_tag, tag):
+            _rename(child, "div")
+        elif child_tag == "col" and tag != "colgroup":
+            drop_keep_tail(child)
+            continue
+        elif child_tag in ("figcaption",) and tag != "figure":
+            _rename(child, "div")
+        elif child_tag == "summary" and tag != "details":
+            _rename(child, "div")
+        elif child_tag in ("rt", "rp") and tag != "ruby":
+            _rename(child, "span")
+        elif child_tag == "details" and (len(child) == 0 or child[0].tag != "summary" or (child.text or "").strip()):
+            _rename(child, "div")
+        elif child_tag in ("main", "hgroup"):
+            _rename(child, "div")
+        elif child_tag in ("header", "footer") and _inside(child, "header", "footer"):
+            _rename(child, "div")
+        elif child_tag == "address" and _inside(child, "address"):
+            _rename(child, "div")
+        _repair(child, report, phrasing_only or child.tag in PHRASING_PARENTS)
+
+
+def _fits_table(child: str, parent: str) -> bool:
+    if child in ("thead", "tbody", "tfoot", "caption", "colgroup"):
+        return parent == "table"
+    if child == "tr":
+        return parent in ("table", "thead", "tbody", "tfoot")
+    return parent == "tr"
+
+
+def _repair_table(table: html.HtmlElement) -> None:
+    """A table holds only its own parts; stray content moves before it, loose rows get a tbody."""
+    if table.text and table.text.strip():
+        table.addprevious(_paragraph(table.text))
+    table.text = None
+    for child in list(table):
+        if child.tag not in ("caption", "colgroup", "thead", "tbody", "tfoot", "tr"):
+            table.addprevious(child)  # its tail text moves with it
+        elif child.tail and child.tail.strip():
+            table.addprevious(_paragraph(child.tail))
+            child.tail = None
+    kinds = {child.tag for child in table}
+    if "tr" in kinds and kinds & {"tbody", "thead", "tfoot"}:
+        body = None
+        for child in list(table):
+            if child.tag == "tr":
+                if body is None:
+                    body = html.Element("tbody")
+                    child.addprevious(body)
+                body.append(child)
+            else:
+                body = None
+    # caption first, thead before bodies, tfoot last: reorder without losing anything.
+    order = {"caption": 0, "colgroup": 1, "thead": 2, "tbody": 3, "tr": 3, "tfoot": 4}
+    children = sorted(list(table), key=lambda child: order[child.tag])
+    seen_caption = seen_head = seen_foot = False
+    for child in children:
+        if child.tag == "caption":
+            if seen_caption:
+                _rename(child, "tbody")
+                _wrap_children(child, "tr", "td")
+            seen_caption = True
+        elif child.tag == "thead":
+            if seen_head:
+                child.tag = "tbody"
+            seen_head = True
+        elif child.tag == "tfoot":
+            if seen_foot:
+                child.tag = "tbody"
+            seen_foot = True
+    for child in children:
+        table.append(child)
+
+
+def _paragraph(text: str) -> html.HtmlElement:
+    paragraph = html.Element("p")
+    paragraph.text = text
+    return paragraph
+
+
+def _wrap_children(element: html.HtmlElement, *tags: str) -> None:
+    inner = html.Element(tags[-1])
+    inner.text = element.text
+    element.text = None
+    for child in list(element):
+        inner.append(child)
+    for tag in reversed(tags[:-1]):
+        outer = html.Element(tag)
+        outer.append(inner)
+        inner = outer
+    element.append(inner)
+
+
+def _wrap_loose(parent: html.HtmlElement, wrapper: str, keep: Iterable[str] = (), inner: str | None = None) -> None:
+    """Children a list, table row or table section may not hold directly go into `wrapper`."""
+    allowed = set(keep) or {wrapper}
+
+    def new_wrapper() -> html.HtmlElement:
+        outer = html.Element(wrapper)
+        return outer
+
+    def target(outer: html.HtmlElement) -> html.HtmlElement:
+        if inner is None:
+            return outer
+        if len(outer) == 0:
+            outer.append(html.Element(inner))
+        return outer[0]
+
+    if parent.text and parent.text.strip():
+        outer = new_wrapper()
+        target(outer).text = parent.text
+        parent.insert(0, outer)
+    parent.text = None
+    for child in list(parent):
+        if child.tag not in allowed:
+            outer = new_wrapper()
+            child.addprevious(outer)
+            target(outer).append(child)
+            tail, child.tail = child.tail, None
+            if tail and tail.strip():
+                extra = new_wrapper()
+                target(extra).text = tail
+                outer.addnext(extra)
+        elif child.tail and child.tail.strip():
+            extra = new_wrapper()
+            target(extra).text = child.tail
+            child.tail = None
+            child.addnext(extra)
+        else:
+            child.tail = None
+
+
+def _inside(element: html.HtmlElement, *tags: str) -> bool:
+    return any(ancestor.tag in tags for ancestor in element.iterancestors())
+
+
+def _to_span(element: html.HtmlElement) -> None:
+    if element.tag in ("br", "img", "wbr"):
+        return
+    if element.tag == "hr":
+        drop_keep_tail(element)
+        return
+    _rename(element, "span")
+
+
+def _rename(element: html.HtmlElement, tag: str) -> None:
+    element.tag = tag
+    allowed = GLOBAL_ATTRIBUTES | ELEMENT_ATTRIBUTES.get(tag, set())
+    for name in list(element.attrib):
+        if name not in allowed and not _DATA_ATTRIBUTE.match(name) and not name.startswith("{"):
+            del element.attrib[name]
+
+
+def unwrap(element: html.HtmlElement) -> None:
+    """Replace an element by its children and text."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    element.drop_tag()
+
+
+def drop_keep_tail(element: html.HtmlElement, keep_text: str = "") -> None:
+    """Remove an element and everything inside it, keeping the text that follows it."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    following = keep_text + (element.tail or "")
+    previous = element.getprevious()
+    if previous is not None:
+        previous.tail = (previous.tail or "") + following
+    else:
+        parent.text = (parent.text or "") + following
+    parent.remove(element)
+
+
+def text_of(element: html.HtmlElement) -> str:
+    """The text a reader sees in an element, whitespace collapsed."""
+    return " ".join("".join(element.itertext()).split())
+
+
+def serialize(element: etree._Element) -> str:
+    """One element as XML text (the caller places it inside an XHTML document)."""
+    return etree.tostring(element, encoding="unicode", method="xml", with_tail=False)
