@@ -450,6 +450,8 @@ def _rewrite_links(part: _Part, targets: dict[tuple[str, str], str], starts: dic
             if not link.attrib:
                 xhtml.unwrap(link)
         else:
+            if resolved.startswith(part.file_name + "#"):
+                resolved = resolved[len(part.file_name) :]
             link.set("href", resolved)
 
 
@@ -682,7 +684,7 @@ def _toc(parts: list[_Part], depth: int) -> Iterator[TocEntry]:
 # -- small helpers -------------------------------------------------------------------------
 
 
-def slugify(text: str, limit: int = 60) -> str:
+def slugify(text: str, limit: int = 80) -> str:
     """A safe ASCII file name from any title."""
     import unicodedata
 

