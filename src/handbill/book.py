@@ -161,7 +161,7 @@ def assemble(manuscript: Manuscript, rendered: Sequence[RenderedDocument]) -> Bo
     notes = {id(document): _extract_notes(document.container) for document in rendered}
     pieces = list(_split_into_pieces(rendered, config))
     if not pieces:
-        raise ConfigError("the book has no text: every Markdown file is empty", config.source)
+        raise ConfigError("the book has no text: its Markdown files are empty", config.source)
     title = config.title or _first_heading(pieces) or _humanise(config.source.stem)
     authors = config.authors
     _name_untitled(pieces, title)
@@ -632,9 +632,9 @@ def _content_document(part: _Part, language: str, stylesheets: list[Resource]) -
         section_language = f" lang={quoteattr(piece.language)} xml:lang={quoteattr(piece.language)}"
     body = f"<section{attributes}{section_language}>\n{inner}\n</section>"
     properties = []
-    if "<svg " in inner or "<svg>" in inner:
+    if "<svg" in inner:
         properties.append("svg")
-    if "<math " in inner or "<math>" in inner:
+    if "<math" in inner:
         properties.append("mathml")
     words = sum(len("".join(block.itertext()).split()) for block in part.blocks)
     return ContentDocument(

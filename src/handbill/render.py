@@ -9,6 +9,7 @@ from lxml import html
 from markdown.extensions.toc import slugify_unicode
 
 from . import xhtml
+from .errors import SourceError
 from .sources import SourceDocument
 
 # Smart punctuation as characters: XML does not know HTML's named entities (&rsquo;).
@@ -75,6 +76,10 @@ def render_markdown(text: str) -> str:
 
 def render_document(document: SourceDocument) -> RenderedDocument:
     report = xhtml.Report()
-    container = xhtml.parse_fragment(render_markdown(document.text))
-    xhtml.clean(container, report)
+    try:
+        container = xhtml.parse_fragment(render_markdown(document.text))
+        xhtml.clean(container, report)
+    except (xhtml.TooDeep, RecursionError) as error:
+        message = str(error) if isinstance(error, xhtml.TooDeep) else "nested too deeply to render"
+        raise SourceError(message, document.path) from error
     return RenderedDocument(source=document, container=container, report=report)

@@ -23,8 +23,10 @@ MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 
 _PARSER = html.HTMLParser(
-    remove_comments=True, remove_pis=True, no_network=True, remove_blank_text=False
+    remove_comments=True, remove_pis=True, no_network=True, remove_blank_text=False, huge_tree=True
 )
+MAX_DEPTH = 200
+"""Deeper nesting than this is refused: no reader lays it out, and it is a classic attack."""
 # Declarations in raw HTML: an EPUB document may not carry a DOCTYPE with an internal subset.
 _DECLARATION = re.compile(r"<!(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST)\b(?:[^>\[]|\[[^\]]*\])*>", re.I)
 
@@ -44,10 +46,12 @@ PHRASING_PARENTS = frozenset(
 ) | (PHRASING - {"ins", "del"})
 # Removed with everything inside them: they run code or show nothing a reader can read.
 DROP_WITH_CONTENT = frozenset(
-    "script style iframe frame frameset object embed applet template head title meta link base "
-    "input select option optgroup datalist keygen param source track audio video canvas "
-    "map area dialog".split()
+    "script style iframe frame frameset embed applet template head title meta link base "
+    "input select option optgroup datalist keygen param source track map area dialog".split()
 )
+# Unwrapped: the element goes, the fallback text inside it (meant for readers without it) stays.
+FALLBACK_ONLY = frozenset("object audio video canvas picture".split())
+VOID = frozenset("br wbr img hr col".split())
 
 GLOBAL_ATTRIBUTES = frozenset("id class title lang dir hidden epub:type aria-label".split())
 ELEMENT_ATTRIBUTES = {
@@ -59,10 +63,8 @@ ELEMENT_ATTRIBUTES = {
     "th": {"colspan", "rowspan", "headers", "scope", "abbr"},
     "col": {"span"},
     "colgroup": {"span"},
-    "blockquote": {"cite"},
-    "q": {"cite"},
-    "del": {"cite", "datetime"},
-    "ins": {"cite", "datetime"},
+    "del": {"datetime"},
+    "ins": {"datetime"},
     "time": {"datetime"},
     "data": {"value"},
     "details": {"open"},
@@ -96,13 +98,15 @@ _SVG_ATTRIBUTES = {
 }
 
 
+class TooDeep(ValueError):
+    """Raised for HTML nested deeper than MAX_DEPTH."""
+
+
 class Report:
     """Collects what cleaning changed, to warn once per kind rather than once per element."""
 
     def __init__(self) -> None:
         self.dropped: dict[str, int] = {}
-        self.svg = False
-        self.mathml = False
 
     def note(self, what: str) -> None:
         self.dropped[what] = self.dropped.get(what, 0) + 1
@@ -131,14 +135,16 @@ def parse_fragment(markup: str) -> html.HtmlElement:
 
 def clean(container: html.HtmlElement, report: Report) -> None:
     """Make the tree safe and valid for an EPUB content document, in place."""
-    _clean_children(container, report)
+    _clean_children(container, report, 0)
     _repair(container, report, phrasing_only=False)
 
 
 _QUIETLY_UNWRAPPED = frozenset("html body font center big tt strike nobr noscript".split())
 
 
-def _clean_children(parent: html.HtmlElement, report: Report) -> None:
+def _clean_children(parent: html.HtmlElement, report: Report, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise TooDeep(f"HTML nested more than {MAX_DEPTH} levels deep")
     for element in list(parent):
         if not isinstance(element.tag, str):  # comments and processing instructions
             drop_keep_tail(element)
@@ -151,13 +157,26 @@ def _clean_children(parent: html.HtmlElement, report: Report) -> None:
             report.note(f"removed <{tag}> and its content")
             drop_keep_tail(element)
             continue
-        _clean_children(element, report)
+        _clean_children(element, report, depth + 1)
+        if tag in FALLBACK_ONLY:
+            report.note(f"removed <{tag}>, kept its fallback text")
+            unwrap(element)
+            continue
         if tag not in ALLOWED:
             if tag not in _QUIETLY_UNWRAPPED:
                 report.note(f"unknown element <{tag}> unwrapped, its text kept")
             unwrap(element)
             continue
         _clean_attributes(element, tag, report)
+        if tag in VOID and (element.text or len(element)):
+            _empty_void(element)
+
+
+def _empty_void(element: html.HtmlElement) -> None:
+    """The parser may put content inside <wbr> or <br>; it belongs after them."""
+    empty = html.Element(element.tag, dict(element.attrib))
+    element.addprevious(empty)
+    element.drop_tag()
 
 
 def _clean_attributes(element: html.HtmlElement, tag: str, report: Report) -> None:
@@ -253,12 +272,23 @@ def _clean_foreign(root: html.HtmlElement, report: Report) -> None:
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_.-]*$", name):
                 continue
             element.set(_SVG_ATTRIBUTES.get(lowered, lowered) if is_svg else lowered, value)
-    if is_svg:
-        report.svg = True
-    else:
-        report.mathml = True
-        if root.get("display") not in (None, "block", "inline"):
-            del root.attrib["display"]
+    if not is_svg and root.get("display") not in (None, "block", "inline"):
+        del root.attrib["display"]
+    nsmap = {None: namespace, "xlink": XLINK_NS} if is_svg else {None: namespace}
+    copy = etree.Element(root.tag, dict(root.attrib), nsmap=nsmap)
+    _copy_into(root, copy)
+    copy.tail = root.tail
+    root.getparent().replace(root, copy)
+
+
+def _copy_into(source: etree._Element, target: etree._Element) -> None:
+    """Copy children under a parent that declares the namespace, so it serialises as <svg>,
+    not <ns0:svg>."""
+    target.text = source.text
+    for child in source:
+        copy = etree.SubElement(target, child.tag, dict(child.attrib))
+        _copy_into(child, copy)
+        copy.tail = child.tail
 
 
 def _repair(parent: html.HtmlElement, report: Report, phrasing_only: bool) -> None:
@@ -270,6 +300,11 @@ def _repair(parent: html.HtmlElement, report: Report, phrasing_only: bool) -> No
         _wrap_loose(parent, "li")
     elif tag == "dl":
         _wrap_loose(parent, "dd", keep=("dt", "dd"))
+        if len(parent) and parent[0].tag != "dt":  # a description before any term: not a list
+            _rename(parent, "div")
+            for child in parent:
+                _rename(child, "div")
+            tag = "div"
     elif tag == "table":
         _repair_table(parent)
     elif tag in ("thead", "tbody", "tfoot"):
