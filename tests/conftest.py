@@ -7,6 +7,7 @@ end of the session (see test_zz_epubcheck.py): one Java start-up instead of one 
 from __future__ import annotations
 
 import logging
+import os
 from copy import deepcopy
 import re
 import shutil
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from lxml import etree
 
 from handbill.build import build
@@ -30,6 +32,10 @@ NS = {
     "epub": "http://www.idpf.org/2007/ops",
     "ncx": "http://www.daisy.org/z3986/2005/ncx/",
 }
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")  # CI explores the same examples every run; local runs explore anew
+
 BUILT_BOOKS: list[Path] = []
 _KEEP = Path(tempfile.mkdtemp(prefix="handbill-built-"))
 

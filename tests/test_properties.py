@@ -38,7 +38,7 @@ ATTRIBUTES = [
 TEXT = st.lists(
     st.sampled_from(
         list("abc xyz  .,;:!?'\"-*_`#[]()<>&\\|~\n")
-        + ["&nbsp;", "&amp;", "&bogus;", "&#0;", "&#x1F600;", "\x0c", "\x00", "\u200f", "\u0301",
+        + ["&nbsp;", "&amp;", "&bogus;", "&#0;", "&#12;", "&#xFFFE;", "&#x1F600;", "\x0c", "\x00", "\u200f", "\u0301",
            "é", "中", "ع", "😀", "\ufeff", "\r\n", "\t", "--", "-->", "<!--", "]]>", "<![CDATA["]
     ),
     max_size=30,

@@ -22,4 +22,5 @@ def test_every_built_book_passes_epubcheck() -> None:
         for path, result in results.items()
         if not result.clean
     }
-    assert failures == {}, f"{len(failures)} of {len(results)} books are not clean"
+    report = "\n".join(f"{name}:\n  " + "\n  ".join(texts) for name, texts in failures.items())
+    assert not failures, f"{len(failures)} of {len(results)} books are not clean:\n{report}"

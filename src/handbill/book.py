@@ -231,11 +231,7 @@ def _split_into_pieces(rendered: Sequence[RenderedDocument], config: BookConfig)
     single_file = config.source.is_file()
     for document in rendered:
         meta = document.source.meta
-        blocks = list(document.container)
-        if document.container.text and document.container.text.strip():
-            paragraph = html.Element("p")
-            paragraph.text = document.container.text
-            blocks.insert(0, paragraph)
+        blocks = _top_level_blocks(document.container)
         if not any(_has_content(block) for block in blocks):
             log.warning("%s: no text; left out of the book", document.source.path)
             continue
@@ -267,6 +263,36 @@ def _split_into_pieces(rendered: Sequence[RenderedDocument], config: BookConfig)
                 language=str(language) if language else None,
                 in_toc=in_toc,
             )
+
+
+def _top_level_blocks(container: html.HtmlElement) -> list[html.HtmlElement]:
+    """The container's children as blocks: loose text and inline elements go into paragraphs."""
+    blocks: list[html.HtmlElement] = []
+    loose: html.HtmlElement | None = None
+
+    def paragraph() -> html.HtmlElement:
+        nonlocal loose
+        if loose is None:
+            loose = html.Element("p")
+            blocks.append(loose)
+        return loose
+
+    if container.text and container.text.strip():
+        paragraph().text = container.text
+    for child in list(container):
+        if isinstance(child.tag, str) and (child.tag in xhtml.PHRASING or child.tag.startswith("{")):
+            paragraph().append(child)  # its tail text comes along
+            continue
+        tail, child.tail = child.tail, None
+        loose = None
+        blocks.append(child)
+        if tail and tail.strip():
+            holder = paragraph()
+            if len(holder):
+                holder[-1].tail = (holder[-1].tail or "") + tail
+            else:
+                holder.text = (holder.text or "") + tail
+    return blocks
 
 
 def _default_split_level(blocks: list[html.HtmlElement], single_file: bool) -> int | None:

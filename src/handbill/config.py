@@ -109,6 +109,8 @@ def load_config(book: Path, **overrides: Any) -> BookConfig:
     settings: dict[str, Any] = {}
     if config_file.is_file():
         settings = _read_toml(config_file)
+        if isinstance(settings.get("book"), dict):
+            settings, root = _from_mdbook(settings, root)
     else:
         config_file = None  # type: ignore[assignment]
     settings.update({key: value for key, value in overrides.items() if value not in (None, ())})
@@ -131,6 +133,18 @@ def _read_toml(path: Path) -> dict[str, Any]:
         message = _TOML_LINE.sub("", message).replace("(, column", "(column").strip(" ()")
         message = re.sub(r"\s*\(\s*column \d+\)|\s*\(\)", "", message)
         raise ConfigError(f"invalid TOML: {message}", path, line) from error
+
+
+def _from_mdbook(settings: dict[str, Any], root: Path) -> tuple[dict[str, Any], Path]:
+    """An mdBook project: its [book] table holds the metadata, its sources are in `src/`."""
+    book = settings["book"]
+    mapped = {key: book[key] for key in ("title", "authors", "language", "description") if key in book}
+    source_folder = book.get("src", "src")
+    if isinstance(source_folder, str) and (root / source_folder).is_dir():
+        root = root / source_folder
+    if "multilingual" in book:
+        log.debug("mdBook's 'multilingual' setting is not used")
+    return mapped, root
 
 
 def _to_config(

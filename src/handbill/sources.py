@@ -71,6 +71,7 @@ def _chapter_paths(config: BookConfig) -> list[Path]:
             and path.is_file()
             and path.name != SUMMARY_NAME
             and not any(part.startswith(".") for part in path.relative_to(config.root).parts)
+            and _stays_inside(path, config.root)
         ),
         key=lambda path: _natural_key(path.relative_to(config.root).as_posix()),
     )
@@ -102,6 +103,14 @@ def _summary_paths(summary: Path, root: Path) -> list[Path]:
 def _check_inside(path: Path, root: Path, where: Path, line: int | None = None) -> None:
     if not path.resolve().is_relative_to(root.resolve()):
         raise SourceError(f"{path} is outside the book folder", where, line)
+
+
+def _stays_inside(path: Path, root: Path) -> bool:
+    """A symlink that leads out of the book folder is not part of the book."""
+    if path.resolve().is_relative_to(root.resolve()):
+        return True
+    log.warning("%s: leads outside the book folder; left out", path)
+    return False
 
 
 def _natural_key(name: str) -> list[Any]:

@@ -27,8 +27,11 @@ _PARSER = html.HTMLParser(
 )
 MAX_DEPTH = 200
 """Deeper nesting than this is refused: no reader lays it out, and it is a classic attack."""
-# Declarations in raw HTML: an EPUB document may not carry a DOCTYPE with an internal subset.
-_DECLARATION = re.compile(r"<!(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST)\b(?:[^>\[]|\[[^\]]*\])*>", re.I)
+# Declarations in raw HTML (never in code: Markdown has escaped those): a content document may
+# not carry a DOCTYPE with an internal subset, and entities are never expanded.
+_DECLARATION = re.compile(r"<!(?:ENTITY|ELEMENT|ATTLIST|NOTATION)\b(?:\"[^\"]*\"|'[^']*'|[^>\"'])*>", re.I)
+_DOCTYPE = re.compile(r"<!DOCTYPE\b[^>\[]*(?:>|(\[))", re.I)
+_SUBSET_END = re.compile(r"\]\s*(?:>|&gt;)")
 
 PHRASING = frozenset(
     "a abbr b bdi bdo br cite code data del dfn em i img ins kbd mark q rp rt ruby s samp "
@@ -52,6 +55,7 @@ DROP_WITH_CONTENT = frozenset(
 # Unwrapped: the element goes, the fallback text inside it (meant for readers without it) stays.
 FALLBACK_ONLY = frozenset("object audio video canvas picture".split())
 VOID = frozenset("br wbr img hr col".split())
+_VOID_DROPPED = frozenset("embed input source track param area base link meta keygen".split())
 
 GLOBAL_ATTRIBUTES = frozenset("id class title lang dir hidden epub:type aria-label".split())
 ELEMENT_ATTRIBUTES = {
@@ -79,23 +83,38 @@ _ENUMERATED = {
     "type": {"1", "a", "A", "i", "I"},
 }
 
-_SVG_ELEMENTS = {
-    name.lower(): name
-    for name in (
-        "svg g defs symbol use path rect circle ellipse line polyline polygon text tspan "
-        "textPath title desc linearGradient radialGradient stop clipPath mask pattern marker "
-        "image switch"
-    ).split()
-}
-_SVG_ATTRIBUTES = {
-    name.lower(): name
-    for name in (
-        "viewBox preserveAspectRatio gradientUnits gradientTransform patternUnits "
-        "patternContentUnits patternTransform clipPathUnits maskUnits maskContentUnits "
-        "markerWidth markerHeight markerUnits refX refY textLength lengthAdjust startOffset "
-        "spreadMethod pathLength"
-    ).split()
-}
+def _names(words: str) -> dict[str, str]:
+    """Lower-case name -> proper name: the HTML parser lower-cases SVG's camelCase."""
+    return {name.lower(): name for name in words.split()}
+
+
+_FOREIGN_ACTIVE = frozenset("script style foreignobject annotation-xml maction iframe".split())
+_SVG_ELEMENTS = _names(
+    "svg g defs symbol use path rect circle ellipse line polyline polygon text tspan textPath "
+    "title desc linearGradient radialGradient stop clipPath mask pattern marker"
+)
+_SVG_ATTRIBUTES = _names(
+    "id class x y x1 y1 x2 y2 cx cy r rx ry fx fy width height d points transform viewBox "
+    "preserveAspectRatio fill fill-opacity fill-rule stroke stroke-width stroke-linecap "
+    "stroke-linejoin stroke-dasharray stroke-opacity opacity font-family font-size font-weight "
+    "font-style text-anchor dominant-baseline offset stop-color stop-opacity gradientUnits "
+    "gradientTransform spreadMethod clip-path clip-rule clipPathUnits mask maskUnits "
+    "marker-start marker-mid marker-end markerWidth markerHeight refX refY orient patternUnits "
+    "patternTransform dx dy rotate textLength lengthAdjust startOffset visibility version"
+)
+_SVG_TEXT = frozenset("text tspan textPath title desc".split())
+_MATHML_ELEMENTS = _names(
+    "math mi mn mo ms mtext mspace mrow mfrac msqrt mroot mstyle merror mpadded mphantom "
+    "mfenced menclose msub msup msubsup munder mover munderover mmultiscripts mprescripts none "
+    "mtable mtr mtd semantics annotation"
+)
+_MATHML_ATTRIBUTES = _names(
+    "id class display dir mathvariant mathsize displaystyle scriptlevel fence separator "
+    "stretchy symmetric largeop movablelimits accent accentunder form lspace rspace "
+    "linethickness notation columnalign rowalign columnspan rowspan open close separators "
+    "width height depth encoding alttext"
+)
+_MATHML_TEXT = frozenset("mi mn mo ms mtext annotation".split())
 
 
 class TooDeep(ValueError):
@@ -119,7 +138,7 @@ class Report:
 
 def parse_fragment(markup: str) -> html.HtmlElement:
     """Parse rendered HTML into a `<div>` holding its top-level blocks."""
-    markup = _DECLARATION.sub("", markup)
+    markup = _CHARACTER_REFERENCE.sub(_allowed_reference, _strip_declarations(markup))
     document = html.document_fromstring(f"<html><body><div>{markup}</div></body></html>", _PARSER)
     body = document.body
     container = body[0] if len(body) and body[0].tag == "div" else body
@@ -131,6 +150,33 @@ def parse_fragment(markup: str) -> html.HtmlElement:
             container.text = body.text + (container.text or "")
     container.tail = None
     return container
+
+
+_CHARACTER_REFERENCE = re.compile(r"&#(?:[xX]([0-9A-Fa-f]{1,8})|([0-9]{1,10}));?")
+
+
+def _allowed_reference(match: re.Match[str]) -> str:
+    """Character references to what XML forbids (&#0;, &#12;, &#xFFFE;, surrogates) go."""
+    code = int(match.group(1), 16) if match.group(1) else int(match.group(2))
+    if code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF:
+        return match.group(0)
+    return ""
+
+
+def _strip_declarations(markup: str) -> str:
+    if "<!" not in markup:
+        return markup
+    subsets = 0
+
+    def doctype(match: re.Match[str]) -> str:
+        nonlocal subsets
+        subsets += bool(match.group(1))
+        return ""
+
+    markup = _DECLARATION.sub("", _DOCTYPE.sub(doctype, markup))
+    if subsets:
+        markup = _SUBSET_END.sub("", markup, count=subsets)
+    return markup
 
 
 def clean(container: html.HtmlElement, report: Report) -> None:
@@ -155,7 +201,11 @@ def _clean_children(parent: html.HtmlElement, report: Report, depth: int) -> Non
             continue
         if tag in DROP_WITH_CONTENT:
             report.note(f"removed <{tag}> and its content")
-            drop_keep_tail(element)
+            if tag in _VOID_DROPPED:
+                _clean_children(element, report, depth + 1)
+                unwrap(element)  # void: anything "inside" was put there by the parser
+            else:
+                drop_keep_tail(element)
             continue
         _clean_children(element, report, depth + 1)
         if tag in FALLBACK_ONLY:
@@ -239,41 +289,58 @@ def _safe_href(href: str | None) -> bool:
 
 
 def _clean_foreign(root: html.HtmlElement, report: Report) -> None:
-    """Inline SVG and MathML: put them in their namespaces and remove anything active."""
+    """Inline SVG and MathML: into their namespaces, active parts removed, attributes limited.
+
+    Markup that a reading system's SVG or MathML schema would still reject (unknown elements,
+    text where none may stand) is replaced by its text, so the reader keeps the words.
+    """
     is_svg = root.tag.lower() == "svg"
-    namespace = SVG_NS if is_svg else MATHML_NS
+    namespace, elements, attributes, text_holders = (
+        (SVG_NS, _SVG_ELEMENTS, _SVG_ATTRIBUTES, _SVG_TEXT)
+        if is_svg
+        else (MATHML_NS, _MATHML_ELEMENTS, _MATHML_ATTRIBUTES, _MATHML_TEXT)
+    )
+    language = "inline SVG" if is_svg else "MathML"
+    valid = True
     for element in list(root.iter()):
         if element.getparent() is None and element is not root:
-            continue
+            continue  # inside something already removed
         if not isinstance(element.tag, str):
             drop_keep_tail(element)
             continue
         local = element.tag.rsplit("}", 1)[-1].lower()
-        if is_svg:
-            if local not in _SVG_ELEMENTS:
-                report.note(f"removed <{local}> from inline SVG")
-                drop_keep_tail(element)
-                continue
-            local = _SVG_ELEMENTS[local]
-        elif local in ("annotation-xml", "script", "maction") or local in ALLOWED - {"math"}:
-            report.note(f"removed <{local}> from MathML")
+        if local in _FOREIGN_ACTIVE:
+            report.note(f"removed <{local}> from {language}")
             drop_keep_tail(element)
             continue
-        element.tag = f"{{{namespace}}}{local}"
+        if local not in elements:
+            valid = False
+            break
+        element.tag = f"{{{namespace}}}{elements[local]}"
         for name, value in list(element.attrib.items()):
             del element.attrib[name]
             lowered = name.lower()
-            if lowered.startswith("on") or lowered in ("style", "src") or ":" in lowered and lowered != "xlink:href":
-                continue
             if lowered in ("href", "xlink:href"):
-                if value.startswith("#") and is_svg:
+                if is_svg and value.startswith("#"):
                     element.set(f"{{{XLINK_NS}}}href", value)
-                continue
-            if not re.match(r"^[A-Za-z_][A-Za-z0-9_.-]*$", name):
-                continue
-            element.set(_SVG_ATTRIBUTES.get(lowered, lowered) if is_svg else lowered, value)
-    if not is_svg and root.get("display") not in (None, "block", "inline"):
-        del root.attrib["display"]
+            elif lowered in attributes:
+                if lowered == "id":
+                    value = re.sub(r"\s+", "-", value.strip())
+                if value:
+                    element.set(attributes[lowered], value)
+    if valid:
+        valid = all(
+            element.tag.rsplit("}", 1)[-1] in text_holders
+            or (not (element.text or "").strip() and all(not (child.tail or "").strip() for child in element))
+            for element in root.iter()
+        )
+    if not valid:
+        report.note(f"{language} that EPUB would reject was replaced by its text")
+        span = html.Element("span")
+        span.text = text_of(root)
+        span.tail = root.tail
+        root.getparent().replace(root, span)
+        return
     nsmap = {None: namespace, "xlink": XLINK_NS} if is_svg else {None: namespace}
     copy = etree.Element(root.tag, dict(root.attrib), nsmap=nsmap)
     _copy_into(root, copy)
@@ -305,12 +372,12 @@ def _repair(parent: html.HtmlElement, report: Report, phrasing_only: bool) -> No
             for child in parent:
                 _rename(child, "div")
             tag = "div"
-    elif tag == "table":
-        _repair_table(parent)
     elif tag in ("thead", "tbody", "tfoot"):
         _wrap_loose(parent, "tr", inner="td")
     elif tag == "tr":
         _wrap_loose(parent, "td", keep=("td", "th"))
+    for table in [child for child in parent if child.tag == "table"]:
+        _repair_table(table)  # before the loop below, which then sees what moved out
     for child in list(parent):
         child_tag = child.tag
         if isinstance(child_tag, str) and child_tag.startswith("{"):
@@ -333,6 +400,8 @@ def _repair(parent: html.HtmlElement, report: Report, phrasing_only: bool) -> No
         elif child_tag == "summary" and tag != "details":
             _rename(child, "div")
         elif child_tag in ("rt", "rp") and tag != "ruby":
+            _rename(child, "span")
+        elif child_tag == "ruby" and child.find("rt") is None:
             _rename(child, "span")
         elif child_tag == "details" and (len(child) == 0 or child[0].tag != "summary" or (child.text or "").strip()):
             _rename(child, "div")
