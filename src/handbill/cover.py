@@ -1,0 +1,170 @@
+"""The cover image: the book's own, checked and sized for every store, or one drawn from its metadata."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
+
+from .errors import CoverError
+
+WIDTH, HEIGHT = 1600, 2400
+MAX_PIXELS = 4_000_000
+MAX_BYTES = 2_000_000
+BACKGROUND = (179, 18, 27)
+INK = (255, 255, 255)
+SHADE = (120, 8, 14)
+_MARGIN = 130
+
+
+@dataclass(frozen=True)
+class CoverImage:
+    data: bytes
+    media_type: str
+    extension: str
+    width: int
+    height: int
+
+
+def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
+    path = resources.files("handbill").joinpath(f"data/fonts/{name}")
+    with resources.as_file(path) as file:
+        return ImageFont.truetype(str(file), size)
+
+
+def draw_cover(
+    title: str, authors: Sequence[str], date: str | None = None, subtitle: str | None = None
+) -> CoverImage:
+    """A pamphlet-like cover: a bold title on a strong colour, legible as a phone thumbnail.
+
+    Deterministic: the same metadata always gives the same bytes.
+    """
+    image = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    width = WIDTH - 2 * _MARGIN
+
+    # A band at the top carrying the authors, like a party's masthead.
+    band = 330
+    draw.rectangle((0, 0, WIDTH, band), fill=SHADE)
+    byline = ", ".join(author for author in authors if author.strip())
+    if byline:
+        font, lines = _fit(draw, byline, "DejaVuSansCondensed-Bold.ttf", width, 200, 2, start=96)
+        _draw_lines(draw, lines, font, top=(band - _block_height(draw, lines, font)) // 2)
+
+    # The title, as large as fits the middle of the page, with typographic apostrophes.
+    title = title.replace("'", "\u2019")
+    title_top, title_bottom = band + 130, HEIGHT - 500
+    font, lines = _fit(draw, title, "DejaVuSansCondensed-Bold.ttf", width, title_bottom - title_top, 9, start=290)
+    _draw_lines(draw, lines, font, top=title_top, spacing=1.08)
+    bottom = title_top + _block_height(draw, lines, font, 1.08)
+
+    if subtitle:
+        sub_font, sub_lines = _fit(draw, subtitle, "DejaVuSans.ttf", width, 260, 3, start=80)
+        _draw_lines(draw, sub_lines, sub_font, top=bottom + 70)
+
+    # A thick rule and the date at the foot.
+    draw.rectangle((_MARGIN, HEIGHT - 420, WIDTH - _MARGIN, HEIGHT - 400), fill=INK)
+    if date:
+        date_font, date_lines = _fit(draw, date, "DejaVuSans.ttf", width, 200, 2, start=110)
+        _draw_lines(draw, date_lines, date_font, top=HEIGHT - 330)
+
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=88, subsampling=0)
+    return CoverImage(buffer.getvalue(), "image/jpeg", "jpg", WIDTH, HEIGHT)
+
+
+def _fit(
+    draw: ImageDraw.ImageDraw, text: str, font_name: str, width: int, height: int, max_lines: int, start: int
+) -> tuple[ImageFont.FreeTypeFont, list[str]]:
+    """The largest font size (from `start` down) at which the text wraps into the box."""
+    text = " ".join(text.split())
+    size = start
+    while True:
+        font = _font(font_name, size)
+        lines = _wrap(draw, text, font, width)
+        if (len(lines) <= max_lines and _block_height(draw, lines, font) <= height) or size <= 24:
+            return font, lines[:max_lines] if size > 24 else lines[: max(max_lines, 1)]
+        size = int(size * 0.92)
+
+
+def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
+    lines: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        while draw.textlength(word, font=font) > width and len(word) > 1:
+            # A word longer than the line: break it where it overflows.
+            cut = len(word)
+            while cut > 1 and draw.textlength(word[:cut], font=font) > width:
+                cut -= 1
+            if current:
+                lines.append(current)
+                current = ""
+            lines.append(word[:cut])
+            word = word[cut:]
+        candidate = f"{current} {word}".strip()
+        if draw.textlength(candidate, font=font) <= width:
+            current = candidate
+        else:
+            lines.append(current)
+            current = word
+    if current:
+        lines.append(current)
+    return lines or [""]
+
+
+def _block_height(
+    draw: ImageDraw.ImageDraw, lines: list[str], font: ImageFont.FreeTypeFont, spacing: float = 1.15
+) -> int:
+    return int(font.size * spacing * len(lines))
+
+
+def _draw_lines(
+    draw: ImageDraw.ImageDraw, lines: list[str], font: ImageFont.FreeTypeFont, top: int, spacing: float = 1.15
+) -> None:
+    for number, line in enumerate(lines):
+        draw.text((_MARGIN, top + int(number * font.size * spacing)), line, font=font, fill=INK)
+
+
+def load_cover(path: Path) -> CoverImage:
+    """The book's own cover: any image Pillow reads, as JPEG or PNG no larger than stores accept."""
+    path = Path(path)
+    if not path.is_file():
+        raise CoverError("cover image does not exist", path)
+    data = path.read_bytes()
+    Image.MAX_IMAGE_PIXELS = 60_000_000
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            kind = probe.format
+            probe.verify()
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as error:
+        raise CoverError(f"not an image handbill can read ({type(error).__name__})", path) from error
+
+    pixels = image.width * image.height
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    if kind in ("JPEG", "PNG") and pixels <= MAX_PIXELS and len(data) <= MAX_BYTES and not has_alpha:
+        if image.mode in ("RGB", "L", "P"):
+            return CoverImage(data, f"image/{kind.lower()}", "jpg" if kind == "JPEG" else "png", *image.size)
+
+    image = ImageOps.exif_transpose(image)
+    if has_alpha:
+        # Apple Books turns transparent areas black in night mode: flatten onto white.
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        image = flat
+    else:
+        image = image.convert("RGB")
+    if image.width * image.height > MAX_PIXELS:
+        scale = (MAX_PIXELS / (image.width * image.height)) ** 0.5
+        image = image.resize(
+            (max(1, int(image.width * scale)), max(1, int(image.height * scale))), Image.Resampling.LANCZOS
+        )
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=88)
+    return CoverImage(buffer.getvalue(), "image/jpeg", "jpg", image.width, image.height)
