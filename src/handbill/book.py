@@ -26,7 +26,7 @@ from . import __version__, xhtml
 from .config import BookConfig
 from .cover import CoverImage, draw_cover, load_cover
 from .errors import ConfigError
-from .render import RenderedDocument
+from .render import RenderedDocument, inline_text
 from .sources import MARKDOWN_SUFFIXES, Manuscript
 
 log = logging.getLogger("handbill")
@@ -253,7 +253,7 @@ def _split_into_pieces(rendered: Sequence[RenderedDocument], config: BookConfig)
             heading = next((block for block in group if block.tag in HEADINGS), None)
             title = xhtml.text_of(heading) if heading is not None else None
             if index == 0 and meta.get("title"):
-                title = str(meta["title"]).strip()
+                title = inline_text(str(meta["title"]))
             yield _Piece(
                 rendered=document,
                 blocks=group,

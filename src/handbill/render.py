@@ -83,3 +83,9 @@ def render_document(document: SourceDocument) -> RenderedDocument:
         message = str(error) if isinstance(error, xhtml.TooDeep) else "nested too deeply to render"
         raise SourceError(message, document.path) from error
     return RenderedDocument(source=document, container=container, report=report)
+
+
+def inline_text(text: str) -> str:
+    """A plain label (a front-matter title) with the same smart punctuation as the body."""
+    container = xhtml.parse_fragment(render_markdown(text))
+    return xhtml.text_of(container) or text.strip()
