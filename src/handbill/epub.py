@@ -68,6 +68,11 @@ class _Writer(epub.EpubWriter):
         super().__init__(name, book, {"epub3_pages": False, "epub3_landmark": False, "mtime": modified})
         self.date_time = modified.timetuple()[:6]
 
+    def _write_opf_file(self, root) -> None:  # type: ignore[no-untyped-def]
+        # Accessibility checkers want the package's language on <package> itself.
+        root.set("{http://www.w3.org/XML/1998/namespace}lang", self.book.language)
+        super()._write_opf_file(root)
+
     def write(self) -> None:
         self.out = _PinnedZip(self.file_name, self.date_time)
         try:
