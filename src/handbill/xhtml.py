@@ -139,6 +139,7 @@ class Report:
 def parse_fragment(markup: str) -> html.HtmlElement:
     """Parse rendered HTML into a `<div>` holding its top-level blocks."""
     markup = _CHARACTER_REFERENCE.sub(_allowed_reference, _strip_declarations(markup))
+    markup = _CONTROL.sub("", markup)
     document = html.document_fromstring(f"<html><body><div>{markup}</div></body></html>", _PARSER)
     body = document.body
     container = body[0] if len(body) and body[0].tag == "div" else body
@@ -152,7 +153,10 @@ def parse_fragment(markup: str) -> html.HtmlElement:
     return container
 
 
-_CHARACTER_REFERENCE = re.compile(r"&#(?:[xX]([0-9A-Fa-f]{1,8})|([0-9]{1,10}));?")
+_CHARACTER_REFERENCE = re.compile(r"&#(?:[xX]([0-9A-Fa-f]+)|([0-9]+));?")
+# Raw control characters: Python-Markdown's own placeholders (\x02, \x03) can leak from odd
+# raw HTML, and XML allows none of them.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _allowed_reference(match: re.Match[str]) -> str:
