@@ -3,6 +3,8 @@ reader-visible text kept and active content gone, or one clear error."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from click.testing import CliRunner
 
@@ -55,7 +57,8 @@ def test_rtl_cjk_emoji_and_combining_characters_intact(write_book, build_book) -
     text = "# \u0645\u0631\u062d\u0628\u0627\n\n\u0647\u0630\u0627 \u0646\u0635. \u05e2\u05d1\u05e8\u05d9\u05ea \u4e2d\u6587 \U0001F600 e\u0301\n"
     epub, _ = build_book(write_book({"a.md": "---\nlanguage: ar\n---\n\n" + text}), language="ar")
     document = epub.document(epub.body_documents()[0])
-    assert document.get("lang") == "ar"
+    assert document.get("lang") == "ar" and document.get("dir") == "rtl"
+    assert epub.opf.find("{*}spine").get("page-progression-direction") == "rtl"
     assert "\u05e2\u05d1\u05e8\u05d9\u05ea \u4e2d\u6587 \U0001F600 e\u0301" in reader_text(document)
     assert epub.metadata("language") == ["ar"]
 
@@ -116,3 +119,18 @@ def test_mdbook_project_folder(write_book, build_book) -> None:
     epub, _ = build_book(book)
     assert epub.metadata("title") == ["The mdBook"] and epub.metadata("creator") == ["Someone"]
     assert [label for label, _ in epub.toc()] == ["Preface", "One"]
+
+
+def test_file_names_with_spaces_and_accents_become_safe_names(write_book, build_book) -> None:
+    from .test_book import png
+
+    book = write_book({
+        "Chapitre un (brouillon).md": "# Un\n\n![Caf\u00e9](images/caf\u00e9 cr\u00e8me.png) ![b](<images/my pic.png>)\n",
+        "images/caf\u00e9 cr\u00e8me.png": png(),
+        "images/my pic.png": png(30, 30),
+    })
+    epub, warnings = build_book(book)
+    assert warnings == []
+    names = [name for name in epub.files if name.startswith(epub.base + "images/") and "cover" not in name]
+    assert len(names) == 2
+    assert all(re.fullmatch(r"[A-Za-z0-9._/-]+", name) for name in epub.files)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import quoteattr
 
 from lxml import html
 
@@ -620,27 +620,6 @@ def _display_date(date: str | None) -> str | None:
 # -- documents and contents ----------------------------------------------------------------
 
 
-def _page(
-    title: str,
-    language: str,
-    stylesheets: list[Resource],
-    body_type: str,
-    body: str,
-    body_class: str | None = None,
-) -> bytes:
-    links = "".join(
-        f'<link rel="stylesheet" type="text/css" href={quoteattr(sheet.file_name)}/>' for sheet in stylesheets
-    )
-    css_class = f" class={quoteattr(body_class)}" if body_class else ""
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n'
-        '<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" '
-        f"lang={quoteattr(language)} xml:lang={quoteattr(language)}>\n"
-        f"<head>\n<meta charset=\"utf-8\"/>\n<title>{escape(title)}</title>\n{links}\n</head>\n"
-        f'<body epub:type="{body_type}"{css_class}>\n{body}\n</body>\n</html>\n'
-    ).encode("utf-8")
-
-
 def _content_document(part: _Part, language: str, stylesheets: list[Resource]) -> ContentDocument:
     piece = part.piece
     role, matter = DOCUMENT_TYPES[piece.kind]
@@ -655,7 +634,7 @@ def _content_document(part: _Part, language: str, stylesheets: list[Resource]) -
     inner = "\n".join(xhtml.serialize(block) for block in part.blocks)
     section_language = ""
     if piece.language and piece.language != language:
-        section_language = f" lang={quoteattr(piece.language)} xml:lang={quoteattr(piece.language)}"
+        section_language = xhtml.language_attributes(piece.language)
     body = f"<section{attributes}{section_language}>\n{inner}\n</section>"
     properties = []
     if "<svg" in inner:
@@ -667,7 +646,7 @@ def _content_document(part: _Part, language: str, stylesheets: list[Resource]) -
         file_name=part.file_name,
         item_id=part.file_name.removesuffix(".xhtml"),
         title=part.chapter_title,
-        data=_page(part.chapter_title, language, stylesheets, matter, body),
+        data=xhtml.page(part.chapter_title, language, _hrefs(stylesheets), matter, body),
         kind=piece.kind,
         properties=tuple(properties),
         words=words,
@@ -686,7 +665,7 @@ def _cover_page(
         file_name="cover.xhtml",
         item_id="cover",
         title="Cover",
-        data=_page("Cover", language, stylesheets, "cover", body, body_class="cover"),
+        data=xhtml.page("Cover", language, _hrefs(stylesheets), "cover", body, body_class="cover"),
         kind="cover",
     )
 
@@ -708,6 +687,10 @@ def _toc(parts: list[_Part], depth: int) -> Iterator[TocEntry]:
 
 
 # -- small helpers -------------------------------------------------------------------------
+
+
+def _hrefs(stylesheets: list[Resource]) -> list[str]:
+    return [sheet.file_name for sheet in stylesheets]
 
 
 def slugify(text: str, limit: int = 80) -> str:

@@ -17,6 +17,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from ebooklib import epub
 
+from . import xhtml
 from .book import GENERATOR, Book, TocEntry
 from .errors import OutputError
 
@@ -114,6 +115,8 @@ def _package(book: Book) -> epub.EpubBook:
     package.metadata[epub.NAMESPACES["OPF"]]["generator"] = [
         ("", {"name": "generator", "content": GENERATOR})
     ]
+    if xhtml.is_right_to_left(book.language):
+        package.set_direction("rtl")
     for number, author in enumerate(book.authors, start=1):
         package.add_author(author, role="aut", uid=f"creator{number}")
     if book.date:
@@ -211,20 +214,11 @@ def _nav_document(book: Book) -> bytes:
         f'<li><a epub:type="{kind}" href={quoteattr(href)}>{escape(label)}</a></li>'
         for kind, href, label in book.landmarks
     )
-    language = quoteattr(book.language)
-    links = "".join(
-        f'<link rel="stylesheet" type="text/css" href={quoteattr(resource.file_name)}/>'
-        for resource in book.resources
-        if resource.media_type == "text/css"
-    )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n'
-        '<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" '
-        f"lang={language} xml:lang={language}>\n"
-        f'<head>\n<meta charset="utf-8"/>\n<title>Contents</title>\n{links}\n</head>\n'
-        '<body epub:type="frontmatter">\n'
+    stylesheets = [resource.file_name for resource in book.resources if resource.media_type == "text/css"]
+    body = (
         '<nav epub:type="toc" id="toc" role="doc-toc">\n<h1>Contents</h1>\n'
         f"<ol>\n{items(book.toc)}\n</ol>\n</nav>\n"
         '<nav epub:type="landmarks" id="landmarks" hidden="hidden">\n<h2>Landmarks</h2>\n'
-        f"<ol>\n{landmarks}\n</ol>\n</nav>\n</body>\n</html>\n"
-    ).encode("utf-8")
+        f"<ol>\n{landmarks}\n</ol>\n</nav>"
+    )
+    return xhtml.page("Contents", book.language, stylesheets, "frontmatter", body)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree, html
 
@@ -574,6 +575,44 @@ def drop_keep_tail(element: html.HtmlElement, keep_text: str = "") -> None:
 def text_of(element: html.HtmlElement) -> str:
     """The text a reader sees in an element, whitespace collapsed."""
     return " ".join("".join(element.itertext()).split())
+
+
+RIGHT_TO_LEFT = frozenset("ar arc dv fa he ks ku-arab ps sd ug ur yi".split())
+
+
+def language_attributes(language: str) -> str:
+    """lang, xml:lang (both: readers differ in which they read) and dir for right-to-left scripts."""
+    attributes = f" lang={quoteattr(language)} xml:lang={quoteattr(language)}"
+    if is_right_to_left(language):
+        attributes += ' dir="rtl"'
+    return attributes
+
+
+def is_right_to_left(language: str) -> bool:
+    lowered = language.lower()
+    return lowered.split("-")[0] in RIGHT_TO_LEFT or lowered.startswith("ku-arab") or "-arab" in lowered
+
+
+def page(
+    title: str,
+    language: str,
+    stylesheets: list[str],
+    body_type: str,
+    body: str,
+    body_class: str | None = None,
+) -> bytes:
+    """A complete XHTML content document around an already serialised body."""
+    links = "".join(
+        f'<link rel="stylesheet" type="text/css" href={quoteattr(href)}/>' for href in stylesheets
+    )
+    css_class = f" class={quoteattr(body_class)}" if body_class else ""
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n'
+        '<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops"'
+        f"{language_attributes(language)}>\n"
+        f'<head>\n<meta charset="utf-8"/>\n<title>{escape(title)}</title>\n{links}\n</head>\n'
+        f'<body epub:type="{body_type}"{css_class}>\n{body}\n</body>\n</html>\n'
+    ).encode("utf-8")
 
 
 def serialize(element: etree._Element) -> str:
