@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from .book import Book, assemble
 from .config import BookConfig
-from .epub import modified_time, write_epub
+from .epub import epub_bytes, modified_time, write_epub
 from .render import render_document
 from .sources import read_manuscript
+
+FORMATS = ("epub", "kepub")
+"""What `--format` accepts (and `all`): the EPUB, and the Kobo edition named *.kepub.epub."""
 
 
 @dataclass(frozen=True)
 class BuildResult:
     book: Book
-    path: Path
+    paths: tuple[Path, ...]
+
+    @property
+    def path(self) -> Path:
+        return self.paths[0]
 
     @property
     def size(self) -> int:
@@ -33,9 +41,33 @@ def default_output(book: Book) -> Path:
     return Path("dist") / f"{book.slug or 'book'}.epub"
 
 
-def build(config: BookConfig, output: Path | None = None) -> BuildResult:
-    """Build the book and write it to `output` (default `dist/<slug>.epub`)."""
+def kepub_path(output: Path) -> Path:
+    """`book.epub` -> `book.kepub.epub`: the name that makes a Kobo open it in its own engine."""
+    stem = output.name.removesuffix(".epub").removesuffix(".kepub")
+    return output.with_name(f"{stem}.kepub.epub")
+
+
+def edition(book: Book, kind: str) -> Book:
+    if kind == "kepub":
+        from .kepub import to_kepub
+
+        return to_kepub(book)
+    return book
+
+
+def build(config: BookConfig, output: Path | None = None, formats: tuple[str, ...] = ("epub",)) -> BuildResult:
+    """Build the book and write each format (default: the EPUB at `dist/<slug>.epub`)."""
     book = make_book(config)
     path = output or default_output(book)
-    write_epub(book, path, modified_time(config.modified, config.date))
-    return BuildResult(book=book, path=path)
+    modified = modified_time(config.modified, config.date)
+    editions = [(edition(book, kind), path if kind == "epub" else kepub_path(path)) for kind in formats]
+    for finished, target in editions:  # all converted before anything is written
+        write_epub(finished, target, modified)
+    return BuildResult(book=book, paths=tuple(target for _, target in editions))
+
+
+def edition_bytes(config: BookConfig) -> tuple[Book, datetime, dict[str, bytes]]:
+    """The book and every edition in memory, for serving."""
+    book = make_book(config)
+    modified = modified_time(config.modified, config.date)
+    return book, modified, {kind: epub_bytes(edition(book, kind), modified) for kind in FORMATS}

@@ -41,23 +41,106 @@ def cli() -> None:
               help="Cover image, JPEG or PNG (overrides book.toml).")
 @click.option("--split-level", type=click.IntRange(1, 6),
               help="Start a new chapter at every heading of this level or above.")
+@click.option("--format", "format_", type=click.Choice(["epub", "kepub", "all"]), default="epub",
+              show_default=True, help="epub, kepub (Kobo edition, <slug>.kepub.epub) or all.")
+@click.option("--check", "check_after", is_flag=True, help="Check the written book(s) as `handbill check` does.")
 def build(book: Path, output: Path | None, title: str | None, authors: tuple[str, ...],
-          language: str | None, cover: Path | None, split_level: int | None) -> None:
+          language: str | None, cover: Path | None, split_level: int | None, format_: str,
+          check_after: bool) -> None:
     """Build BOOK (a folder of Markdown, or one Markdown file) into an EPUB.
 
     \b
     Example:
-        handbill build content -o dist/statement.epub
+        handbill build content -o dist/statement.epub --format all
     """
+    from .build import FORMATS
     from .build import build as build_book
     from .config import load_config
 
     config = load_config(book, title=title, authors=authors, language=language,
                          cover=cover, split_level=split_level)
-    result = build_book(config, output)
-    click.echo(f"wrote {result.path}")
+    formats = FORMATS if format_ == "all" else (format_,)
+    result = build_book(config, output, formats)
+    for path in result.paths:
+        click.echo(f"wrote {path}")
     click.echo(f"{result.book.chapters} chapters, {result.book.words:,} words, "
                f"{result.size / 1024:,.0f} KB")
+    if check_after and not all([_report(path) for path in result.paths]):
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.argument("epub", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--no-epubcheck", is_flag=True, help="Only handbill's own reader checks (no Java needed).")
+def check(epub: Path, no_epubcheck: bool) -> None:
+    """Check any EPUB with EPUBCheck and handbill's reader-compatibility rules.
+
+    Kindle's rules, cover size for every store, document sizes and accessibility
+    metadata are checked; exit status 1 when anything is an error.
+
+    \b
+    Example:
+        handbill check dist/statement.epub
+    """
+    if not _report(epub, run_epubcheck=not no_epubcheck):
+        raise SystemExit(1)
+
+
+def _report(path: Path, run_epubcheck: bool = True) -> bool:
+    from .check import check_epub
+
+    report = check_epub(path, run_epubcheck=run_epubcheck)
+    for finding in report.findings:
+        click.echo(f"{finding.severity}: {finding.code}: {finding.message}")
+    if not report.epubcheck_ran and report.epubcheck_note:
+        click.echo(f"note: EPUBCheck not run: {report.epubcheck_note}")
+    verdict = "ok" if report.ok else "FAILED"
+    ran = "EPUBCheck and reader checks" if report.epubcheck_ran else "reader checks"
+    click.echo(f"{path}: {verdict} ({ran}: {report.errors} errors, {report.warnings} warnings)")
+    return report.ok
+
+
+@cli.command()
+@click.argument("books", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--host", default="0.0.0.0", show_default=True,
+              help="Address to listen on; 127.0.0.1 for this machine only.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0 picks a free one).")
+def serve(books: tuple[Path, ...], host: str, port: int) -> None:
+    """Build BOOKs (default: ./content) and serve them to phones on the local network.
+
+    Prints the address and a QR code to scan. The page lists each book with its cover
+    and download buttons; /opds is a catalog for reading apps. Ctrl-C stops it.
+
+    \b
+    Example:
+        handbill serve content --port 8000
+    """
+    from .build import edition_bytes, kepub_path
+    from .config import load_config
+    from .serve import Edition, Library, lan_address, make_server, qr_terminal, served_book
+
+    library = []
+    for source in books or (Path("content"),):
+        book, modified, data = edition_bytes(load_config(source))
+        name = f"{book.slug or 'book'}.epub"
+        editions = [Edition("EPUB", name, data["epub"]), Edition("Kobo", kepub_path(Path(name)).name, data["kepub"])]
+        library.append(served_book(book, editions, modified))
+        click.echo(f"built {book.title}")
+    server = make_server(Library(library), host, port)
+    shown = lan_address() if host in ("0.0.0.0", "::", "") else host
+    address = f"http://{shown or '127.0.0.1'}:{server.effective_port}/"
+    click.echo(f"serving {len(library)} book(s) at {address}  (OPDS catalog: {address}opds)")
+    if shown:
+        click.echo(qr_terminal(address), nl=False)
+    click.echo("Ctrl-C to stop")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    click.echo("stopped")
 
 
 def main() -> None:

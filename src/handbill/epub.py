@@ -8,6 +8,7 @@ its own navigation document, and a zip writer whose bytes depend only on the boo
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import zipfile
@@ -52,7 +53,7 @@ class _Document(epub.EpubItem):
 class _PinnedZip(zipfile.ZipFile):
     """A zip whose entries all carry one timestamp and fixed permissions."""
 
-    def __init__(self, file: str, date_time: tuple[int, int, int, int, int, int]):
+    def __init__(self, file: str | io.BytesIO, date_time: tuple[int, int, int, int, int, int]):
         super().__init__(file, "w", zipfile.ZIP_DEFLATED, compresslevel=9)
         self.pinned_time = date_time
 
@@ -65,7 +66,7 @@ class _PinnedZip(zipfile.ZipFile):
 
 
 class _Writer(epub.EpubWriter):
-    def __init__(self, name: str, book: epub.EpubBook, modified: datetime):
+    def __init__(self, name: str | io.BytesIO, book: epub.EpubBook, modified: datetime):
         super().__init__(name, book, {"epub3_pages": False, "epub3_landmark": False, "mtime": modified})
         self.date_time = modified.timetuple()[:6]
 
@@ -83,6 +84,13 @@ class _Writer(epub.EpubWriter):
             self._write_items()
         finally:
             self.out.close()
+
+
+def epub_bytes(book: Book, modified: datetime) -> bytes:
+    """The same EPUB, in memory (for serving)."""
+    buffer = io.BytesIO()
+    _Writer(buffer, _package(book), modified.astimezone(UTC)).write()
+    return buffer.getvalue()
 
 
 def write_epub(book: Book, output: Path, modified: datetime) -> Path:

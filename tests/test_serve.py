@@ -1,0 +1,180 @@
+"""The real server on a loopback port, spoken to over HTTP as a phone or a reading app would."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import pytest
+from lxml import etree
+
+from handbill.build import make_book
+from handbill.config import load_config
+from handbill.epub import epub_bytes, modified_time
+from handbill.serve import Edition, Library, make_server, served_book
+
+from .conftest import CONTENT
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@dataclass
+class Server:
+    port: int
+    slug: str
+    epub: bytes
+
+    def request(self, method: str, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict, bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        connection.request(method, path, headers=headers or {})
+        response = connection.getresponse()
+        body = response.read()
+        connection.close()
+        return response.status, {key.lower(): value for key, value in response.getheaders()}, body
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    config = load_config(CONTENT)
+    book = make_book(config)
+    data = epub_bytes(book, modified_time(config.modified, config.date))
+    editions = [Edition("EPUB", f"{book.slug}.epub", data), Edition("Kobo", f"{book.slug}.kepub.epub", data)]
+    app = Library([served_book(book, editions, modified_time(config.modified, config.date))])
+    running = make_server(app, "127.0.0.1", 0)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    yield Server(running.effective_port, book.slug, data)
+    running.close()
+    thread.join(timeout=5)
+
+
+def test_landing_page_works_on_a_phone_without_javascript(server: Server) -> None:
+    status, headers, body = server.request("GET", "/")
+    page = body.decode()
+    assert status == 200 and headers["content-type"].startswith("text/html")
+    assert 'name="viewport"' in page and "<script" not in page
+    assert "For a general strike against ICE violence" in page and "Socialist Equality Party (US)" in page
+    assert f'href="/books/{server.slug}.epub"' in page and f'href="/books/{server.slug}.kepub.epub"' in page
+    assert f'src="/covers/{server.slug}-thumb.jpg"' in page
+    assert "<svg" in page and "KB" in page  # the QR code of the page's address, the sizes
+
+
+def test_download_opens_in_a_reading_app(server: Server) -> None:
+    status, headers, body = server.request("GET", f"/books/{server.slug}.epub")
+    assert status == 200 and body == server.epub
+    assert headers["content-type"] == "application/epub+zip"
+    assert headers["content-disposition"] == f'attachment; filename="{server.slug}.epub"'
+    assert headers["accept-ranges"] == "bytes"
+
+
+def test_head_and_byte_ranges_let_phones_resume(server: Server) -> None:
+    path = f"/books/{server.slug}.epub"
+    status, headers, body = server.request("HEAD", path)
+    assert status == 200 and body == b"" and int(headers["content-length"]) == len(server.epub)
+    status, headers, body = server.request("GET", path, {"Range": "bytes=100-199"})
+    assert status == 206 and body == server.epub[100:200]
+    assert headers["content-range"] == f"bytes 100-199/{len(server.epub)}"
+    status, headers, body = server.request("GET", path, {"Range": f"bytes={len(server.epub) - 10}-"})
+    assert status == 206 and body == server.epub[-10:]
+    status, headers, _ = server.request("GET", path, {"Range": "bytes=99999999-"})
+    assert status == 416 and headers["content-range"] == f"bytes */{len(server.epub)}"
+
+
+def test_covers(server: Server) -> None:
+    status, headers, body = server.request("GET", f"/covers/{server.slug}.jpg")
+    assert status == 200 and headers["content-type"] == "image/jpeg" and body[:3] == b"\xff\xd8\xff"
+    status, _, thumbnail = server.request("GET", f"/covers/{server.slug}-thumb.jpg")
+    assert status == 200 and len(thumbnail) < len(body)
+
+
+def test_opds_catalog_follows_opds_1_2(server: Server) -> None:
+    status, headers, body = server.request("GET", "/opds")
+    assert status == 200
+    assert headers["content-type"] == "application/atom+xml;profile=opds-catalog;kind=acquisition"
+    feed = etree.fromstring(body)
+    assert feed.tag == f"{ATOM}feed"
+    for required in ("id", "title", "updated", "author"):
+        assert feed.find(f"{ATOM}{required}") is not None, required
+    links = {link.get("rel"): link for link in feed.findall(f"{ATOM}link")}
+    for rel in ("self", "start"):
+        assert links[rel].get("type") == "application/atom+xml;profile=opds-catalog;kind=acquisition"
+    entry = feed.find(f"{ATOM}entry")
+    assert entry.findtext(f"{ATOM}title").startswith("For a general strike")
+    assert entry.findtext(f"{ATOM}id").startswith("urn:uuid:") and entry.findtext(f"{ATOM}updated")
+    by_rel: dict[str, list] = {}
+    for link in entry.findall(f"{ATOM}link"):
+        by_rel.setdefault(link.get("rel"), []).append(link)
+    acquisitions = by_rel["http://opds-spec.org/acquisition/open-access"]
+    assert [link.get("type") for link in acquisitions] == ["application/epub+zip"] * 2
+    assert by_rel["http://opds-spec.org/image"] and by_rel["http://opds-spec.org/image/thumbnail"]
+    for link in acquisitions + by_rel["http://opds-spec.org/image/thumbnail"]:
+        path = "/" + link.get("href").split("/", 3)[3]
+        assert server.request("HEAD", path)[0] == 200, path
+
+
+def test_opds_2_feed(server: Server) -> None:
+    status, headers, body = server.request("GET", "/opds.json")
+    assert status == 200 and headers["content-type"] == "application/opds+json"
+    feed = json.loads(body)
+    assert feed["metadata"]["title"]
+    assert feed["links"][0]["rel"] == "self"
+    publication = feed["publications"][0]
+    assert publication["metadata"]["title"].startswith("For a general strike")
+    assert publication["links"][0]["rel"] == "http://opds-spec.org/acquisition/open-access"
+    assert publication["images"]
+
+
+def test_read_in_the_browser(server: Server) -> None:
+    status, _, body = server.request("GET", f"/read/{server.slug}/")
+    assert status == 200 and b"Contact" in body
+    status, headers, body = server.request("GET", f"/read/{server.slug}/text-002.xhtml")
+    assert status == 200 and headers["content-type"].startswith("application/xhtml+xml")
+    assert b'name="viewport"' in body and b"Today, workers and young people" in body and b"Next" in body
+    etree.fromstring(body)  # still well-formed for the browser's XML parser
+    assert server.request("GET", f"/read/{server.slug}/styles/handbill.css")[0] == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/read/{slug}/../../../etc/passwd",
+        "/read/{slug}/%2e%2e/%2e%2e/etc/passwd",
+        "/read/{slug}/..%2f..%2fpyproject.toml",
+        "/read/{slug}/content.opf",
+        "/read/{slug}/META-INF/container.xml",
+        "/books/../pyproject.toml",
+        "/books/%2e%2e%2fpyproject.toml",
+        "//etc/passwd",
+        "/content/",
+        "/src/handbill/",
+        "/books/",
+        "/read/nobook/text-002.xhtml",
+    ],
+)
+def test_nothing_but_the_books_is_served(server: Server, path: str) -> None:
+    status, _, body = server.request("GET", path.format(slug=server.slug))
+    assert status == 404
+    assert b"root:" not in body and b"[project]" not in body
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
+def test_other_methods_are_refused(server: Server, method: str) -> None:
+    status, headers, _ = server.request(method, f"/books/{server.slug}.epub")
+    assert status == 405 and "GET" in headers["allow"]
+
+
+def test_many_clients_and_idle_connections_do_not_stall_it(server: Server) -> None:
+    idle = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(30)]
+    try:
+        idle[0].sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # a request that never finishes
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            results = list(pool.map(lambda _: server.request("GET", f"/books/{server.slug}.epub"), range(64)))
+        assert all(status == 200 and body == server.epub for status, _, body in results)
+    finally:
+        for connection in idle:
+            connection.close()
