@@ -232,7 +232,7 @@ h1{font-size:1.6em}
 color:#fff;text-decoration:none;font-weight:bold}
 .button small{font-weight:normal;opacity:.85}
 .button.light{background:#eee;color:#222}
-.qr svg{width:200px;height:200px}
+.qr{margin:1em 0}
 .qr figcaption{word-break:break-all}
 .toc li{margin:.5em 0}
 @media (prefers-color-scheme:dark){body{background:#111;color:#eee}.by{color:#aaa}.button.light{background:#333;color:#eee}}
@@ -258,7 +258,10 @@ def _for_the_browser(data: bytes, name: str, spine: tuple[str, ...]) -> bytes:
         if index + 1 < len(spine):
             links.append(f'<a href="{quote(spine[index + 1])}">Next &#8594;</a>')
     navigation = f'<nav class="handbill-pages" style="margin:2em 0;text-align:center">{" | ".join(links)}</nav>'
-    viewport = '<meta name="viewport" content="width=device-width, initial-scale=1"/>'
+    viewport = (
+        '<meta name="viewport" content="width=device-width, initial-scale=1"/>'
+        "<style>body{margin:0 auto;max-width:40em;padding:1em}</style>"
+    )
     text = data.decode("utf-8")
     text = text.replace("<head>", f"<head>\n{viewport}", 1)
     position = text.rfind("</body>")
@@ -379,7 +382,7 @@ def lan_address() -> str | None:
 def qr_svg(text: str) -> str:
     import segno
 
-    return segno.make(text, error="m").svg_inline(scale=4, border=2, dark="#000", light="#fff")
+    return segno.make(text, error="m").svg_inline(scale=6, border=2, dark="#000", light="#fff")
 
 
 def qr_terminal(text: str) -> str:
