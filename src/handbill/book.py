@@ -180,8 +180,9 @@ def assemble(manuscript: Manuscript, rendered: Sequence[RenderedDocument]) -> Bo
         _unique_ids(part)
     targets, starts = _index_targets(parts)
     images = _ImageStore(config)
+    by_key = {_source_key(name): name for name in starts}
     for part in parts:
-        _rewrite_links(part, targets, starts)
+        _rewrite_links(part, targets, starts, by_key)
         images.embed(part)
     for document in rendered:
         document.report.warn(str(document.source.path))
@@ -457,9 +458,10 @@ def _source_key(name: str) -> str:
     return name
 
 
-def _rewrite_links(part: _Part, targets: dict[tuple[str, str], str], starts: dict[str, str]) -> None:
+def _rewrite_links(
+    part: _Part, targets: dict[tuple[str, str], str], starts: dict[str, str], by_key: dict[str, str]
+) -> None:
     source = part.piece.rendered.source
-    by_key = {_source_key(name): name for name in starts}
     for link in list(_iter_tag(part.blocks, "a")):
         href = link.get("href")
         if href is None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from .book import Book, assemble
 from .config import BookConfig
 from .epub import epub_bytes, modified_time, write_epub
-from .render import render_document
+from .render import render_all
 from .sources import read_manuscript
 
 FORMATS = ("epub", "kepub")
@@ -33,7 +33,7 @@ class BuildResult:
 def make_book(config: BookConfig) -> Book:
     """Read, render and assemble: every problem surfaces here, before anything is written."""
     manuscript = read_manuscript(config)
-    rendered = [render_document(document) for document in manuscript.documents]
+    rendered = render_all(manuscript.documents)
     return assemble(manuscript, rendered)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import markdown
@@ -11,19 +14,7 @@ from markdown.extensions.toc import slugify_unicode
 from . import xhtml
 from .errors import SourceError
 from .sources import SourceDocument
-
-# Smart punctuation as characters: XML does not know HTML's named entities (&rsquo;).
-_SMART_CHARACTERS = {
-    "left-single-quote": "\u2018",
-    "right-single-quote": "\u2019",
-    "left-double-quote": "\u201c",
-    "right-double-quote": "\u201d",
-    "left-angle-quote": "\u00ab",
-    "right-angle-quote": "\u00bb",
-    "ellipsis": "\u2026",
-    "ndash": "\u2013",
-    "mdash": "\u2014",
-}
+from .typography import smarten
 
 EXTENSIONS = [
     "abbr",
@@ -33,12 +24,10 @@ EXTENSIONS = [
     "footnotes",
     "md_in_html",
     "sane_lists",
-    "smarty",
     "tables",
     "toc",
 ]
 EXTENSION_CONFIGS = {
-    "smarty": {"substitutions": _SMART_CHARACTERS},
     "toc": {"slugify": slugify_unicode},
     "footnotes": {"SEPARATOR": "-", "BACKLINK_TEXT": ""},
 }
@@ -74,18 +63,50 @@ def render_markdown(text: str) -> str:
         converter.reset()
 
 
-def render_document(document: SourceDocument) -> RenderedDocument:
+def render_document(document: SourceDocument, markup: str | None = None) -> RenderedDocument:
+    """Markdown (or its already rendered `markup`) to a cleaned tree with smart punctuation."""
     report = xhtml.Report()
     try:
-        container = xhtml.parse_fragment(render_markdown(document.text))
+        if markup is None:
+            markup = render_markdown(document.text)
+        container = xhtml.parse_fragment(markup)
         xhtml.clean(container, report)
     except (xhtml.TooDeep, RecursionError) as error:
         message = str(error) if isinstance(error, xhtml.TooDeep) else "nested too deeply to render"
         raise SourceError(message, document.path) from error
+    smarten(container)
     return RenderedDocument(source=document, container=container, report=report)
+
+
+PARALLEL_THRESHOLD = 256 * 1024
+"""Below this much Markdown, starting worker processes costs more than it saves."""
+
+
+def render_all(documents: Sequence[SourceDocument]) -> list[RenderedDocument]:
+    """Render every document, the Markdown of large books on every core."""
+    markups: list[str | None] = [None] * len(documents)
+    workers = min(os.cpu_count() or 1, len(documents))
+    total = sum(len(document.text) for document in documents)
+    if workers > 1 and total > PARALLEL_THRESHOLD and "fork" in multiprocessing.get_all_start_methods():
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            chunk = max(1, len(documents) // (workers * 4))
+            markups = list(pool.map(_markdown_or_none, [d.text for d in documents], chunksize=chunk))
+    return [render_document(document, markup) for document, markup in zip(documents, markups, strict=True)]
+
+
+def _markdown_or_none(text: str) -> str | None:
+    """In a worker: None sends a failing document back to be rendered (and reported) here."""
+    try:
+        return render_markdown(text)
+    except RecursionError:
+        return None
 
 
 def inline_text(text: str) -> str:
     """A plain label (a front-matter title) with the same smart punctuation as the body."""
     container = xhtml.parse_fragment(render_markdown(text))
+    smarten(container)
     return xhtml.text_of(container) or text.strip()
