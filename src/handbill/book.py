@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
-from xml.sax.saxutils import quoteattr
 
 from lxml import html
 
@@ -28,6 +27,7 @@ from .cover import CoverImage, draw_cover, load_cover
 from .errors import ConfigError
 from .render import RenderedDocument, inline_text
 from .sources import MARKDOWN_SUFFIXES, Manuscript
+from .xhtml import quoteattr
 
 log = logging.getLogger("handbill")
 

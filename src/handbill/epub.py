@@ -14,13 +14,13 @@ import tempfile
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
 
 from ebooklib import epub
 
 from . import xhtml
 from .book import GENERATOR, Book, TocEntry
 from .errors import OutputError
+from .xhtml import escape, quoteattr
 
 DEFAULT_TIME = datetime(1980, 1, 1, tzinfo=UTC)
 """The earliest time a zip can record: used when neither the book nor the environment names one."""

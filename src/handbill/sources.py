@@ -159,6 +159,45 @@ def _drop_forbidden(text: str, path: Path) -> str:
     return _XML_FORBIDDEN.sub("", text)
 
 
+_SIMPLE_LINE = re.compile(
+    r"""^([A-Za-z_][\w-]*):[ \t]*(?:"((?:[^"\\]|\\["\\])*)"|'((?:[^']|'')*)'|([^\s"'#&*!|>%@`{\[,-][^#:]*?|))[ \t]*$"""
+)
+
+
+_YAML_WORDS = {
+    "true": True, "yes": True, "on": True, "false": False, "no": False, "off": False,
+    "null": None, "~": None, "": None,
+}
+
+
+def _simple_front_matter(block: str) -> dict[str, Any] | None:
+    """Flat `key: value` lines, read without YAML (whose import costs start-up); None otherwise."""
+    meta: dict[str, Any] = {}
+    for line in block.splitlines():
+        if not line.strip():
+            continue
+        match = _SIMPLE_LINE.match(line)
+        if match is None:
+            return None
+        key, double, single, plain = match.groups()
+        if double is not None:
+            value: Any = double.replace('\\"', '"').replace("\\\\", "\\")
+        elif single is not None:
+            value = single.replace("''", "'")
+        else:
+            plain = plain.strip()
+            if re.fullmatch(r"-?\d+", plain):
+                value = int(plain)
+            elif plain.lower() in _YAML_WORDS:
+                value = _YAML_WORDS[plain.lower()]
+            elif re.match(r"^[-+.\d]", plain):
+                return None  # numbers, dates: YAML's rules
+            else:
+                value = plain
+        meta[key.lower()] = value
+    return meta
+
+
 def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str, int]:
     """YAML between `---` lines at the very top is the document's metadata, not its text."""
     if not re.match(r"---[ \t]*\n", text):
@@ -170,7 +209,11 @@ def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str, int]
     block = text[start : end.start()]
     rest_start = text.find("\n", end.end())
     rest = "" if rest_start == -1 else text[rest_start + 1 :]
-    import yaml  # only books with front matter pay for it
+    first_line = text.count("\n", 0, rest_start) + 2 if rest_start != -1 else 1
+    simple = _simple_front_matter(block)
+    if simple is not None:
+        return simple, rest, first_line
+    import yaml  # only front matter beyond flat `key: value` lines pays for it
 
     try:
         meta = yaml.safe_load(block) if block.strip() else {}
@@ -181,5 +224,4 @@ def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str, int]
         raise SourceError(f"front matter: {problem}", path, line) from error
     if not isinstance(meta, dict):
         raise SourceError("front matter must be 'key: value' lines", path, 2)
-    first_line = text.count("\n", 0, rest_start) + 2 if rest_start != -1 else 1
     return {str(key).lower(): value for key, value in meta.items()}, rest, first_line
