@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from lxml import html
+from lxml import etree, html
 
 from . import __version__, xhtml
 from .config import BookConfig
@@ -34,6 +34,7 @@ log = logging.getLogger("handbill")
 MAX_DOCUMENT_BYTES = 200_000
 """Adobe-engine readers struggle above roughly 260 KB of XHTML in one file."""
 
+_TEXT_OF = etree.XPath("string()")
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _LINKABLE_SUFFIXES = (*MARKDOWN_SUFFIXES, ".html", ".htm", ".xhtml")
 _IMAGE_TYPES = (
@@ -334,8 +335,16 @@ def _humanise(stem: str) -> str:
     return words[:1].upper() + words[1:]
 
 
+_MAX_EXPANSION = 8
+"""Markdown grows at most about this much as XHTML (tables are the worst): sources smaller than
+MAX_DOCUMENT_BYTES / this cannot make an oversized document, so they are not measured."""
+
+
 def _split_by_size(pieces: list[_Piece]) -> Iterator[_Part]:
     for piece in pieces:
+        if len(piece.rendered.source.text) * _MAX_EXPANSION < MAX_DOCUMENT_BYTES:
+            yield _Part(piece=piece, blocks=piece.blocks)
+            continue
         current: list[html.HtmlElement] = []
         size = 0
         first = True
@@ -643,7 +652,7 @@ def _content_document(part: _Part, language: str, stylesheets: list[Resource]) -
         properties.append("svg")
     if "<math" in inner:
         properties.append("mathml")
-    words = sum(len("".join(block.itertext()).split()) for block in part.blocks)
+    words = sum(len(_TEXT_OF(block).split()) for block in part.blocks)
     return ContentDocument(
         file_name=part.file_name,
         item_id=part.file_name.removesuffix(".xhtml"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from copy import deepcopy
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 from .book import Book, assemble
 from .config import BookConfig
 from .epub import epub_bytes, modified_time, write_epub
-from .render import render_all
+from .render import Progress, RenderedDocument, render_all
 from .sources import read_manuscript
 
 FORMATS = ("epub", "kepub")
@@ -30,11 +31,39 @@ class BuildResult:
         return self.path.stat().st_size
 
 
+class Builder:
+    """Builds a book, and keeps each source's rendered tree when asked to build it again.
+
+    Watch mode keeps one Builder: an edit then re-renders only the files whose text
+    changed, and the rest of the book is assembled from copies of the kept trees.
+    """
+
+    def __init__(self, keep: bool = False, progress: Progress | None = None):
+        self.keep = keep
+        self.progress = progress
+        self._kept: dict[Path, tuple[str, RenderedDocument]] = {}
+
+    def make_book(self, config: BookConfig) -> Book:
+        """Read, render and assemble: every problem surfaces here, before anything is written."""
+        manuscript = read_manuscript(config)
+        documents = manuscript.documents
+        stale = [doc for doc in documents if self._kept.get(doc.path, ("",))[0] != doc.text or not self.keep]
+        fresh = {doc.path: rendered for doc, rendered in zip(stale, render_all(stale, self.progress), strict=True)}
+        if not self.keep:
+            return assemble(manuscript, [fresh[doc.path] for doc in documents])
+        rendered = []
+        for doc in documents:
+            if doc.path in fresh:
+                self._kept[doc.path] = (doc.text, fresh[doc.path])
+            kept = self._kept[doc.path][1]
+            # assemble() rearranges the trees it is given: it gets copies, the kept ones stay whole.
+            rendered.append(RenderedDocument(doc, deepcopy(kept.container), kept.report))
+        return assemble(manuscript, rendered)
+
+
 def make_book(config: BookConfig) -> Book:
-    """Read, render and assemble: every problem surfaces here, before anything is written."""
-    manuscript = read_manuscript(config)
-    rendered = render_all(manuscript.documents)
-    return assemble(manuscript, rendered)
+    """Read, render and assemble a book once."""
+    return Builder().make_book(config)
 
 
 def default_output(book: Book) -> Path:
@@ -55,9 +84,14 @@ def edition(book: Book, kind: str) -> Book:
     return book
 
 
-def build(config: BookConfig, output: Path | None = None, formats: tuple[str, ...] = ("epub",)) -> BuildResult:
+def build(
+    config: BookConfig,
+    output: Path | None = None,
+    formats: tuple[str, ...] = ("epub",),
+    builder: Builder | None = None,
+) -> BuildResult:
     """Build the book and write each format (default: the EPUB at `dist/<slug>.epub`)."""
-    book = make_book(config)
+    book = (builder or Builder()).make_book(config)
     path = output or default_output(book)
     modified = modified_time(config.modified, config.date)
     editions = [(edition(book, kind), path if kind == "epub" else kepub_path(path)) for kind in formats]

@@ -44,29 +44,96 @@ def cli() -> None:
 @click.option("--format", "format_", type=click.Choice(["epub", "kepub", "all"]), default="epub",
               show_default=True, help="epub, kepub (Kobo edition, <slug>.kepub.epub) or all.")
 @click.option("--check", "check_after", is_flag=True, help="Check the written book(s) as `handbill check` does.")
+@click.option("--watch", is_flag=True, help="Keep running and rebuild whenever a source file changes.")
 def build(book: Path, output: Path | None, title: str | None, authors: tuple[str, ...],
           language: str | None, cover: Path | None, split_level: int | None, format_: str,
-          check_after: bool) -> None:
+          check_after: bool, watch: bool) -> None:
     """Build BOOK (a folder of Markdown, or one Markdown file) into an EPUB.
 
     \b
     Example:
         handbill build content -o dist/statement.epub --format all
     """
-    from .build import FORMATS
+    from .build import FORMATS, Builder
     from .build import build as build_book
     from .config import load_config
 
-    config = load_config(book, title=title, authors=authors, language=language,
-                         cover=cover, split_level=split_level)
     formats = FORMATS if format_ == "all" else (format_,)
-    result = build_book(config, output, formats)
-    for path in result.paths:
-        click.echo(f"wrote {path}")
-    click.echo(f"{result.book.chapters} chapters, {result.book.words:,} words, "
-               f"{result.size / 1024:,.0f} KB")
-    if check_after and not all([_report(path) for path in result.paths]):
+    builder = Builder(keep=watch, progress=_progress_bar())
+
+    def once() -> list[Path]:
+        config = load_config(book, title=title, authors=authors, language=language,
+                             cover=cover, split_level=split_level)
+        result = build_book(config, output, formats, builder)
+        for path in result.paths:
+            click.echo(f"wrote {path}")
+        click.echo(f"{result.book.chapters} chapters, {result.book.words:,} words, "
+                   f"{result.size / 1024:,.0f} KB")
+        return list(result.paths)
+
+    if watch:
+        _watch(book, once, cover)
+        return
+    paths = once()
+    if check_after and not all([_report(path) for path in paths]):
         raise SystemExit(1)
+
+
+def _watch(book: Path, once, cover: Path | None) -> None:  # type: ignore[no-untyped-def]
+    """Rebuild on every change; errors are shown and the watching goes on."""
+    import time
+
+    from .config import load_config
+    from .errors import HandbillError
+    from .watch import watch
+
+    def roots() -> list[Path]:
+        try:
+            config = load_config(book)
+        except HandbillError:
+            return [book]
+        watched = [config.root, *config.stylesheets]
+        for extra in (config.assets, config.config_file, config.cover, cover):
+            if extra is not None:
+                watched.append(extra)
+        return [path for path in watched if path.exists()]
+
+    def rebuild() -> None:
+        started = time.perf_counter()
+        try:
+            once()
+        except HandbillError as error:
+            click.echo(f"Error: {error.format_message()}", err=True)
+            return
+        click.echo(f"rebuilt in {time.perf_counter() - started:.2f} s")
+
+    try:
+        once()
+    except HandbillError as error:
+        click.echo(f"Error: {error.format_message()}", err=True)
+    click.echo(f"watching {book} for changes (Ctrl-C to stop)")
+    try:
+        watch(roots, rebuild)
+    except KeyboardInterrupt:
+        click.echo("stopped")
+
+
+def _progress_bar():  # type: ignore[no-untyped-def]
+    """Progress for long builds on a terminal; nothing when output goes to a file or pipe."""
+    import sys
+
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        if total < 50:
+            return
+        end = "\n" if done == total else ""
+        click.echo(f"\rrendering {done}/{total} documents", err=True, nl=False)
+        if end:
+            click.echo("", err=True)
+
+    return show
 
 
 @cli.command()

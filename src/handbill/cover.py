@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,6 +44,11 @@ def draw_cover(
 
     Deterministic: the same metadata always gives the same bytes.
     """
+    return _drawn(title, tuple(authors), date, subtitle)
+
+
+@functools.lru_cache(maxsize=4)  # watch mode rebuilds the same book again and again
+def _drawn(title: str, authors: tuple[str, ...], date: str | None, subtitle: str | None) -> CoverImage:
     image = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
     draw = ImageDraw.Draw(image)
     width = WIDTH - 2 * _MARGIN

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import markdown
@@ -82,19 +82,33 @@ PARALLEL_THRESHOLD = 256 * 1024
 """Below this much Markdown, starting worker processes costs more than it saves."""
 
 
-def render_all(documents: Sequence[SourceDocument]) -> list[RenderedDocument]:
+Progress = Callable[[int, int], None]
+"""Called with (documents done, documents in all) while a book renders."""
+
+
+def render_all(documents: Sequence[SourceDocument], progress: Progress | None = None) -> list[RenderedDocument]:
     """Render every document, the Markdown of large books on every core."""
-    markups: list[str | None] = [None] * len(documents)
+    texts = [document.text for document in documents]
     workers = min(os.cpu_count() or 1, len(documents))
-    total = sum(len(document.text) for document in documents)
-    if workers > 1 and total > PARALLEL_THRESHOLD and "fork" in multiprocessing.get_all_start_methods():
+    if workers > 1 and sum(map(len, texts)) > PARALLEL_THRESHOLD and "fork" in multiprocessing.get_all_start_methods():
         from concurrent.futures import ProcessPoolExecutor
 
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            chunk = max(1, len(documents) // (workers * 4))
-            markups = list(pool.map(_markdown_or_none, [d.text for d in documents], chunksize=chunk))
+            chunk = max(1, len(documents) // (workers * 8))
+            markups = _counted(pool.map(_markdown_or_none, texts, chunksize=chunk), len(texts), progress)
+    else:
+        markups = _counted(map(_markdown_or_none, texts), len(texts), progress)
     return [render_document(document, markup) for document, markup in zip(documents, markups, strict=True)]
+
+
+def _counted(results: Iterable[str | None], total: int, progress: Progress | None) -> list[str | None]:
+    done: list[str | None] = []
+    for result in results:
+        done.append(result)
+        if progress is not None and (len(done) % 10 == 0 or len(done) == total):
+            progress(len(done), total)
+    return done
 
 
 def _markdown_or_none(text: str) -> str | None:
