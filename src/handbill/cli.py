@@ -211,4 +211,13 @@ def serve(books: tuple[Path, ...], host: str, port: int) -> None:
 
 
 def main() -> None:
-    cli(prog_name="handbill")
+    import os
+
+    try:
+        cli(prog_name="handbill", standalone_mode=True)
+    except Exception as error:  # a bug of ours: one line, not a traceback (HANDBILL_DEBUG=1 shows it)
+        if os.environ.get("HANDBILL_DEBUG"):
+            raise
+        click.echo(f"Error: internal error ({type(error).__name__}: {error}); "
+                   "please report it with the book that caused it", err=True)
+        raise SystemExit(1) from None
