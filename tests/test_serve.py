@@ -178,3 +178,35 @@ def test_many_clients_and_idle_connections_do_not_stall_it(server: Server) -> No
     finally:
         for connection in idle:
             connection.close()
+
+
+def test_serve_command_prints_address_and_qr_then_stops_cleanly_on_ctrl_c(tmp_path) -> None:
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "handbill", "serve", str(CONTENT), "--host", "127.0.0.1", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        lines = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            lines.append(line)
+            if line.startswith("serving") or not line:
+                break
+        found = re.search(r"http://127\.0\.0\.1:(\d+)/", "".join(lines))
+        assert found, "".join(lines) + process.stderr.read()
+        status, _, body = Server(int(found.group(1)), "", b"").request("GET", "/")
+        assert status == 200 and b"For a general strike" in body
+        status, headers, _ = Server(int(found.group(1)), "", b"").request("HEAD", "/opds")
+        assert status == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "stopped" in out and "Traceback" not in err
