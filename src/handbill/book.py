@@ -246,7 +246,7 @@ def _split_into_pieces(rendered: Sequence[RenderedDocument], config: BookConfig)
         in_toc = meta.get("toc", True) is not False
         groups: list[list[html.HtmlElement]] = [[]]
         for block in blocks:
-            if level and block.tag in HEADINGS[:level] and any(_has_content(b) for b in groups[-1]):
+            if level and block.tag in HEADINGS[:level] and _starts_chapter(groups):
                 groups.append([])
             groups[-1].append(block)
         for index, group in enumerate(groups):
@@ -297,16 +297,28 @@ def _top_level_blocks(container: html.HtmlElement) -> list[html.HtmlElement]:
     return blocks
 
 
+def _starts_chapter(groups: list[list[html.HtmlElement]]) -> bool:
+    """A heading starts a new chapter, except after a preamble without headings (badges, a logo
+    before a README's title), which stays with the first heading's chapter."""
+    current = groups[-1]
+    if not any(_has_content(block) for block in current):
+        return False
+    return len(groups) > 1 or any(block.tag in HEADINGS for block in current)
+
+
 def _default_split_level(blocks: list[html.HtmlElement], single_file: bool) -> int | None:
-    """A single file with one title heading and several sections: one chapter per section."""
+    """A single file is split at its sections: under one title heading, at the next level down;
+    with several headings at the top level, at that level."""
     if not single_file:
         return None
     levels = [int(block.tag[1]) for block in blocks if block.tag in HEADINGS]
-    if levels.count(1) == 1 and 2 in levels:
-        return 2
-    if levels.count(1) > 1:
-        return 1
-    return None
+    if not levels:
+        return None
+    top = min(levels)
+    if levels.count(top) > 1:
+        return top
+    below = [level for level in levels if level > top]
+    return min(below) if below else None
 
 
 def _has_content(block: html.HtmlElement) -> bool:
@@ -504,10 +516,8 @@ def _resolve_link(
         parts = urlsplit(href)
     except ValueError:
         return None
-    if parts.scheme:
-        return href
-    if parts.netloc:
-        return "https:" + href
+    if parts.scheme or parts.netloc:
+        return _web_address(href if parts.scheme else "https:" + href)
     fragment = unquote(parts.fragment)
     if not parts.path:
         target_source = source_name
@@ -519,6 +529,21 @@ def _resolve_link(
     if fragment:
         return targets.get((target_source, fragment))
     return starts.get(target_source)
+
+
+_HOST = re.compile(r"^(?:[^@/\s]*@)?(?:[A-Za-z0-9\u00a1-\uffff](?:[A-Za-z0-9\u00a1-\uffff-]*[A-Za-z0-9\u00a1-\uffff])?\.)*"
+                   r"[A-Za-z0-9\u00a1-\uffff](?:[A-Za-z0-9\u00a1-\uffff-]*[A-Za-z0-9\u00a1-\uffff])?\.?(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$")
+
+
+_URL_UNSAFE = re.compile(r'[\x00-\x20"<>\\^`{|}\x7f]')
+
+
+def _web_address(href: str) -> str | None:
+    """A link out of the book, made a valid URL (spaces escaped), or None when it cannot be one."""
+    parts = urlsplit(href)
+    if parts.scheme.lower() in ("http", "https", "ftp") and not _HOST.match(parts.netloc):
+        return None
+    return _URL_UNSAFE.sub(lambda match: "%{:02X}".format(ord(match.group())), href)
 
 
 def _iter_tag(blocks: list[html.HtmlElement], tag: str) -> Iterator[html.HtmlElement]:

@@ -87,8 +87,8 @@ def _summary_paths(summary: Path, root: Path) -> list[Path]:
     for number, line in enumerate(text.splitlines(), start=1):
         for link in _SUMMARY_LINK.finditer(line):
             target = link.group("target").split("#")[0]
-            if not target:
-                continue
+            if not target or re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", target):
+                continue  # a draft without a file, or a web page: not part of the book
             path = summary.parent / target
             if not path.is_file():
                 raise SourceError(f"lists {target!r}, which does not exist", summary, number)
@@ -207,6 +207,8 @@ def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str, int]
     if end is None:
         return {}, text, 1  # a lone thematic break, not front matter
     block = text[start : end.start()]
+    if not re.search(r"^[A-Za-z_][\w-]*[ \t]*:", block, re.MULTILINE):
+        return {}, text, 1  # a thematic break and a setext heading, not metadata
     rest_start = text.find("\n", end.end())
     rest = "" if rest_start == -1 else text[rest_start + 1 :]
     first_line = text.count("\n", 0, rest_start) + 2 if rest_start != -1 else 1
@@ -223,5 +225,5 @@ def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str, int]
         problem = getattr(error, "problem", None) or "invalid YAML"
         raise SourceError(f"front matter: {problem}", path, line) from error
     if not isinstance(meta, dict):
-        raise SourceError("front matter must be 'key: value' lines", path, 2)
+        return {}, text, 1  # not metadata after all: the lines are Markdown
     return {str(key).lower(): value for key, value in meta.items()}, rest, first_line
