@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from handbill.cli import cli
 
-from .conftest import reader_text
+from .conftest import reader_text, register
 
 # name: (Markdown, text a reader must still see, strings that must not be in any document)
 CASES = {
@@ -134,3 +134,19 @@ def test_file_names_with_spaces_and_accents_become_safe_names(write_book, build_
     names = [name for name in epub.files if name.startswith(epub.base + "images/") and "cover" not in name]
     assert len(names) == 2
     assert all(re.fullmatch(r"[A-Za-z0-9._/-]+", name) for name in epub.files)
+
+
+def test_book_toml_cannot_pull_files_from_outside_the_book(write_book, tmp_path) -> None:
+    from .test_book import png
+
+    (tmp_path / "elsewhere.png").write_bytes(png(700, 1000))
+    for setting in ('cover = "../elsewhere.png"', 'stylesheet = "/etc/hostname"'):
+        book = write_book({"book.toml": setting + "\n", "a.md": "# A\n\nx\n"}, folder="outside")
+        result = CliRunner().invoke(cli, ["build", str(book), "-o", str(tmp_path / "x.epub")])
+        assert result.exit_code == 1 and "outside the book folder" in result.stderr
+    # The same image given on the command line is the user's explicit choice.
+    book = write_book({"a.md": "# A\n\nx\n"}, folder="plain")
+    output = tmp_path / "cover.epub"
+    result = CliRunner().invoke(cli, ["build", str(book), "-o", str(output), "--cover", str(tmp_path / "elsewhere.png")])
+    assert result.exit_code == 0, result.stderr
+    register(output)

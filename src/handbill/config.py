@@ -113,8 +113,9 @@ def load_config(book: Path, **overrides: Any) -> BookConfig:
             settings, root = _from_mdbook(settings, root)
     else:
         config_file = None  # type: ignore[assignment]
-    settings.update({key: value for key, value in overrides.items() if value not in (None, ())})
-    return _to_config(settings, book, root, config_file)
+    given = {key: value for key, value in overrides.items() if value not in (None, ())}
+    settings.update(given)
+    return _to_config(settings, book, root, config_file, frozenset(given))
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -148,7 +149,7 @@ def _from_mdbook(settings: dict[str, Any], root: Path) -> tuple[dict[str, Any], 
 
 
 def _to_config(
-    settings: dict[str, Any], source: Path, root: Path, config_file: Path | None
+    settings: dict[str, Any], source: Path, root: Path, config_file: Path | None, overrides: frozenset[str] = frozenset()
 ) -> BookConfig:
     problems: list[str] = []
     where = config_file or source
@@ -204,6 +205,12 @@ def _to_config(
     if sheets is not None:
         values["stylesheets"] = tuple(base / name for name in _string_list(sheets, "stylesheets", problems))
 
+    config_paths = [values[key] for key in ("cover",) if key in values and key not in overrides]
+    config_paths += list(values.get("stylesheets", ()))
+    roots = [root.resolve()] + ([values["assets"].resolve()] if "assets" in values else [])
+    for path in config_paths:
+        if not any(path.resolve().is_relative_to(allowed) for allowed in roots):
+            problems.append(f"{str(path)!r} is outside the book folder (and its 'assets' folder)")
     if problems:
         raise ConfigError("; ".join(problems), where)
     return BookConfig(source=source, root=root, config_file=config_file, **values)
