@@ -1,0 +1,35 @@
+"""DAISY Ace on the default book, when Ace and Chromium are installed (../shared/tools/ace sets
+them up offline); skipped otherwise."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .conftest import Epub
+
+ACE = Path(os.environ.get("ACE_HOME", Path.home() / ".cache" / "handbill-ace")) / "node_modules" / ".bin" / "ace-cli"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.mark.skipif(not (ACE.exists() and Path(CHROMIUM).exists()), reason="DAISY Ace or Chromium not installed")
+def test_default_book_has_no_accessibility_violations(statement: Epub, tmp_path: Path) -> None:
+    environment = dict(os.environ, PUPPETEER_EXECUTABLE_PATH=CHROMIUM)
+    completed = subprocess.run(
+        [str(ACE), "-f", "-o", str(tmp_path), str(statement.path)],
+        capture_output=True, text=True, env=environment, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-500:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    violations = [
+        (group["earl:testSubject"]["url"], item["earl:test"]["dct:title"])
+        for group in report["assertions"]
+        for item in group.get("assertions", [])
+    ]
+    assert violations == []
+    assert report["earl:result"]["earl:outcome"] == "pass"
