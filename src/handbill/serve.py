@@ -107,6 +107,7 @@ class Library:
 
     def __init__(self, books: Iterable[ServedBook]):
         self.books = {book.slug: book for book in books}
+        self._landing_pages: dict[str, bytes] = {}
         self.routes = Map(
             [
                 Rule("/", endpoint="index"),
@@ -185,6 +186,14 @@ class Library:
 
     def _index(self, request: Request) -> Response:
         address = request.host_url
+        page = self._landing_pages.get(address)
+        if page is None:
+            page = self._landing_page(address)
+            if len(self._landing_pages) < 16:  # one per address the server is reached by
+                self._landing_pages[address] = page
+        return Response(page, content_type="text/html; charset=utf-8")
+
+    def _landing_page(self, address: str) -> bytes:
         cards = "".join(_card(served) for served in self.books.values())
         body = (
             "<h1>Books</h1>"
@@ -197,7 +206,7 @@ class Library:
             f'<h2>Share this page</h2><figure class="qr">{qr_svg(address)}'
             f"<figcaption>{escape(address)}</figcaption></figure></section>"
         )
-        return _html("Books", body, "en")
+        return _html("Books", body, "en").get_data()
 
     def _opds(self, request: Request) -> Response:
         return Response(opds_feed(self.books.values(), request.host_url), content_type=OPDS_ACQUISITION)
