@@ -14,7 +14,7 @@ import posixpath
 import re
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -153,7 +153,6 @@ class _Part:
     file_name: str = ""
     chapter_title: str = ""
     first: bool = True
-    headings: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 def assemble(manuscript: Manuscript, rendered: Sequence[RenderedDocument]) -> Book:

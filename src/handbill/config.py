@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +64,6 @@ class BookConfig:
     """How many heading levels the table of contents shows."""
     accessibility_summary: str | None = None
     config_file: Path | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def allowed_roots(self) -> tuple[Path, ...]:

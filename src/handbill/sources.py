@@ -31,8 +31,6 @@ class SourceDocument:
     """The path relative to the book folder, with forward slashes: how links name it."""
     text: str
     meta: dict[str, Any] = field(default_factory=dict)
-    first_line: int = 1
-    """The line of the file where `text` starts (after front matter)."""
 
 
 @dataclass(frozen=True)
@@ -124,9 +122,9 @@ def read_document(path: Path, root: Path) -> SourceDocument:
     except OSError as error:
         raise SourceError(f"cannot be read ({error.strerror})", path) from error
     text = decode(data, path)
-    meta, text, first_line = split_front_matter(text, path)
+    meta, text = split_front_matter(text, path)
     name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
-    return SourceDocument(path=path, name=name, text=text, meta=meta, first_line=first_line)
+    return SourceDocument(path=path, name=name, text=text, meta=meta)
 
 
 def decode(data: bytes, path: Path) -> str:
@@ -198,23 +196,22 @@ def _simple_front_matter(block: str) -> dict[str, Any] | None:
     return meta
 
 
-def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str, int]:
+def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
     """YAML between `---` lines at the very top is the document's metadata, not its text."""
     if not re.match(r"---[ \t]*\n", text):
-        return {}, text, 1
+        return {}, text
     start = text.index("\n") + 1
     end = _FRONT_MATTER_END.search(text, start)
     if end is None:
-        return {}, text, 1  # a lone thematic break, not front matter
+        return {}, text  # a lone thematic break, not front matter
     block = text[start : end.start()]
     if not re.search(r"^[A-Za-z_][\w-]*[ \t]*:", block, re.MULTILINE):
-        return {}, text, 1  # a thematic break and a setext heading, not metadata
+        return {}, text  # a thematic break and a setext heading, not metadata
     rest_start = text.find("\n", end.end())
     rest = "" if rest_start == -1 else text[rest_start + 1 :]
-    first_line = text.count("\n", 0, rest_start) + 2 if rest_start != -1 else 1
     simple = _simple_front_matter(block)
     if simple is not None:
-        return simple, rest, first_line
+        return simple, rest
     import yaml  # only front matter beyond flat `key: value` lines pays for it
 
     try:
@@ -225,5 +222,5 @@ def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str, int]
         problem = getattr(error, "problem", None) or "invalid YAML"
         raise SourceError(f"front matter: {problem}", path, line) from error
     if not isinstance(meta, dict):
-        return {}, text, 1  # not metadata after all: the lines are Markdown
-    return {str(key).lower(): value for key, value in meta.items()}, rest, first_line
+        return {}, text  # not metadata after all: the lines are Markdown
+    return {str(key).lower(): value for key, value in meta.items()}, rest
