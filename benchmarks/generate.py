@@ -1,6 +1,6 @@
 """Generate a large Markdown book for benchmarks: deterministic, varied, realistic in shape.
 
-    python benchmarks/generate.py OUT_DIR --megabytes 5 --chapters 450
+python benchmarks/generate.py OUT_DIR --megabytes 5 --chapters 450
 """
 
 from __future__ import annotations

@@ -98,7 +98,9 @@ def main() -> None:
     cases = [("statement (default book, with cover)", REPO / "content", REPO / "assets" / "cover.jpg")]
     for size in (float(text) for text in arguments.sizes.split(",") if text):
         chapters = max(1, round(450 * size / 5))
-        cases.append((f"generated {size:g} MB, {chapters} chapters", generate(work / f"book-{size:g}", size, chapters), None))
+        cases.append(
+            (f"generated {size:g} MB, {chapters} chapters", generate(work / f"book-{size:g}", size, chapters), None)
+        )
 
     print(f"{'book':40} {'tool':9} {'median s':>9} {'peak MB':>8}")
     for name, book, cover in cases:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 import os
-from copy import deepcopy
 import re
 import shutil
 import tempfile
 import zipfile
+from copy import deepcopy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,8 +70,7 @@ class Epub:
         """Content document paths (inside the zip) in reading order."""
         manifest = self.manifest
         return [
-            self.base + manifest[ref.get("idref")].get("href")
-            for ref in self.opf.findall("opf:spine/opf:itemref", NS)
+            self.base + manifest[ref.get("idref")].get("href") for ref in self.opf.findall("opf:spine/opf:itemref", NS)
         ]
 
     def document(self, name: str) -> etree._Element:
@@ -81,7 +80,9 @@ class Epub:
         """The text of each paragraph-like block of one document, as a reader sees it."""
         root = self.document(name)
         blocks = []
-        for element in root.iter("{*}p", "{*}h1", "{*}h2", "{*}h3", "{*}h4", "{*}li", "{*}td", "{*}th", "{*}pre", "{*}dt", "{*}dd"):
+        for element in root.iter(
+            "{*}p", "{*}h1", "{*}h2", "{*}h3", "{*}h4", "{*}li", "{*}td", "{*}th", "{*}pre", "{*}dt", "{*}dd"
+        ):
             if element.tag.endswith("}li") and element.find("{*}p") is not None:
                 continue
             blocks.append(reader_text(element))

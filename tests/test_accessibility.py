@@ -22,7 +22,10 @@ def test_default_book_has_no_accessibility_violations(statement: Epub, tmp_path:
     environment = dict(os.environ, PUPPETEER_EXECUTABLE_PATH=CHROMIUM)
     completed = subprocess.run(
         [str(ACE), "-f", "-o", str(tmp_path), str(statement.path)],
-        capture_output=True, text=True, env=environment, timeout=300,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
     )
     assert completed.returncode == 0, completed.stderr[-500:]
     report = json.loads((tmp_path / "report.json").read_text())

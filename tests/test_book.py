@@ -22,13 +22,15 @@ def test_file_names_decide_order_naturally(write_book, build_book) -> None:
 
 
 def test_summary_md_decides_order_like_mdbook(write_book, build_book) -> None:
-    book = write_book({
-        "SUMMARY.md": "# Summary\n\n- [Intro](intro.md)\n- [Guide](guide/start.md)\n  - [Deeper](guide/deep.md)\n- [Draft]()\n",
-        "intro.md": "# Intro\n\nSee [deep part](guide/deep.html#details).\n",
-        "guide/start.md": "# Start\n\nx\n",
-        "guide/deep.md": "# Deep\n\n## Details\n\ny\n",
-        "unlisted.md": "# Not in the book\n",
-    })
+    book = write_book(
+        {
+            "SUMMARY.md": "# Summary\n\n- [Intro](intro.md)\n- [Guide](guide/start.md)\n  - [Deeper](guide/deep.md)\n- [Draft]()\n",
+            "intro.md": "# Intro\n\nSee [deep part](guide/deep.html#details).\n",
+            "guide/start.md": "# Start\n\nx\n",
+            "guide/deep.md": "# Deep\n\n## Details\n\ny\n",
+            "unlisted.md": "# Not in the book\n",
+        }
+    )
     epub, _ = build_book(book)
     assert [label for label, _ in epub.toc()] == ["Intro", "Start", "Deep", "Details"]
     intro = epub.document(epub.body_documents()[0])
@@ -37,11 +39,13 @@ def test_summary_md_decides_order_like_mdbook(write_book, build_book) -> None:
 
 
 def test_book_toml_chapters_and_front_matter(write_book, build_book) -> None:
-    book = write_book({
-        "book.toml": 'title = "T"\nauthor = "Someone"\nchapters = ["b.md", "a.md"]\n',
-        "a.md": "---\ntitle: Afterwards\ntype: appendix\nlanguage: fr\n---\n\nBonjour.\n",
-        "b.md": "# Before\n\nHello.\n",
-    })
+    book = write_book(
+        {
+            "book.toml": 'title = "T"\nauthor = "Someone"\nchapters = ["b.md", "a.md"]\n',
+            "a.md": "---\ntitle: Afterwards\ntype: appendix\nlanguage: fr\n---\n\nBonjour.\n",
+            "b.md": "# Before\n\nHello.\n",
+        }
+    )
     epub, _ = build_book(book)
     assert [label for label, _ in epub.toc()] == ["Before", "Afterwards"]
     appendix = epub.document(epub.body_documents()[1])
@@ -53,7 +57,9 @@ def test_book_toml_chapters_and_front_matter(write_book, build_book) -> None:
 
 
 def test_footnotes_become_popup_notes_in_the_right_chapter(write_book, build_book) -> None:
-    book = write_book({"a.md": "# One\n\nA claim.[^src]\n\n# Two\n\nAnother.[^two]\n\n[^src]: The source.\n[^two]: Second note.\n"})
+    book = write_book(
+        {"a.md": "# One\n\nA claim.[^src]\n\n# Two\n\nAnother.[^two]\n\n[^src]: The source.\n[^two]: Second note.\n"}
+    )
     epub, _ = build_book(book, split_level=1)
     first, second = (epub.document(name) for name in epub.body_documents())
     ref = first.find(".//x:a[@epub:type='noteref']", NS)
@@ -66,11 +72,13 @@ def test_footnotes_become_popup_notes_in_the_right_chapter(write_book, build_boo
 
 
 def test_links_between_files_and_missing_targets(write_book, build_book) -> None:
-    book = write_book({
-        "a.md": "# A\n\n[to b](b.md#part-two) [web](https://example.org) [mail](mailto:x@example.org) "
-                "[gone](missing.md) [no anchor](b.md#nowhere) [self](#a)\n",
-        "b.md": "# B\n\n## Part two\n\ntext\n",
-    })
+    book = write_book(
+        {
+            "a.md": "# A\n\n[to b](b.md#part-two) [web](https://example.org) [mail](mailto:x@example.org) "
+            "[gone](missing.md) [no anchor](b.md#nowhere) [self](#a)\n",
+            "b.md": "# B\n\n## Part two\n\ntext\n",
+        }
+    )
     epub, warnings = build_book(book)
     a = epub.document(epub.body_documents()[0])
     hrefs = [link.get("href") for link in a.iter("{*}a")]
@@ -82,11 +90,13 @@ def test_links_between_files_and_missing_targets(write_book, build_book) -> None
 
 def test_images_are_embedded_and_unsafe_ones_refused(write_book, build_book, tmp_path) -> None:
     (tmp_path / "secret.png").write_bytes(png())
-    book = write_book({
-        "a.md": "# A\n\n![A chart](img/chart.png)\n\n![outside](../secret.png) ![remote](https://example.org/x.png) "
-                "![missing](nope.png) ![absolute](/etc/passwd)\n",
-        "img/chart.png": png(),
-    })
+    book = write_book(
+        {
+            "a.md": "# A\n\n![A chart](img/chart.png)\n\n![outside](../secret.png) ![remote](https://example.org/x.png) "
+            "![missing](nope.png) ![absolute](/etc/passwd)\n",
+            "img/chart.png": png(),
+        }
+    )
     epub, warnings = build_book(book)
     a = epub.document(epub.body_documents()[0])
     images = a.findall(".//x:img", NS)
@@ -99,11 +109,15 @@ def test_images_are_embedded_and_unsafe_ones_refused(write_book, build_book, tmp
 
 
 def test_raw_html_is_cleaned_to_valid_xhtml(write_book, build_book) -> None:
-    book = write_book({"a.md": (
-        "# Raw\n\n<div onclick=\"x()\">Kept <b>bold<i>mis</b>nested</i> &nbsp;&rsquo; text</div>\n\n"
-        "<script>alert(1)</script>\n\n<p>A <a href=\"javascript:evil()\">trap</a> and <Custom>custom</Custom>.</p>\n\n"
-        "<!-- a -- comment -->\n\n<iframe src=\"https://example.org\"></iframe>\n\nAfter.\n"
-    )})
+    book = write_book(
+        {
+            "a.md": (
+                '# Raw\n\n<div onclick="x()">Kept <b>bold<i>mis</b>nested</i> &nbsp;&rsquo; text</div>\n\n'
+                '<script>alert(1)</script>\n\n<p>A <a href="javascript:evil()">trap</a> and <Custom>custom</Custom>.</p>\n\n'
+                '<!-- a -- comment -->\n\n<iframe src="https://example.org"></iframe>\n\nAfter.\n'
+            )
+        }
+    )
     epub, warnings = build_book(book)
     document = epub.files[epub.body_documents()[0]].decode()
     assert "alert" not in document and "onclick" not in document and "javascript" not in document

@@ -11,7 +11,9 @@ from handbill.epub import epub_bytes
 
 
 def test_rebuild_renders_only_what_changed_and_matches_a_fresh_build(write_book, monkeypatch) -> None:
-    book = write_book({f"{n:02d}.md": f"# Chapter {n}\n\nText {n} with a [link](#chapter-{n}).\n" for n in range(1, 21)})
+    book = write_book(
+        {f"{n:02d}.md": f"# Chapter {n}\n\nText {n} with a [link](#chapter-{n}).\n" for n in range(1, 21)}
+    )
     rendered: list[int] = []
     real = build_module.render_all
 

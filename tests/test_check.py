@@ -32,7 +32,9 @@ def altered(source: Path, target: Path, change: Callable[[str, bytes], bytes | N
         for info in original.infolist():
             data = change(info.filename, original.read(info))
             if data is not None:
-                copy.writestr(info.filename, data, zipfile.ZIP_STORED if info.filename == "mimetype" else zipfile.ZIP_DEFLATED)
+                copy.writestr(
+                    info.filename, data, zipfile.ZIP_STORED if info.filename == "mimetype" else zipfile.ZIP_DEFLATED
+                )
     return target
 
 
@@ -60,19 +62,54 @@ def tiny_jpeg() -> bytes:
     ("change", "expected"),
     [
         (replace_in("content.opf", b"<dc:language>en</dc:language>", b""), "KINDLE-LANGUAGE"),
-        (replace_in("content.opf", b"<dc:language>en</dc:language>", b"<dc:language>en_US</dc:language>"), "KINDLE-LANGUAGE"),
+        (
+            replace_in("content.opf", b"<dc:language>en</dc:language>", b"<dc:language>en_US</dc:language>"),
+            "KINDLE-LANGUAGE",
+        ),
         (replace_in("text-002", b'<?xml version="1.0" encoding="utf-8"?>\n', b""), "KINDLE-XML-DECLARATION"),
-        (lambda name, data: data.replace(b"<body ", b'<body id="top" ').replace(b"<p>Today", b'<p><a href="text-002.xhtml#top">x</a>Today')
-         if "text-002" in name else data, "KINDLE-BODY-LINK"),
+        (
+            lambda name, data: (
+                data.replace(b"<body ", b'<body id="top" ').replace(
+                    b"<p>Today", b'<p><a href="text-002.xhtml#top">x</a>Today'
+                )
+                if "text-002" in name
+                else data
+            ),
+            "KINDLE-BODY-LINK",
+        ),
         (replace_in("text-003", b"<p>To counter", b'<p><img alt="x"/>To counter'), "KINDLE-IMG-SRC"),
         (replace_in("content.opf", b'<meta name="cover" content="cover-image"></meta>', b""), "KINDLE-COVER"),
-        (lambda name, data: data.split(b"<guide>")[0] + b"</package>\n" if name.endswith(".opf") else data,
-         "KINDLE-GUIDE"),
-        (lambda name, data: data + b"\np { -webkit-hyphens: auto; }\n" if name.endswith("handbill.css") else data, "KINDLE-WEBKIT-HYPHENS"),
+        (
+            lambda name, data: data.split(b"<guide>")[0] + b"</package>\n" if name.endswith(".opf") else data,
+            "KINDLE-GUIDE",
+        ),
+        (
+            lambda name, data: data + b"\np { -webkit-hyphens: auto; }\n" if name.endswith("handbill.css") else data,
+            "KINDLE-WEBKIT-HYPHENS",
+        ),
         (lambda name, data: tiny_jpeg() if name.endswith("cover.jpg") else data, "COVER-SIZE"),
-        (lambda name, data: data.replace(b"</section>", b"<p>" + b"x " * 150_000 + b"</p></section>") if "text-003" in name else data, "DOC-SIZE"),
-        (lambda name, data: data.replace(b'property="schema:accessMode"', b'property="x:y"') if name.endswith(".opf") else data, "A11Y-METADATA"),
-        (lambda name, data: data.replace(b"<navPoint id=\"navpoint-1\"", b"<navPoint id=\"navpoint-1b\"") if name.endswith(".ncx") else data, None),
+        (
+            lambda name, data: (
+                data.replace(b"</section>", b"<p>" + b"x " * 150_000 + b"</p></section>")
+                if "text-003" in name
+                else data
+            ),
+            "DOC-SIZE",
+        ),
+        (
+            lambda name, data: (
+                data.replace(b'property="schema:accessMode"', b'property="x:y"') if name.endswith(".opf") else data
+            ),
+            "A11Y-METADATA",
+        ),
+        (
+            lambda name, data: (
+                data.replace(b'<navPoint id="navpoint-1"', b'<navPoint id="navpoint-1b"')
+                if name.endswith(".ncx")
+                else data
+            ),
+            None,
+        ),
     ],
 )
 def test_each_rule_catches_its_fault(clean: Path, tmp_path: Path, change, expected: str | None) -> None:
@@ -88,7 +125,11 @@ def test_ncx_out_of_spine_order_is_a_warning(clean: Path, tmp_path: Path) -> Non
     def swap(name: str, data: bytes) -> bytes:
         if not name.endswith(".ncx"):
             return data
-        return data.replace(b"text-002.xhtml", b"TMP").replace(b"text-004.xhtml", b"text-002.xhtml").replace(b"TMP", b"text-004.xhtml")
+        return (
+            data.replace(b"text-002.xhtml", b"TMP")
+            .replace(b"text-004.xhtml", b"text-002.xhtml")
+            .replace(b"TMP", b"text-004.xhtml")
+        )
 
     assert "KINDLE-NCX-ORDER" in codes(altered(clean, tmp_path / "b.epub", swap))
 

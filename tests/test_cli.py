@@ -43,8 +43,20 @@ def test_default_output_is_dist_slug(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def test_overrides_replace_book_toml(tmp_path: Path) -> None:
     output = tmp_path / "o.epub"
-    code, _, err = run("build", str(CONTENT), "-o", str(output), "--title", "Another title",
-                       "--author", "A. Writer", "--author", "B. Writer", "--language", "en-GB")
+    code, _, err = run(
+        "build",
+        str(CONTENT),
+        "-o",
+        str(output),
+        "--title",
+        "Another title",
+        "--author",
+        "A. Writer",
+        "--author",
+        "B. Writer",
+        "--language",
+        "en-GB",
+    )
     assert code == 0, err
     book = Epub(output)
     assert book.metadata("title") == ["Another title"]

@@ -31,7 +31,7 @@ def test_drawn_cover_is_a_portrait_rgb_jpeg_under_500_kb_and_deterministic() -> 
     [
         ("word " * 80, []),
         ("Pneumonoultramicroscopicsilicovolcanoconiosis" * 3, ["X"]),
-        ("\u4e2d\u6587\u6807\u9898 \u0645\u0631\u062d\u0628\u0627 \U0001F600", ["\u4f5c\u8005"]),
+        ("\u4e2d\u6587\u6807\u9898 \u0645\u0631\u062d\u0628\u0627 \U0001f600", ["\u4f5c\u8005"]),
         ("Line\nbreaks\tand   spaces", ["A", "B", "C"]),
         ("", []),
     ],

@@ -16,25 +16,85 @@ from .conftest import reader_text, register
 CASES = {
     "unclosed tags": ("# T\n\n<div><p>open <b>bold <i>it\n\nmore text\n", ["open bold it", "more text"], []),
     "misnested": ("<b><p>x</b></p><ul><p>para in list</p><li>ok</li>text</ul>", ["para in list", "ok"], []),
-    "html entities": ("&nbsp;&copy; &hellip; &bogus; &#x1F600; <p>&mdash;</p>", ["\u00a9 \u2026 &bogus; \U0001F600", "\u2014"], ["&nbsp;", "&copy;"]),
-    "custom elements": ("<my-widget foo=bar>hi</my-widget> <Listing id=1>code</Listing> <T>tail", ["hi", "code", "tail"], ["<my-widget", "<listing", "<t>"]),
-    "script and style": ("<script>alert(1)</script><style>p{}</style>text<img src=x onerror=alert(1)>", ["text"], ["alert", "onerror", "<style"]),
-    "javascript links": ("[a](javascript:alert(1)) <a href='JaVaScRiPt:x'>b</a> <a href='data:text/html,x'>d</a>", ["a b d"], ["javascript", "data:"]),
-    "frames and objects": ("<iframe src='http://x'>no</iframe><object data=x>object fallback</object><embed src=y>after", ["object fallback", "after"], ["<iframe", "<object", "<embed"]),
+    "html entities": (
+        "&nbsp;&copy; &hellip; &bogus; &#x1F600; <p>&mdash;</p>",
+        ["\u00a9 \u2026 &bogus; \U0001f600", "\u2014"],
+        ["&nbsp;", "&copy;"],
+    ),
+    "custom elements": (
+        "<my-widget foo=bar>hi</my-widget> <Listing id=1>code</Listing> <T>tail",
+        ["hi", "code", "tail"],
+        ["<my-widget", "<listing", "<t>"],
+    ),
+    "script and style": (
+        "<script>alert(1)</script><style>p{}</style>text<img src=x onerror=alert(1)>",
+        ["text"],
+        ["alert", "onerror", "<style"],
+    ),
+    "javascript links": (
+        "[a](javascript:alert(1)) <a href='JaVaScRiPt:x'>b</a> <a href='data:text/html,x'>d</a>",
+        ["a b d"],
+        ["javascript", "data:"],
+    ),
+    "frames and objects": (
+        "<iframe src='http://x'>no</iframe><object data=x>object fallback</object><embed src=y>after",
+        ["object fallback", "after"],
+        ["<iframe", "<object", "<embed"],
+    ),
     "comments with --": ("<!-- a -- b --> text <!-- unterminated", ["text"], ["<!--"]),
-    "inline svg": ("<svg width='10' height='10' viewBox='0 0 10 10'><circle r='4' onclick='x'/><script>x</script><text x='1' y='5'>svg text</text></svg>", ["svg text"], ["onclick", "<script"]),
+    "inline svg": (
+        "<svg width='10' height='10' viewBox='0 0 10 10'><circle r='4' onclick='x'/><script>x</script><text x='1' y='5'>svg text</text></svg>",
+        ["svg text"],
+        ["onclick", "<script"],
+    ),
     "mathml": ("<math><mi>x</mi><mo>=</mo><mn>2</mn></math>", ["x=2"], []),
-    "doctype and entities": ("<!DOCTYPE foo [<!ENTITY xxe SYSTEM 'file:///etc/passwd'><!ENTITY a '&a;&a;'>]>&xxe; &a; text", ["text"], ["root:", "<!DOCTYPE foo", "ENTITY"]),
-    "broken table": ("<table><p>stray</p><tr><td>1<td>2</tr><tbody><tr><th>h</th></tr></tbody>text</table>", ["stray", "1", "2", "h"], []),
-    "nested links": ("<a href='#x'>outer <a href='#y'>inner</a></a><h2 id='x'>X</h2><p id='y'>Y</p>", ["outer inner"], []),
-    "blocks inside paragraphs": ("<p>para <div>div in p</div> <h1>h1 in p</h1> <ul><li>li</li></ul></p>", ["div in p", "h1 in p", "li"], []),
-    "orphan list items": ("<li>orphan li</li><dd>orphan dd</dd><dl><p>x</p><dd>d</dd></dl>", ["orphan li", "orphan dd"], []),
-    "bad attributes": ("<p id='a b' style='color:red' lang='not a lang' dir='sideways' hidden aria-foo='x' width='-5'>attrs</p>", ["attrs"], ["color:red", "sideways", "aria-foo"]),
+    "doctype and entities": (
+        "<!DOCTYPE foo [<!ENTITY xxe SYSTEM 'file:///etc/passwd'><!ENTITY a '&a;&a;'>]>&xxe; &a; text",
+        ["text"],
+        ["root:", "<!DOCTYPE foo", "ENTITY"],
+    ),
+    "broken table": (
+        "<table><p>stray</p><tr><td>1<td>2</tr><tbody><tr><th>h</th></tr></tbody>text</table>",
+        ["stray", "1", "2", "h"],
+        [],
+    ),
+    "nested links": (
+        "<a href='#x'>outer <a href='#y'>inner</a></a><h2 id='x'>X</h2><p id='y'>Y</p>",
+        ["outer inner"],
+        [],
+    ),
+    "blocks inside paragraphs": (
+        "<p>para <div>div in p</div> <h1>h1 in p</h1> <ul><li>li</li></ul></p>",
+        ["div in p", "h1 in p", "li"],
+        [],
+    ),
+    "orphan list items": (
+        "<li>orphan li</li><dd>orphan dd</dd><dl><p>x</p><dd>d</dd></dl>",
+        ["orphan li", "orphan dd"],
+        [],
+    ),
+    "bad attributes": (
+        "<p id='a b' style='color:red' lang='not a lang' dir='sideways' hidden aria-foo='x' width='-5'>attrs</p>",
+        ["attrs"],
+        ["color:red", "sideways", "aria-foo"],
+    ),
     "duplicate ids and titles": ("# Same\n\n# Same\n\n<p id='x'>a</p><p id='x'>b</p>", ["a", "b"], []),
-    "title with markup characters": ("# A & B < C > D \"quoted\"\n\ntext", ["A & B < C > D \u201cquoted\u201d"], []),
-    "forms": ("<form action='x'><input type=text value=v><button>Press</button><select><option>o</option></select><label>lab</label></form>", ["Press", "lab"], ["<form", "<input", "<button"]),
-    "media": ("<video src='x.mp4'>video fallback</video><audio src='a.mp3'></audio>", ["video fallback"], ["<video", "<audio"]),
-    "whole html document": ("<html><head><title>t</title></head><body onload=x><p>body text</p></body></html> after", ["body text", "after"], ["onload"]),
+    "title with markup characters": ('# A & B < C > D "quoted"\n\ntext', ["A & B < C > D \u201cquoted\u201d"], []),
+    "forms": (
+        "<form action='x'><input type=text value=v><button>Press</button><select><option>o</option></select><label>lab</label></form>",
+        ["Press", "lab"],
+        ["<form", "<input", "<button"],
+    ),
+    "media": (
+        "<video src='x.mp4'>video fallback</video><audio src='a.mp3'></audio>",
+        ["video fallback"],
+        ["<video", "<audio"],
+    ),
+    "whole html document": (
+        "<html><head><title>t</title></head><body onload=x><p>body text</p></body></html> after",
+        ["body text", "after"],
+        ["onload"],
+    ),
     "void elements with content": ("line<br>break<wbr>x<hr>", ["line break", "x"], []),
     "cdata": ("<![CDATA[ inside ]]> outside", ["outside"], ["CDATA"]),
 }
@@ -54,20 +114,22 @@ def test_hostile_html_gives_a_valid_book_with_the_text_kept(name: str, write_boo
 
 
 def test_rtl_cjk_emoji_and_combining_characters_intact(write_book, build_book) -> None:
-    text = "# \u0645\u0631\u062d\u0628\u0627\n\n\u0647\u0630\u0627 \u0646\u0635. \u05e2\u05d1\u05e8\u05d9\u05ea \u4e2d\u6587 \U0001F600 e\u0301\n"
+    text = "# \u0645\u0631\u062d\u0628\u0627\n\n\u0647\u0630\u0627 \u0646\u0635. \u05e2\u05d1\u05e8\u05d9\u05ea \u4e2d\u6587 \U0001f600 e\u0301\n"
     epub, _ = build_book(write_book({"a.md": "---\nlanguage: ar\n---\n\n" + text}), language="ar")
     document = epub.document(epub.body_documents()[0])
     assert document.get("lang") == "ar" and document.get("dir") == "rtl"
     assert epub.opf.find("{*}spine").get("page-progression-direction") == "rtl"
-    assert "\u05e2\u05d1\u05e8\u05d9\u05ea \u4e2d\u6587 \U0001F600 e\u0301" in reader_text(document)
+    assert "\u05e2\u05d1\u05e8\u05d9\u05ea \u4e2d\u6587 \U0001f600 e\u0301" in reader_text(document)
     assert epub.metadata("language") == ["ar"]
 
 
 def test_encodings(write_book, build_book) -> None:
-    book = write_book({
-        "a.md": "\ufeff# BOM\r\n\r\nWith CRLF.\r\n",
-        "b.md": "# UTF-16\n\nTexte fran\u00e7ais.\n".encode("utf-16"),
-    })
+    book = write_book(
+        {
+            "a.md": "\ufeff# BOM\r\n\r\nWith CRLF.\r\n",
+            "b.md": "# UTF-16\n\nTexte fran\u00e7ais.\n".encode("utf-16"),
+        }
+    )
     epub, _ = build_book(book)
     assert [label for label, _ in epub.toc()] == ["BOM", "UTF-16"]
     assert "Texte fran\u00e7ais." in reader_text(epub.document(epub.body_documents()[1]))
@@ -110,12 +172,14 @@ def test_a_thousand_chapters(write_book, build_book) -> None:
 
 
 def test_mdbook_project_folder(write_book, build_book) -> None:
-    book = write_book({
-        "book.toml": '[book]\ntitle = "The mdBook"\nauthors = ["Someone"]\nlanguage = "en"\n\n[output.html]\n',
-        "src/SUMMARY.md": "# Summary\n\n[Preface](preface.md)\n\n- [One](one.md)\n",
-        "src/preface.md": "# Preface\n\nHello, see [one](one.html).\n",
-        "src/one.md": "# One\n\nBody.\n",
-    })
+    book = write_book(
+        {
+            "book.toml": '[book]\ntitle = "The mdBook"\nauthors = ["Someone"]\nlanguage = "en"\n\n[output.html]\n',
+            "src/SUMMARY.md": "# Summary\n\n[Preface](preface.md)\n\n- [One](one.md)\n",
+            "src/preface.md": "# Preface\n\nHello, see [one](one.html).\n",
+            "src/one.md": "# One\n\nBody.\n",
+        }
+    )
     epub, _ = build_book(book)
     assert epub.metadata("title") == ["The mdBook"] and epub.metadata("creator") == ["Someone"]
     assert [label for label, _ in epub.toc()] == ["Preface", "One"]
@@ -124,11 +188,13 @@ def test_mdbook_project_folder(write_book, build_book) -> None:
 def test_file_names_with_spaces_and_accents_become_safe_names(write_book, build_book) -> None:
     from .test_book import png
 
-    book = write_book({
-        "Chapitre un (brouillon).md": "# Un\n\n![Caf\u00e9](images/caf\u00e9 cr\u00e8me.png) ![b](<images/my pic.png>)\n",
-        "images/caf\u00e9 cr\u00e8me.png": png(),
-        "images/my pic.png": png(30, 30),
-    })
+    book = write_book(
+        {
+            "Chapitre un (brouillon).md": "# Un\n\n![Caf\u00e9](images/caf\u00e9 cr\u00e8me.png) ![b](<images/my pic.png>)\n",
+            "images/caf\u00e9 cr\u00e8me.png": png(),
+            "images/my pic.png": png(30, 30),
+        }
+    )
     epub, warnings = build_book(book)
     assert warnings == []
     names = [name for name in epub.files if name.startswith(epub.base + "images/") and "cover" not in name]
@@ -147,6 +213,8 @@ def test_book_toml_cannot_pull_files_from_outside_the_book(write_book, tmp_path)
     # The same image given on the command line is the user's explicit choice.
     book = write_book({"a.md": "# A\n\nx\n"}, folder="plain")
     output = tmp_path / "cover.epub"
-    result = CliRunner().invoke(cli, ["build", str(book), "-o", str(output), "--cover", str(tmp_path / "elsewhere.png")])
+    result = CliRunner().invoke(
+        cli, ["build", str(book), "-o", str(output), "--cover", str(tmp_path / "elsewhere.png")]
+    )
     assert result.exit_code == 0, result.stderr
     register(output)

@@ -46,19 +46,30 @@ def test_statement_kepub_has_the_same_words_in_sentence_spans(tmp_path: Path) ->
 
 
 def test_sentences_and_inline_markup(write_book, tmp_path: Path) -> None:
-    book = write_book({"a.md": (
-        "# Title\n\nOne. Two? Three! \u201cFour.\u201d Five\u2026 six\n\n"
-        "A *stressed phrase. Here* and [a link](#title).[^n]\n\n"
-        "- item one. item two\n\n| a | b |\n|---|---|\n| c. d | e |\n\n```\ncode. more\n```\n\n"
-        "![alt](pic.png)\n\n[^n]: A note. Two sentences.\n"
-    ), "pic.png": _png()})
+    book = write_book(
+        {
+            "a.md": (
+                "# Title\n\nOne. Two? Three! \u201cFour.\u201d Five\u2026 six\n\n"
+                "A *stressed phrase. Here* and [a link](#title).[^n]\n\n"
+                "- item one. item two\n\n| a | b |\n|---|---|\n| c. d | e |\n\n```\ncode. more\n```\n\n"
+                "![alt](pic.png)\n\n[^n]: A note. Two sentences.\n"
+            ),
+            "pic.png": _png(),
+        }
+    )
     plain, kobo = build_both(book, tmp_path)
     name = kobo.body_documents()[0]
     assert body_text(kobo, name) == body_text(plain, name)
     document = kobo.document(name)
     first = document.find(".//x:section/x:p", NS)
     assert [span.text for span in first.findall("x:span", NS)] == [
-        "One. ", "Two? ", "Three! ", "\u201cFour.\u201d ", "Five\u2026 ", "six"]
+        "One. ",
+        "Two? ",
+        "Three! ",
+        "\u201cFour.\u201d ",
+        "Five\u2026 ",
+        "six",
+    ]
     emphasis = document.find(".//x:em", NS)
     assert [span.text for span in emphasis.findall("x:span", NS)] == ["stressed phrase. ", "Here"]
     image = document.find(".//x:img", NS)

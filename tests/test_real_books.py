@@ -69,7 +69,11 @@ def test_gitbook_documentation_with_its_summary(tmp_path: Path, build_book) -> N
     ("readme", "sections", "sample"),
     [
         ("transliteration.md", 9, "\u4f60\u597d"),
-        ("transliterate.md", 6, "\u042f \u043b\u044e\u0431\u043b\u044e \u0435\u0434\u0438\u043d\u043e\u0440\u043e\u0433\u043e\u0432"),
+        (
+            "transliterate.md",
+            6,
+            "\u042f \u043b\u044e\u0431\u043b\u044e \u0435\u0434\u0438\u043d\u043e\u0440\u043e\u0433\u043e\u0432",
+        ),
         ("dayjs.md", 5, "\u7b80\u4f53\u4e2d\u6587"),
     ],
 )

@@ -189,7 +189,9 @@ def test_serve_command_prints_address_and_qr_then_stops_cleanly_on_ctrl_c(tmp_pa
 
     process = subprocess.Popen(
         [sys.executable, "-m", "handbill", "serve", str(CONTENT), "--host", "127.0.0.1", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         lines = []

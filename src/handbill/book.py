@@ -191,9 +191,7 @@ def assemble(manuscript: Manuscript, rendered: Sequence[RenderedDocument]) -> Bo
     cover = _cover(config, title, authors)
     cover_resource = Resource(f"images/cover.{cover.extension}", cover.media_type, cover.data, "cover-image")
     cover_page = _cover_page(config.language, title, authors, cover_resource.file_name, stylesheets)
-    documents = [cover_page] + [
-        _content_document(part, config.language, stylesheets) for part in parts
-    ]
+    documents = [cover_page] + [_content_document(part, config.language, stylesheets) for part in parts]
     toc = tuple(_toc(parts, config.toc_depth))
     landmarks = [("cover", cover_page.file_name, "Cover")]
     titlepage = next((part for part in parts if part.piece.kind == "titlepage"), None)
@@ -530,8 +528,10 @@ def _resolve_link(
     return starts.get(target_source)
 
 
-_HOST = re.compile(r"^(?:[^@/\s]*@)?(?:[A-Za-z0-9\u00a1-\uffff](?:[A-Za-z0-9\u00a1-\uffff-]*[A-Za-z0-9\u00a1-\uffff])?\.)*"
-                   r"[A-Za-z0-9\u00a1-\uffff](?:[A-Za-z0-9\u00a1-\uffff-]*[A-Za-z0-9\u00a1-\uffff])?\.?(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$")
+_HOST = re.compile(
+    r"^(?:[^@/\s]*@)?(?:[A-Za-z0-9\u00a1-\uffff](?:[A-Za-z0-9\u00a1-\uffff-]*[A-Za-z0-9\u00a1-\uffff])?\.)*"
+    r"[A-Za-z0-9\u00a1-\uffff](?:[A-Za-z0-9\u00a1-\uffff-]*[A-Za-z0-9\u00a1-\uffff])?\.?(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$"
+)
 
 
 _URL_UNSAFE = re.compile(r'[\x00-\x20"<>\\^`{|}\x7f]')
@@ -542,7 +542,7 @@ def _web_address(href: str) -> str | None:
     parts = urlsplit(href)
     if parts.scheme.lower() in ("http", "https", "ftp") and not _HOST.match(parts.netloc):
         return None
-    return _URL_UNSAFE.sub(lambda match: "%{:02X}".format(ord(match.group())), href)
+    return _URL_UNSAFE.sub(lambda match: f"%{ord(match.group()):02X}", href)
 
 
 def _iter_tag(blocks: list[html.HtmlElement], tag: str) -> Iterator[html.HtmlElement]:
@@ -577,7 +577,8 @@ class _ImageStore:
         if parts.scheme or parts.netloc:
             log.warning(
                 "%s: image %r is not inside the book; remote images are not fetched, its alt text is kept",
-                source_path, src[:80],
+                source_path,
+                src[:80],
             )
             return None
         relative = unquote(parts.path)
@@ -637,9 +638,7 @@ def _cover(config: BookConfig, title: str, authors: tuple[str, ...]) -> CoverIma
 def _display_date(date: str | None) -> str | None:
     if not date:
         return None
-    months = (
-        "January February March April May June July August September October November December"
-    ).split()
+    months = ("January February March April May June July August September October November December").split()
     pieces = date.split("-")
     if len(pieces) == 3:
         return f"{int(pieces[2])} {months[int(pieces[1]) - 1]} {pieces[0]}"
@@ -659,7 +658,7 @@ def _content_document(part: _Part, language: str, stylesheets: list[Resource]) -
     if role:
         attributes += f' role="{role}"'
     if heading is not None and heading.get("id") and part.first:
-        attributes += f' aria-labelledby={quoteattr(heading.get("id"))}'
+        attributes += f" aria-labelledby={quoteattr(heading.get('id'))}"
     else:
         attributes += f" aria-label={quoteattr(part.chapter_title)}"
     inner = "\n".join(xhtml.serialize(block) for block in part.blocks)

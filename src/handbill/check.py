@@ -155,7 +155,9 @@ def _kindle(package: _Package, path: Path) -> Iterator[Finding]:
     links: list[tuple[str, str, str]] = []
     for name, data in package.documents():
         if not data.lstrip(b"\xef\xbb\xbf").startswith(b"<?xml"):
-            yield Finding("error", "KINDLE-XML-DECLARATION", f"{name} has no XML declaration (Kindle reads it as Latin-1)")
+            yield Finding(
+                "error", "KINDLE-XML-DECLARATION", f"{name} has no XML declaration (Kindle reads it as Latin-1)"
+            )
         try:
             root = etree.fromstring(data, _PARSER)
         except etree.XMLSyntaxError:
@@ -177,29 +179,41 @@ def _kindle(package: _Package, path: Path) -> Iterator[Finding]:
                 links.append((name, target, fragment))
     for source, target, fragment in links:
         if body_ids.get(target) == fragment:
-            yield Finding("error", "KINDLE-BODY-LINK",
-                          f"{source} links to {target}#{fragment}, the id of its <body> (Kindle rejects it)")
+            yield Finding(
+                "error",
+                "KINDLE-BODY-LINK",
+                f"{source} links to {target}#{fragment}, the id of its <body> (Kindle rejects it)",
+            )
 
     yield from _ncx_order(package)
-    cover_items = [item for item in package.manifest.values() if "cover-image" in (item.get("properties") or "").split()]
+    cover_items = [
+        item for item in package.manifest.values() if "cover-image" in (item.get("properties") or "").split()
+    ]
     legacy = package.opf.find("opf:metadata/opf:meta[@name='cover']", NS)
     legacy_ok = legacy is not None and legacy.get("content") in package.manifest
     if not cover_items and not legacy_ok:
-        yield Finding("error", "KINDLE-COVER", "no cover image marked (properties=\"cover-image\" or <meta name=\"cover\">)")
+        yield Finding(
+            "error", "KINDLE-COVER", 'no cover image marked (properties="cover-image" or <meta name="cover">)'
+        )
     elif not cover_items:
-        yield Finding("warning", "KINDLE-COVER", "cover marked only with the EPUB 2 <meta name=\"cover\">")
+        yield Finding("warning", "KINDLE-COVER", 'cover marked only with the EPUB 2 <meta name="cover">')
     elif not legacy_ok:
-        yield Finding("warning", "KINDLE-COVER", "cover lacks the EPUB 2 <meta name=\"cover\"> some readers need")
+        yield Finding("warning", "KINDLE-COVER", 'cover lacks the EPUB 2 <meta name="cover"> some readers need')
     if package.opf.find("opf:guide", NS) is None:
         yield Finding("warning", "KINDLE-GUIDE", "no EPUB 2 <guide>: Kindle uses it for location tracking")
     for item in package.manifest.values():
         if item.get("media-type") == "text/css" and package.href(item) in package.names:
             if b"-webkit-hyphens" in package.read(package.href(item)):
-                yield Finding("warning", "KINDLE-WEBKIT-HYPHENS",
-                              f"{package.href(item)} uses -webkit-hyphens (reported to crash Kindle for Mac)")
+                yield Finding(
+                    "warning",
+                    "KINDLE-WEBKIT-HYPHENS",
+                    f"{package.href(item)} uses -webkit-hyphens (reported to crash Kindle for Mac)",
+                )
     size = path.stat().st_size
     if size > KINDLE_MAX_BYTES:
-        yield Finding("error", "KINDLE-SIZE", f"the file is {size // 1024 // 1024} MB; Send to Kindle by e-mail takes 50 MB")
+        yield Finding(
+            "error", "KINDLE-SIZE", f"the file is {size // 1024 // 1024} MB; Send to Kindle by e-mail takes 50 MB"
+        )
 
 
 def _ncx_order(package: _Package) -> Iterator[Finding]:
@@ -228,7 +242,11 @@ def _cover(package: _Package) -> Iterator[Finding]:
     items = [item for item in package.manifest.values() if "cover-image" in (item.get("properties") or "").split()]
     if not items:
         legacy = package.opf.find("opf:metadata/opf:meta[@name='cover']", NS)
-        items = [package.manifest[legacy.get("content")]] if legacy is not None and legacy.get("content") in package.manifest else []
+        items = (
+            [package.manifest[legacy.get("content")]]
+            if legacy is not None and legacy.get("content") in package.manifest
+            else []
+        )
     if not items:
         yield Finding("error", "COVER-MISSING", "the book has no cover image; store listings show a blank")
         return
@@ -258,8 +276,11 @@ def _documents(package: _Package) -> Iterator[Finding]:
         name = package.href(item)
         info = package.names.get(name)
         if info is not None and info.file_size > LARGE_DOCUMENT_BYTES:
-            yield Finding("warning", "DOC-SIZE",
-                          f"{name} is {info.file_size // 1024} KB; Adobe-engine readers struggle above 260 KB")
+            yield Finding(
+                "warning",
+                "DOC-SIZE",
+                f"{name} is {info.file_size // 1024} KB; Adobe-engine readers struggle above 260 KB",
+            )
 
 
 def _accessibility(package: _Package) -> Iterator[Finding]:
@@ -274,4 +295,3 @@ def _accessibility(package: _Package) -> Iterator[Finding]:
     ):
         if name not in present:
             yield Finding(severity, "A11Y-METADATA", f"no {name} in the package metadata")
-

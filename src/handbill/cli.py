@@ -32,22 +32,43 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("book", required=False, default="content", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
-              help="Where to write the EPUB (default: dist/<slug>.epub).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Where to write the EPUB (default: dist/<slug>.epub).",
+)
 @click.option("--title", help="Book title (overrides book.toml).")
 @click.option("--author", "authors", multiple=True, help="Author; repeat for several (overrides book.toml).")
 @click.option("--language", help="BCP 47 language tag such as en or pt-BR (overrides book.toml).")
-@click.option("--cover", type=click.Path(path_type=Path, dir_okay=False),
-              help="Cover image, JPEG or PNG (overrides book.toml).")
-@click.option("--split-level", type=click.IntRange(1, 6),
-              help="Start a new chapter at every heading of this level or above.")
-@click.option("--format", "format_", type=click.Choice(["epub", "kepub", "all"]), default="epub",
-              show_default=True, help="epub, kepub (Kobo edition, <slug>.kepub.epub) or all.")
+@click.option(
+    "--cover", type=click.Path(path_type=Path, dir_okay=False), help="Cover image, JPEG or PNG (overrides book.toml)."
+)
+@click.option(
+    "--split-level", type=click.IntRange(1, 6), help="Start a new chapter at every heading of this level or above."
+)
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["epub", "kepub", "all"]),
+    default="epub",
+    show_default=True,
+    help="epub, kepub (Kobo edition, <slug>.kepub.epub) or all.",
+)
 @click.option("--check", "check_after", is_flag=True, help="Check the written book(s) as `handbill check` does.")
 @click.option("--watch", is_flag=True, help="Keep running and rebuild whenever a source file changes.")
-def build(book: Path, output: Path | None, title: str | None, authors: tuple[str, ...],
-          language: str | None, cover: Path | None, split_level: int | None, format_: str,
-          check_after: bool, watch: bool) -> None:
+def build(
+    book: Path,
+    output: Path | None,
+    title: str | None,
+    authors: tuple[str, ...],
+    language: str | None,
+    cover: Path | None,
+    split_level: int | None,
+    format_: str,
+    check_after: bool,
+    watch: bool,
+) -> None:
     """Build BOOK (a folder of Markdown, or one Markdown file) into an EPUB.
 
     \b
@@ -62,13 +83,13 @@ def build(book: Path, output: Path | None, title: str | None, authors: tuple[str
     builder = Builder(keep=watch, progress=_progress_bar())
 
     def once() -> list[Path]:
-        config = load_config(book, title=title, authors=authors, language=language,
-                             cover=cover, split_level=split_level)
+        config = load_config(
+            book, title=title, authors=authors, language=language, cover=cover, split_level=split_level
+        )
         result = build_book(config, output, formats, builder)
         for path in result.paths:
             click.echo(f"wrote {path}")
-        click.echo(f"{result.book.chapters} chapters, {result.book.words:,} words, "
-                   f"{result.size / 1024:,.0f} KB")
+        click.echo(f"{result.book.chapters} chapters, {result.book.words:,} words, {result.size / 1024:,.0f} KB")
         return list(result.paths)
 
     if watch:
@@ -169,10 +190,16 @@ def _report(path: Path, run_epubcheck: bool = True) -> bool:
 
 @cli.command()
 @click.argument("books", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--host", default="0.0.0.0", show_default=True,
-              help="Address to listen on; 127.0.0.1 for this machine only.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
-              help="Port to listen on (0 picks a free one).")
+@click.option(
+    "--host", default="0.0.0.0", show_default=True, help="Address to listen on; 127.0.0.1 for this machine only."
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0 picks a free one).",
+)
 def serve(books: tuple[Path, ...], host: str, port: int) -> None:
     """Build BOOKs (default: ./content) and serve them to phones on the local network.
 
@@ -218,6 +245,8 @@ def main() -> None:
     except Exception as error:  # a bug of ours: one line, not a traceback (HANDBILL_DEBUG=1 shows it)
         if os.environ.get("HANDBILL_DEBUG"):
             raise
-        click.echo(f"Error: internal error ({type(error).__name__}: {error}); "
-                   "please report it with the book that caused it", err=True)
+        click.echo(
+            f"Error: internal error ({type(error).__name__}: {error}); please report it with the book that caused it",
+            err=True,
+        )
         raise SystemExit(1) from None

@@ -88,14 +88,19 @@ _STRING_KEYS = {
 }
 _LIST_KEYS = {"authors", "subjects"}
 _PATH_KEYS = {"cover", "assets"}
-_KNOWN_KEYS = _STRING_KEYS | _LIST_KEYS | _PATH_KEYS | {
-    "author",
-    "chapters",
-    "stylesheet",
-    "stylesheets",
-    "split_level",
-    "toc_depth",
-}
+_KNOWN_KEYS = (
+    _STRING_KEYS
+    | _LIST_KEYS
+    | _PATH_KEYS
+    | {
+        "author",
+        "chapters",
+        "stylesheet",
+        "stylesheets",
+        "split_level",
+        "toc_depth",
+    }
+)
 
 
 def load_config(book: Path, **overrides: Any) -> BookConfig:
@@ -148,7 +153,11 @@ def _from_mdbook(settings: dict[str, Any], root: Path) -> tuple[dict[str, Any], 
 
 
 def _to_config(
-    settings: dict[str, Any], source: Path, root: Path, config_file: Path | None, overrides: frozenset[str] = frozenset()
+    settings: dict[str, Any],
+    source: Path,
+    root: Path,
+    config_file: Path | None,
+    overrides: frozenset[str] = frozenset(),
 ) -> BookConfig:
     problems: list[str] = []
     where = config_file or source
@@ -233,4 +242,3 @@ def _check_language(tag: str, problems: list[str]) -> str:
         return repaired
     problems.append(f"'language' {tag!r} is not a BCP 47 language tag such as 'en' or 'pt-BR'")
     return tag
-

@@ -37,9 +37,7 @@ def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
         return ImageFont.truetype(str(file), size)
 
 
-def draw_cover(
-    title: str, authors: Sequence[str], date: str | None = None, subtitle: str | None = None
-) -> CoverImage:
+def draw_cover(title: str, authors: Sequence[str], date: str | None = None, subtitle: str | None = None) -> CoverImage:
     """A pamphlet-like cover: a bold title on a strong colour, legible as a phone thumbnail.
 
     Deterministic: the same metadata always gives the same bytes.

@@ -120,9 +120,7 @@ def _package(book: Book) -> epub.EpubBook:
     package.set_identifier(book.identifier)
     package.set_title(book.title)
     package.set_language(book.language)
-    package.metadata[epub.NAMESPACES["OPF"]]["generator"] = [
-        ("", {"name": "generator", "content": GENERATOR})
-    ]
+    package.metadata[epub.NAMESPACES["OPF"]]["generator"] = [("", {"name": "generator", "content": GENERATOR})]
     if xhtml.is_right_to_left(book.language):
         package.set_direction("rtl")
     for number, author in enumerate(book.authors, start=1):
@@ -174,10 +172,7 @@ def _package(book: Book) -> epub.EpubBook:
     package.spine = spine
     package.toc = [_ncx_entry(entry, number) for number, entry in enumerate(book.toc, start=1)]
     guide_types = {"cover": "cover", "titlepage": "title-page", "toc": "toc", "bodymatter": "text"}
-    package.guide = [
-        {"type": guide_types[kind], "href": href, "title": label}
-        for kind, href, label in book.landmarks
-    ]
+    package.guide = [{"type": guide_types[kind], "href": href, "title": label} for kind, href, label in book.landmarks]
     return package
 
 

@@ -54,7 +54,9 @@ def validate(path: Path, jar: Path | None = None) -> Result:
         raise RuntimeError(INSTALL_HINT)
     completed = subprocess.run(
         ["java", "-jar", str(jar), str(path), "--json", "-", "-q"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     start = completed.stdout.find("{")
     if start == -1:
@@ -94,7 +96,9 @@ def validate_many(paths: list[Path], jar: Path | None = None) -> dict[Path, Resu
     with resources.as_file(source) as program:
         completed = subprocess.run(
             ["java", "-cp", str(jar), str(program), *map(str, paths)],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
     results: dict[Path, Result] = {}
     current: Path | None = None

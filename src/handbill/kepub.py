@@ -31,9 +31,7 @@ _SENTENCE_END = re.compile(r"""[.!?\u2026]+["'\u2019\u201d)\]]*\s+""")
 
 def to_kepub(book: Book) -> Book:
     """A copy of the book whose content documents carry Kobo's sentence spans."""
-    documents = tuple(
-        document if document.kind == "cover" else _convert(document) for document in book.documents
-    )
+    documents = tuple(document if document.kind == "cover" else _convert(document) for document in book.documents)
     return replace(book, documents=documents)
 
 
@@ -50,7 +48,10 @@ def _convert(document: ContentDocument) -> ContentDocument:
         inner.append(child)
     body.append(columns)
     data = etree.tostring(root, xml_declaration=True, encoding="utf-8", doctype="<!DOCTYPE html>")
-    return replace(document, data=data.replace(b"<?xml version='1.0' encoding='utf-8'?>", b'<?xml version="1.0" encoding="utf-8"?>', 1))
+    return replace(
+        document,
+        data=data.replace(b"<?xml version='1.0' encoding='utf-8'?>", b'<?xml version="1.0" encoding="utf-8"?>', 1),
+    )
 
 
 class _Spanner:

@@ -48,9 +48,7 @@ _markdown: markdown.Markdown | None = None
 def _converter() -> markdown.Markdown:
     global _markdown
     if _markdown is None:
-        _markdown = markdown.Markdown(
-            extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS, output_format="xhtml"
-        )
+        _markdown = markdown.Markdown(extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS, output_format="xhtml")
     return _markdown
 
 

@@ -201,7 +201,7 @@ class Library:
             '<section class="help"><h2>On a phone</h2>'
             "<p>Tap <b>EPUB</b>: an iPhone opens it in Books, Android in your reading app. "
             "Kobo readers take the Kobo edition.</p>"
-            f'<p>Reading apps (KOReader, Moon+ Reader, Librera, Thorium) can add this catalog: '
+            f"<p>Reading apps (KOReader, Moon+ Reader, Librera, Thorium) can add this catalog: "
             f'<a href="/opds">{escape(address)}opds</a></p>'
             f'<h2>Share this page</h2><figure class="qr">{qr_svg(address)}'
             f"<figcaption>{escape(address)}</figcaption></figure></section>"
@@ -224,7 +224,7 @@ def _card(served: ServedBook) -> str:
     return (
         '<article class="book">'
         f'<img src="/covers/{served.slug}-thumb.jpg" alt="Cover of {escape(served.book.title)}" width="150"/>'
-        f"<div><h2>{escape(served.book.title)}</h2><p class=\"by\">{escape(served.authors)}</p>"
+        f'<div><h2>{escape(served.book.title)}</h2><p class="by">{escape(served.authors)}</p>'
         f'<p class="buttons">{buttons}<a class="button light" href="/read/{served.slug}/">Read in the browser</a></p>'
         "</div></article>"
     )
@@ -244,7 +244,8 @@ color:#fff;text-decoration:none;font-weight:bold}
 .qr{margin:1em 0}
 .qr figcaption{word-break:break-all}
 .toc li{margin:.5em 0}
-@media (prefers-color-scheme:dark){body{background:#111;color:#eee}.by{color:#aaa}.button.light{background:#333;color:#eee}}
+@media (prefers-color-scheme:dark){body{background:#111;color:#eee}.by{color:#aaa}
+.button.light{background:#333;color:#eee}}
 """
 
 
@@ -323,14 +324,30 @@ def opds_feed(books: Iterable[ServedBook], base: str) -> bytes:
             element(entry, f"{{{atom}}}category", term=subject, label=subject)
         if book.description:
             element(entry, f"{{{atom}}}summary", book.description)
-        element(entry, f"{{{atom}}}link", rel="http://opds-spec.org/image",
-                href=f"{base}covers/{served.slug}.jpg", type=book.cover.media_type)
-        element(entry, f"{{{atom}}}link", rel="http://opds-spec.org/image/thumbnail",
-                href=f"{base}covers/{served.slug}-thumb.jpg", type="image/jpeg")
+        element(
+            entry,
+            f"{{{atom}}}link",
+            rel="http://opds-spec.org/image",
+            href=f"{base}covers/{served.slug}.jpg",
+            type=book.cover.media_type,
+        )
+        element(
+            entry,
+            f"{{{atom}}}link",
+            rel="http://opds-spec.org/image/thumbnail",
+            href=f"{base}covers/{served.slug}-thumb.jpg",
+            type="image/jpeg",
+        )
         for edition in served.editions:
-            element(entry, f"{{{atom}}}link", rel="http://opds-spec.org/acquisition/open-access",
-                    href=f"{base}books/{edition.file_name}", type=EPUB_TYPE, title=edition.label,
-                    length=str(len(edition.data)))
+            element(
+                entry,
+                f"{{{atom}}}link",
+                rel="http://opds-spec.org/acquisition/open-access",
+                href=f"{base}books/{edition.file_name}",
+                type=EPUB_TYPE,
+                title=edition.label,
+                length=str(len(edition.data)),
+            )
     return etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True)
 
 
@@ -353,18 +370,25 @@ def opds2_feed(books: Iterable[ServedBook], base: str) -> bytes:
             metadata["published"] = book.date
         if book.description:
             metadata["description"] = book.description
-        publications.append({
-            "metadata": metadata,
-            "links": [
-                {"rel": "http://opds-spec.org/acquisition/open-access", "href": f"{base}books/{edition.file_name}",
-                 "type": EPUB_TYPE, "title": edition.label, "length": len(edition.data)}
-                for edition in served.editions
-            ],
-            "images": [
-                {"href": f"{base}covers/{served.slug}.jpg", "type": book.cover.media_type},
-                {"href": f"{base}covers/{served.slug}-thumb.jpg", "type": "image/jpeg"},
-            ],
-        })
+        publications.append(
+            {
+                "metadata": metadata,
+                "links": [
+                    {
+                        "rel": "http://opds-spec.org/acquisition/open-access",
+                        "href": f"{base}books/{edition.file_name}",
+                        "type": EPUB_TYPE,
+                        "title": edition.label,
+                        "length": len(edition.data),
+                    }
+                    for edition in served.editions
+                ],
+                "images": [
+                    {"href": f"{base}covers/{served.slug}.jpg", "type": book.cover.media_type},
+                    {"href": f"{base}covers/{served.slug}-thumb.jpg", "type": "image/jpeg"},
+                ],
+            }
+        )
     feed = {
         "metadata": {"title": "handbill books"},
         "links": [{"rel": "self", "href": f"{base}opds.json", "type": OPDS_2}],

@@ -137,9 +137,7 @@ def decode(data: bytes, path: Path) -> str:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        raise SourceError(
-            "is not UTF-8 text; save it as UTF-8 and build again", path, line
-        ) from error
+        raise SourceError("is not UTF-8 text; save it as UTF-8 and build again", path, line) from error
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _drop_forbidden(text, path)
 
@@ -152,7 +150,10 @@ def _drop_forbidden(text: str, path: Path) -> str:
     count = len(_XML_FORBIDDEN.findall(text))
     log.warning(
         "%s:%d: removed %d control character(s) that XML does not allow (first: U+%04X)",
-        path, line, count, ord(found.group()),
+        path,
+        line,
+        count,
+        ord(found.group()),
     )
     return _XML_FORBIDDEN.sub("", text)
 
@@ -163,8 +164,15 @@ _SIMPLE_LINE = re.compile(
 
 
 _YAML_WORDS = {
-    "true": True, "yes": True, "on": True, "false": False, "no": False, "off": False,
-    "null": None, "~": None, "": None,
+    "true": True,
+    "yes": True,
+    "on": True,
+    "false": False,
+    "no": False,
+    "off": False,
+    "null": None,
+    "~": None,
+    "": None,
 }
 
 

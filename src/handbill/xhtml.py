@@ -44,9 +44,7 @@ FLOW_ONLY = frozenset(
 )
 ALLOWED = PHRASING | FLOW_ONLY
 # Elements whose children may only be phrasing content.
-PHRASING_PARENTS = frozenset(
-    "p h1 h2 h3 h4 h5 h6 pre dt summary caption " .split()
-) | (PHRASING - {"ins", "del"})
+PHRASING_PARENTS = frozenset("p h1 h2 h3 h4 h5 h6 pre dt summary caption ".split()) | (PHRASING - {"ins", "del"})
 # Removed with everything inside them: they run code or show nothing a reader can read.
 DROP_WITH_CONTENT = frozenset(
     "script style iframe frame frameset embed applet template head title meta link base "
@@ -82,6 +80,7 @@ _ENUMERATED = {
     "scope": {"row", "col", "rowgroup", "colgroup"},
     "type": {"1", "a", "A", "i", "I"},
 }
+
 
 def _names(words: str) -> dict[str, str]:
     """Lower-case name -> proper name: the HTML parser lower-cases SVG's camelCase."""
@@ -394,7 +393,9 @@ def _repair(parent: html.HtmlElement, report: Report, phrasing_only: bool) -> No
             _rename(child, "div")
         elif child_tag in ("dt", "dd") and tag != "dl":
             _rename(child, "div")
-        elif child_tag in ("thead", "tbody", "tfoot", "tr", "td", "th", "caption", "colgroup") and not _fits_table(child_tag, tag):
+        elif child_tag in ("thead", "tbody", "tfoot", "tr", "td", "th", "caption", "colgroup") and not _fits_table(
+            child_tag, tag
+        ):
             _rename(child, "div")
         elif child_tag == "col" and tag != "colgroup":
             drop_keep_tail(child)
@@ -611,9 +612,7 @@ def page(
     body_class: str | None = None,
 ) -> bytes:
     """A complete XHTML content document around an already serialised body."""
-    links = "".join(
-        f'<link rel="stylesheet" type="text/css" href={quoteattr(href)}/>' for href in stylesheets
-    )
+    links = "".join(f'<link rel="stylesheet" type="text/css" href={quoteattr(href)}/>' for href in stylesheets)
     css_class = f" class={quoteattr(body_class)}" if body_class else ""
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n'
@@ -621,7 +620,7 @@ def page(
         f"{language_attributes(language)}>\n"
         f'<head>\n<meta charset="utf-8"/>\n<title>{escape(title)}</title>\n{links}\n</head>\n'
         f'<body epub:type="{body_type}"{css_class}>\n{body}\n</body>\n</html>\n'
-    ).encode("utf-8")
+    ).encode()
 
 
 def serialize(element: etree._Element) -> str:
