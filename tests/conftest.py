@@ -146,7 +146,7 @@ def build_book(tmp_path: Path, caplog: pytest.LogCaptureFixture):
         caplog.clear()
         with caplog.at_level(logging.WARNING, logger="handbill"):
             config = load_config(source, **overrides)
-            result = build(config, output or source.parent / "out" / f"{source.stem}.epub")
+            result = build(config, output or tmp_path / "out" / f"{source.stem}.epub")
         register(result.path)
         return Epub(result.path), [record.getMessage() for record in caplog.records]
 

@@ -136,3 +136,14 @@ def test_module_entry_point_runs() -> None:
 
     completed = subprocess.run([sys.executable, "-m", "handbill", "--version"], capture_output=True, text=True)
     assert completed.returncode == 0 and "handbill" in completed.stdout
+
+
+def test_check_command_exit_codes(tmp_path: Path) -> None:
+    book = tmp_path / "statement.epub"
+    assert run("build", str(CONTENT), "-o", str(book), "--check")[0] == 0
+    code, out, _ = run("check", str(book), "--no-epubcheck")
+    assert code == 0 and "ok (reader checks: 0 errors, 0 warnings)" in out
+    broken = tmp_path / "broken.epub"
+    broken.write_text("not an epub")
+    code, out, _ = run("check", str(broken), "--no-epubcheck")
+    assert code == 1 and "EPUB-UNREADABLE" in out and "FAILED" in out

@@ -1,8 +1,10 @@
-"""Check any EPUB: EPUBCheck when it is installed, and the reader rules EPUBCheck does not know.
+"""Check any EPUB the way stores and reading apps will treat it (`handbill check`).
 
-Send to Kindle, Google Play Books, Apple Books and Adobe-engine readers reject or mangle
-books for reasons a valid EPUB can still have (see shared EPUB notes): these checks name
-each one, with the file inside the EPUB it concerns.
+EPUBCheck, when Java and the `epubcheck` package are installed, finds what the EPUB
+specification forbids. The reader checks here find what Send to Kindle, Google Play Books,
+Apple Books and Adobe-engine readers reject or mangle in books that EPUBCheck passes (see
+the Readers and Accessibility notes). Every finding names the file inside the EPUB it is
+about. Nothing here prints: the command line decides how to show a `CheckReport`.
 """
 
 from __future__ import annotations
@@ -10,39 +12,67 @@ from __future__ import annotations
 import io
 import posixpath
 import re
+import warnings
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from lxml import etree
+from PIL import Image
 
 from . import epubcheck
 
-MAX_ENTRY_BYTES = 50 * 1024 * 1024
-KINDLE_MAX_BYTES = 50 * 1024 * 1024
-LARGE_DOCUMENT_BYTES = 260 * 1024
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
+MAX_ENTRY_BYTES = 50 * 1024 * 1024  # larger entries are skipped, never read
+MAX_TOTAL_BYTES = 1024 * 1024 * 1024  # more uncompressed data than this is a zip bomb...
+MAX_RATIO = 100  # ...and so is more than 100 MB unpacking to over 100 times the file size
+MAX_ENTRIES = 20_000
+KINDLE_MAX_BYTES = 50_000_000  # Send to Kindle by e-mail
+LARGE_DOCUMENT_BYTES = 260 * 1024  # Adobe-engine readers struggle above this
+COVER_MIN_SIDE, COVER_MAX_SIDE = 640, 7200  # Google Play Books
+COVER_APPLE_WIDTH = 1400  # Apple Books' recommendation
+COVER_MAX_BYTES = 2 * 1024 * 1024
+
 NS = {
     "c": "urn:oasis:names:tc:opendocument:xmlns:container",
     "opf": "http://www.idpf.org/2007/opf",
-    "dc": "http://purl.org/dc/elements/1.1/",
-    "x": "http://www.w3.org/1999/xhtml",
     "ncx": "http://www.daisy.org/z3986/2005/ncx/",
+    "dc": "http://purl.org/dc/elements/1.1/",
 }
+XHTML = "application/xhtml+xml"
+_WEBKIT_HYPHENS = re.compile(rb"-webkit-hyphens\s*:", re.IGNORECASE)
+# RFC 5646 well-formed language tags: language, script, region, variants, extensions, private use.
+_LANGUAGE_TAG = re.compile(
+    r"""(?:[a-z]{2,3}(?:-[a-z]{3}){0,3}|[a-z]{4,8})
+        (?:-[a-z]{4})?
+        (?:-(?:[a-z]{2}|[0-9]{3}))?
+        (?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*
+        (?:-[0-9a-wyz](?:-[a-z0-9]{2,8})+)*
+        (?:-x(?:-[a-z0-9]{1,8})+)?
+      | x(?:-[a-z0-9]{1,8})+""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_GRANDFATHERED = frozenset(
+    "en-gb-oed i-ami i-bnn i-default i-enochian i-hak i-klingon i-lux i-mingo i-navajo "
+    "i-pwn i-tao i-tay i-tsu sgn-be-fr sgn-be-nl sgn-ch-de".split()
+)
+_NO_LANGUAGE = frozenset({"und", "mul", "zxx", "mis"})
 
 
 @dataclass(frozen=True)
 class Finding:
+    """One problem: `severity` is "error" or "warning"; `code` is stable for scripts."""
+
     severity: str
-    """"error" or "warning"."""
     code: str
     message: str
 
 
 @dataclass(frozen=True)
 class CheckReport:
+    """Everything found about one EPUB; `ok` means no errors (warnings are allowed)."""
+
     path: Path
     findings: tuple[Finding, ...]
     epubcheck_ran: bool
@@ -61,231 +91,435 @@ class CheckReport:
         return self.errors == 0
 
 
-class _Unreadable(Exception):
-    """The file is not an EPUB this checker can open: reported as one error finding."""
-
-
 def check_epub(path: Path, run_epubcheck: bool = True) -> CheckReport:
-    """Every finding about the EPUB at `path`; never raises for a bad file."""
+    """Check the EPUB at `path`; a file that is not an EPUB is one error, never an exception."""
     path = Path(path)
     try:
-        package = _Package(path)
-        findings = list(_reader_findings(package, path))
+        book = _open(path)
     except _Unreadable as problem:
         return CheckReport(path, (Finding("error", "EPUB-UNREADABLE", str(problem)),), False)
+    findings = list(book.problems)
+    for rule in _RULES:
+        findings.extend(rule(book))
     ran, note = False, None
     if run_epubcheck:
-        if epubcheck.jar_path() is None:
-            note = epubcheck.INSTALL_HINT
-        else:
-            result = epubcheck.validate(path)
-            ran = True
-            for message in result.messages:
-                severity = {"FATAL": "error", "ERROR": "error", "WARNING": "warning"}.get(message.severity)
-                if severity:
-                    where = f" ({message.location})" if message.location else ""
-                    findings.append(Finding(severity, f"EPUBCHECK-{message.id}", f"{message.text}{where}"))
+        ran, note, found = _epubcheck(path)
+        findings.extend(found)
     return CheckReport(path, tuple(findings), ran, note)
 
 
-class _Package:
-    """The parts of an EPUB the checks read, opened defensively."""
+class _Unreadable(Exception):
+    """The file cannot be opened as an EPUB at all."""
 
-    def __init__(self, path: Path):
-        try:
-            self.archive = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError) as error:
-            raise _Unreadable(f"not a zip file: {error}") from error
-        self.names = {info.filename: info for info in self.archive.infolist()}
-        container = self.xml("META-INF/container.xml")
-        rootfile = container.find(".//c:rootfile", NS)
-        if rootfile is None or not rootfile.get("full-path"):
-            raise _Unreadable("META-INF/container.xml names no package document")
-        self.opf_path = rootfile.get("full-path")
-        self.opf = self.xml(self.opf_path)
-        self.base = posixpath.dirname(self.opf_path)
-        self.manifest = {
-            item.get("id"): item for item in self.opf.findall("opf:manifest/opf:item", NS) if item.get("id")
-        }
-        self.spine = [
-            self.manifest[ref.get("idref")]
-            for ref in self.opf.findall("opf:spine/opf:itemref", NS)
-            if ref.get("idref") in self.manifest
-        ]
+
+@dataclass
+class _Document:
+    """What the reader rules need from one XHTML content document (not the whole tree)."""
+
+    name: str
+    size: int
+    declared: bool = True
+    well_formed: bool = True
+    body_id: str | None = None
+    links: list[tuple[str, str]] = field(default_factory=list)  # (document, fragment)
+    images_without_src: int = 0
+    images_without_alt: int = 0
+    webkit_hyphens: bool = False
+
+
+@dataclass
+class _Book:
+    """The parts of an EPUB the rules read, gathered in one pass over the zip."""
+
+    path: Path
+    opf_name: str
+    opf: etree._Element
+    manifest: dict[str, etree._Element]
+    spine: list[str]
+    documents: list[_Document]
+    stylesheets_with_webkit_hyphens: list[str]
+    ncx_name: str | None
+    ncx: etree._Element | None
+    cover_name: str | None
+    cover: bytes | None
+    problems: list[Finding]
 
     def href(self, item: etree._Element) -> str:
-        return posixpath.normpath(posixpath.join(self.base, item.get("href", "")))
+        return _resolve(self.opf_name, item.get("href") or "")
 
-    def read(self, name: str) -> bytes:
-        info = self.names.get(name)
+    def metadata(self, name: str) -> list[str]:
+        """Values of an EPUB 3 `<meta property>` or an EPUB 2 `<meta name content>`."""
+        metadata = self.opf.find("opf:metadata", NS)
+        if metadata is None:
+            return []
+        epub3 = metadata.iterfind(f"opf:meta[@property='{name}']", NS)
+        epub2 = metadata.iterfind(f"opf:meta[@name='{name}']", NS)
+        values = [meta.text or "" for meta in epub3] + [meta.get("content") or "" for meta in epub2]
+        return [value.strip() for value in values if value.strip()]
+
+
+def _parse(data: bytes) -> etree._Element:
+    """Parse untrusted XML: no entity expansion, no DTD or network access, no huge trees."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    return etree.fromstring(data, parser)
+
+
+def _resolve(base_name: str, href: str) -> str:
+    """The zip entry an href (relative to the file `base_name`) points at."""
+    return posixpath.normpath(posixpath.join(posixpath.dirname(base_name), unquote(href)))
+
+
+class _Zip:
+    """Reads entries with a size cap, turning damaged entries into findings."""
+
+    def __init__(self, archive: zipfile.ZipFile, problems: list[Finding]):
+        self.archive = archive
+        self.problems = problems
+        self.entries = {info.filename: info for info in archive.infolist()}
+
+    def read(self, name: str, required: bool = False) -> bytes | None:
+        """The entry's bytes, or None (noting why) when it is missing, too large or damaged."""
+        info = self.entries.get(name)
         if info is None:
-            raise _Unreadable(f"{name} is missing from the EPUB")
-        if info.file_size > MAX_ENTRY_BYTES or (info.compress_size and info.file_size / info.compress_size > 1000):
-            raise _Unreadable(f"{name} is too large to check ({info.file_size} bytes uncompressed)")
-        return self.archive.read(info)
+            if required:
+                raise _Unreadable(f"{name} is missing from the EPUB")
+            return None
+        if info.file_size > MAX_ENTRY_BYTES:
+            problem = Finding(
+                "warning",
+                "EPUB-ENTRY-SKIPPED",
+                f"{name} is {info.file_size // 1024 // 1024} MB uncompressed; too large to check",
+            )
+        else:
+            try:
+                return self.archive.read(info)
+            except Exception as error:  # zipfile and zlib raise many types for damaged data
+                problem = Finding("error", "EPUB-ENTRY-DAMAGED", f"{name} cannot be unpacked: {error}")
+        if required:
+            raise _Unreadable(problem.message)
+        self.problems.append(problem)
+        return None
 
     def xml(self, name: str) -> etree._Element:
+        data = self.read(name, required=True)
         try:
-            return etree.fromstring(self.read(name), _PARSER)
+            return _parse(data or b"")
         except etree.XMLSyntaxError as error:
             raise _Unreadable(f"{name} is not well-formed XML: {error}") from error
 
-    def documents(self) -> Iterator[tuple[str, bytes]]:
-        for item in self.manifest.values():
-            if item.get("media-type") == "application/xhtml+xml" and self.href(item) in self.names:
-                yield self.href(item), self.read(self.href(item))
 
-
-def _reader_findings(package: _Package, path: Path) -> Iterator[Finding]:
-    yield from _kindle(package, path)
-    yield from _cover(package)
-    yield from _documents(package)
-    yield from _accessibility(package)
-
-
-def _kindle(package: _Package, path: Path) -> Iterator[Finding]:
-    """What Send to Kindle rejects (E999) although EPUBCheck may pass it."""
-    languages = [element.text or "" for element in package.opf.findall("opf:metadata/dc:language", NS)]
-    if not languages:
-        yield Finding("error", "KINDLE-LANGUAGE", "no dc:language: Send to Kindle rejects the book")
-    for language in languages:
-        if not _LANGUAGE.match(language.strip()):
-            yield Finding("error", "KINDLE-LANGUAGE", f"dc:language {language!r} is not a BCP 47 tag")
-    body_ids: dict[str, str] = {}
-    links: list[tuple[str, str, str]] = []
-    for name, data in package.documents():
-        if not data.lstrip(b"\xef\xbb\xbf").startswith(b"<?xml"):
-            yield Finding(
-                "error", "KINDLE-XML-DECLARATION", f"{name} has no XML declaration (Kindle reads it as Latin-1)"
+def _open(path: Path) -> _Book:
+    try:
+        archive = zipfile.ZipFile(path)
+    except OSError as error:
+        raise _Unreadable(f"{path} cannot be read: {error.strerror or error}") from error
+    except Exception as error:  # BadZipFile, or what a damaged directory makes zipfile raise
+        raise _Unreadable(f"{path.name} is not a zip file, so not an EPUB ({error})") from error
+    with archive:
+        infos = archive.infolist()
+        total = sum(info.file_size for info in infos)
+        if (
+            len(infos) > MAX_ENTRIES
+            or total > MAX_TOTAL_BYTES
+            or (total > 100 * 1024 * 1024 and total > MAX_RATIO * path.stat().st_size)
+        ):
+            raise _Unreadable(
+                f"{path.name} unpacks to {total // 1024 // 1024} MB in {len(infos)} entries: "
+                "refusing it as a likely zip bomb"
             )
-        try:
-            root = etree.fromstring(data, _PARSER)
-        except etree.XMLSyntaxError:
-            yield Finding("error", "XHTML-MALFORMED", f"{name} is not well-formed XML")
+        problems: list[Finding] = []
+        entries = _Zip(archive, problems)
+        container = entries.xml("META-INF/container.xml")
+        rootfile = container.find("c:rootfiles/c:rootfile", NS)
+        opf_name = rootfile.get("full-path") if rootfile is not None else None
+        if not opf_name:
+            raise _Unreadable("META-INF/container.xml names no package document (rootfile)")
+        opf = entries.xml(opf_name)
+        if etree.QName(opf).localname != "package":
+            raise _Unreadable(f"{opf_name} is not an EPUB package document")
+        return _gather(path, entries, opf_name, opf, problems)
+
+
+def _gather(path: Path, entries: _Zip, opf_name: str, opf: etree._Element, problems: list[Finding]) -> _Book:
+    """Read what the rules need, each entry at most once, keeping only summaries."""
+    manifest = {item.get("id") or "": item for item in opf.iterfind("opf:manifest/opf:item", NS)}
+    book = _Book(path, opf_name, opf, manifest, [], [], [], None, None, None, None, problems)
+    book.spine = [
+        book.href(manifest[ref.get("idref") or ""])
+        for ref in opf.iterfind("opf:spine/opf:itemref", NS)
+        if (ref.get("idref") or "") in manifest
+    ]
+    for item in manifest.values():
+        name, media_type = book.href(item), item.get("media-type")
+        if name not in entries.entries or media_type not in (XHTML, "text/css"):
             continue
-        body = root.find("x:body", NS)
-        if body is not None and body.get("id"):
-            body_ids[name] = body.get("id")
-        for image in root.iter(f"{{{NS['x']}}}img"):
-            if not (image.get("src") or "").strip():
-                yield Finding("error", "KINDLE-IMG-SRC", f"{name} has an <img> without src")
-            if image.get("alt") is None:
-                yield Finding("warning", "A11Y-ALT", f"{name} has an <img> without alt text")
-        for link in root.iter(f"{{{NS['x']}}}a"):
-            href = link.get("href") or ""
-            if "#" in href and not re.match(r"^[a-z][a-z0-9+.-]*:", href, re.I):
-                file_part, fragment = href.split("#", 1)
-                target = posixpath.normpath(posixpath.join(posixpath.dirname(name), file_part)) if file_part else name
-                links.append((name, target, fragment))
-    for source, target, fragment in links:
-        if body_ids.get(target) == fragment:
+        data = entries.read(name)
+        if data is None:
+            continue
+        if media_type == XHTML:
+            book.documents.append(_summarize(name, data))
+        elif _WEBKIT_HYPHENS.search(data):
+            book.stylesheets_with_webkit_hyphens.append(name)
+    spine = opf.find("opf:spine", NS)
+    ncx_item = manifest.get(spine.get("toc") or "") if spine is not None else None
+    if ncx_item is None:
+        ncx_media = "application/x-dtbncx+xml"
+        ncx_item = next((i for i in manifest.values() if i.get("media-type") == ncx_media), None)
+    if ncx_item is not None:
+        book.ncx_name = book.href(ncx_item)
+        data = entries.read(book.ncx_name)
+        try:
+            book.ncx = _parse(data) if data is not None else None
+        except etree.XMLSyntaxError:
+            problems.append(Finding("error", "NCX-MALFORMED", f"{book.ncx_name} is not well-formed XML"))
+    cover = _cover_item(book)
+    if cover is not None:
+        book.cover_name = book.href(cover)
+        book.cover = entries.read(book.cover_name)
+    return book
+
+
+def _summarize(name: str, data: bytes) -> _Document:
+    document = _Document(name, len(data), declared=_has_xml_declaration(data))
+    try:
+        root = _parse(data)
+    except etree.XMLSyntaxError:
+        document.well_formed = False
+        return document
+    for element in root.iter(etree.Element):
+        local = etree.QName(element).localname
+        if local == "body":
+            document.body_id = element.get("id")
+        elif local == "img":
+            document.images_without_src += not (element.get("src") or "").strip()
+            document.images_without_alt += element.get("alt") is None
+        elif local == "a" and element.get("href"):
+            target = _link_target(name, element.get("href") or "")
+            if target is not None:
+                document.links.append(target)
+        elif local == "style" and _WEBKIT_HYPHENS.search((element.text or "").encode()):
+            document.webkit_hyphens = True
+        if "-webkit-hyphens" in (element.get("style") or "").lower():
+            document.webkit_hyphens = True
+    return document
+
+
+def _has_xml_declaration(data: bytes) -> bool:
+    for bom, encoding in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if data.startswith(bom):
+            return data[len(bom) : len(bom) + 20].decode(encoding, "replace").startswith("<?xml")
+    return data.startswith(b"<?xml")
+
+
+def _link_target(source: str, href: str) -> tuple[str, str] | None:
+    """(document, fragment) of a link inside the book that has a fragment, else None."""
+    parts = urlsplit(href)
+    if parts.scheme or parts.netloc or not parts.fragment or parts.path.startswith("/"):
+        return None
+    target = _resolve(source, parts.path) if parts.path else source
+    return target, unquote(parts.fragment)
+
+
+def _cover_item(book: _Book) -> etree._Element | None:
+    marked = [item for item in book.manifest.values() if "cover-image" in (item.get("properties") or "").split()]
+    if marked:
+        return marked[0]
+    legacy = _legacy_cover_id(book)
+    return book.manifest.get(legacy) if legacy else None
+
+
+def _legacy_cover_id(book: _Book) -> str | None:
+    meta = book.opf.find("opf:metadata//opf:meta[@name='cover']", NS)
+    return meta.get("content") if meta is not None else None
+
+
+# Reader rules: each takes the gathered book and yields findings.
+
+
+def _kindle_language(book: _Book) -> Iterator[Finding]:
+    """A missing or malformed dc:language is the most reported cause of Kindle's E999."""
+    languages = [tag.text or "" for tag in book.opf.iterfind("opf:metadata/dc:language", NS)]
+    if not languages:
+        yield Finding(
+            "error", "KINDLE-LANGUAGE", f"{book.opf_name} has no dc:language; Send to Kindle rejects the book"
+        )
+    for language in (text.strip() for text in languages):
+        if not (_LANGUAGE_TAG.fullmatch(language) or language.lower() in _GRANDFATHERED):
             yield Finding(
                 "error",
-                "KINDLE-BODY-LINK",
-                f"{source} links to {target}#{fragment}, the id of its <body> (Kindle rejects it)",
+                "KINDLE-LANGUAGE",
+                f"{book.opf_name}: dc:language {language!r} is not a BCP 47 tag such as 'en' or 'en-US'",
+            )
+        elif language.split("-")[0].lower() in _NO_LANGUAGE | {"x"}:
+            yield Finding(
+                "warning",
+                "KINDLE-LANGUAGE",
+                f"{book.opf_name}: dc:language {language!r} names no language Kindle knows",
             )
 
-    yield from _ncx_order(package)
-    cover_items = [
-        item for item in package.manifest.values() if "cover-image" in (item.get("properties") or "").split()
-    ]
-    legacy = package.opf.find("opf:metadata/opf:meta[@name='cover']", NS)
-    legacy_ok = legacy is not None and legacy.get("content") in package.manifest
-    if not cover_items and not legacy_ok:
-        yield Finding(
-            "error", "KINDLE-COVER", 'no cover image marked (properties="cover-image" or <meta name="cover">)'
-        )
-    elif not cover_items:
-        yield Finding("warning", "KINDLE-COVER", 'cover marked only with the EPUB 2 <meta name="cover">')
-    elif not legacy_ok:
-        yield Finding("warning", "KINDLE-COVER", 'cover lacks the EPUB 2 <meta name="cover"> some readers need')
-    if package.opf.find("opf:guide", NS) is None:
-        yield Finding("warning", "KINDLE-GUIDE", "no EPUB 2 <guide>: Kindle uses it for location tracking")
-    for item in package.manifest.values():
-        if item.get("media-type") == "text/css" and package.href(item) in package.names:
-            if b"-webkit-hyphens" in package.read(package.href(item)):
+
+def _kindle_documents(book: _Book) -> Iterator[Finding]:
+    """Per-document Kindle rejections: no XML declaration, links to a body id, img without src."""
+    body_ids = {document.name: document.body_id for document in book.documents if document.body_id}
+    for document in book.documents:
+        if not document.declared:
+            yield Finding(
+                "error",
+                "KINDLE-XML-DECLARATION",
+                f"{document.name} does not start with an XML declaration (Kindle reads it as Latin-1)",
+            )
+        if not document.well_formed:
+            yield Finding("error", "XHTML-MALFORMED", f"{document.name} is not well-formed XML")
+        if document.images_without_src:
+            yield Finding(
+                "error", "KINDLE-IMG-SRC", f"{document.name} has {document.images_without_src} <img> without src"
+            )
+        for target, fragment in sorted(set(document.links)):
+            if body_ids.get(target) == fragment:
                 yield Finding(
-                    "warning",
-                    "KINDLE-WEBKIT-HYPHENS",
-                    f"{package.href(item)} uses -webkit-hyphens (reported to crash Kindle for Mac)",
+                    "error",
+                    "KINDLE-BODY-LINK",
+                    f"{document.name} links to {target}#{fragment}, the id of its <body>; Send to Kindle rejects this",
                 )
-    size = path.stat().st_size
+    if book.ncx is not None:
+        for content in book.ncx.iterfind(".//ncx:content", NS):
+            target = _link_target(book.ncx_name or "", content.get("src") or "")
+            if target is not None and body_ids.get(target[0]) == target[1]:
+                yield Finding(
+                    "error",
+                    "KINDLE-BODY-LINK",
+                    f"{book.ncx_name} links to {target[0]}#{target[1]}, "
+                    "the id of its <body>; Send to Kindle rejects this",
+                )
+
+
+def _kindle_ncx_order(book: _Book) -> Iterator[Finding]:
+    """Kindle builds its table of contents from the NCX; out of spine order it misplaces it."""
+    if book.ncx is None:
+        return
+    order = {name: index for index, name in enumerate(book.spine)}
+    previous: tuple[int, str] | None = None
+    for content in book.ncx.iterfind("ncx:navMap//ncx:navPoint/ncx:content", NS):
+        target = _resolve(book.ncx_name or "", (content.get("src") or "").split("#")[0])
+        if target not in order:
+            continue
+        if previous is not None and order[target] < previous[0]:
+            yield Finding(
+                "warning",
+                "KINDLE-NCX-ORDER",
+                f"{book.ncx_name} lists {target} after {previous[1]}, unlike the spine's reading order",
+            )
+            return
+        previous = (order[target], target)
+
+
+def _kindle_cover_marking(book: _Book) -> Iterator[Finding]:
+    """Kindle finds the cover by properties="cover-image" and the EPUB 2 <meta name="cover">."""
+    marked = [
+        item_id for item_id, item in book.manifest.items() if "cover-image" in (item.get("properties") or "").split()
+    ]
+    legacy = _legacy_cover_id(book)
+    legacy_ok = legacy is not None and legacy in book.manifest
+    if not marked and not legacy_ok:
+        yield Finding(
+            "error",
+            "KINDLE-COVER",
+            f'{book.opf_name} marks no cover image (properties="cover-image" and <meta name="cover">)',
+        )
+    elif not marked:
+        yield Finding(
+            "warning",
+            "KINDLE-COVER",
+            f'{book.opf_name} marks the cover only with the EPUB 2 <meta name="cover">; add properties="cover-image"',
+        )
+    elif not legacy_ok:
+        yield Finding(
+            "warning",
+            "KINDLE-COVER",
+            f'{book.opf_name} has no EPUB 2 <meta name="cover" content="{marked[0]}"> (Kindle looks for it)',
+        )
+    elif legacy not in marked:
+        yield Finding(
+            "warning",
+            "KINDLE-COVER",
+            f'{book.opf_name}: <meta name="cover"> points at {legacy!r}, not the cover-image item {marked[0]!r}',
+        )
+
+
+def _kindle_guide(book: _Book) -> Iterator[Finding]:
+    """Kindle location tracking has needed an EPUB 2 <guide> entry."""
+    if book.opf.find("opf:guide/opf:reference", NS) is None:
+        yield Finding(
+            "warning", "KINDLE-GUIDE", f"{book.opf_name} has no EPUB 2 <guide> entry (Kindle uses it for locations)"
+        )
+
+
+def _kindle_webkit_hyphens(book: _Book) -> Iterator[Finding]:
+    """-webkit-hyphens was reported to crash Kindle for Mac."""
+    names = book.stylesheets_with_webkit_hyphens + [
+        document.name for document in book.documents if document.webkit_hyphens
+    ]
+    for name in names:
+        yield Finding(
+            "warning", "KINDLE-WEBKIT-HYPHENS", f"{name} uses -webkit-hyphens (reported to crash Kindle for Mac)"
+        )
+
+
+def _kindle_size(book: _Book) -> Iterator[Finding]:
+    size = book.path.stat().st_size
     if size > KINDLE_MAX_BYTES:
         yield Finding(
-            "error", "KINDLE-SIZE", f"the file is {size // 1024 // 1024} MB; Send to Kindle by e-mail takes 50 MB"
+            "error",
+            "KINDLE-SIZE",
+            f"{book.path.name} is {size / 1e6:.1f} MB; Send to Kindle by e-mail takes at most 50 MB",
         )
 
 
-def _ncx_order(package: _Package) -> Iterator[Finding]:
-    ncx_items = [item for item in package.manifest.values() if item.get("media-type") == "application/x-dtbncx+xml"]
-    if not ncx_items or package.href(ncx_items[0]) not in package.names:
+def _cover_size(book: _Book) -> Iterator[Finding]:
+    """Stores show the cover in the listing: Google Play takes 640 to 7,200 px."""
+    if book.cover_name is None:
+        yield Finding("error", "COVER-MISSING", f"{book.opf_name} names no cover image; store listings would show none")
         return
-    ncx_name = package.href(ncx_items[0])
+    if book.cover is None:
+        yield Finding("error", "COVER-MISSING", f"the cover image {book.cover_name} cannot be read")
+        return
+    name = book.cover_name
     try:
-        ncx = package.xml(ncx_name)
-    except _Unreadable:
-        yield Finding("warning", "KINDLE-NCX", f"{ncx_name} is not well-formed XML")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(book.cover)) as image:
+                width, height = image.size
+    except Image.DecompressionBombError:
+        yield Finding("error", "COVER-SIZE", f"{name} has far too many pixels for any store")
         return
-    order = {package.href(item): index for index, item in enumerate(package.spine)}
-    positions = []
-    for content in ncx.iter(f"{{{NS['ncx']}}}content"):
-        source = (content.get("src") or "").split("#")[0]
-        target = posixpath.normpath(posixpath.join(posixpath.dirname(ncx_name), source))
-        if target in order:
-            positions.append(order[target])
-    if positions != sorted(positions):
-        yield Finding("warning", "KINDLE-NCX-ORDER", "the NCX lists documents in another order than the spine")
-
-
-def _cover(package: _Package) -> Iterator[Finding]:
-    """Cover sized for every store: Google Play takes 640 to 7,200 px; Apple wants 1,400 wide."""
-    items = [item for item in package.manifest.values() if "cover-image" in (item.get("properties") or "").split()]
-    if not items:
-        legacy = package.opf.find("opf:metadata/opf:meta[@name='cover']", NS)
-        items = (
-            [package.manifest[legacy.get("content")]]
-            if legacy is not None and legacy.get("content") in package.manifest
-            else []
+    except Exception:  # Pillow raises many types for a damaged image
+        yield Finding("error", "COVER-UNREADABLE", f"{name} is not an image stores can decode")
+        return
+    if min(width, height) < COVER_MIN_SIDE or max(width, height) > COVER_MAX_SIDE:
+        yield Finding(
+            "error", "COVER-SIZE", f"{name} is {width}x{height} px; Google Play Books takes 640 to 7,200 px per side"
         )
-    if not items:
-        yield Finding("error", "COVER-MISSING", "the book has no cover image; store listings show a blank")
-        return
-    name = package.href(items[0])
-    try:
-        data = package.read(name)
-    except _Unreadable as problem:
-        yield Finding("error", "COVER-MISSING", str(problem))
-        return
-    from PIL import Image
-
-    try:
-        width, height = Image.open(io.BytesIO(data)).size
-    except Exception:  # noqa: BLE001 - any undecodable image is the same finding
-        yield Finding("error", "COVER-UNREADABLE", f"{name} is not an image readers can decode")
-        return
-    if min(width, height) < 640 or max(width, height) > 7200:
-        yield Finding("error", "COVER-SIZE", f"{name} is {width}x{height} px; Google Play takes 640 to 7,200 px")
-    elif width < 1400:
-        yield Finding("warning", "COVER-SIZE", f"{name} is {width} px wide; Apple Books recommends at least 1,400")
-    if len(data) > 2 * 1024 * 1024:
-        yield Finding("warning", "COVER-BYTES", f"{name} is {len(data) // 1024} KB; keep covers under 2 MB")
+    elif width < COVER_APPLE_WIDTH:
+        yield Finding("warning", "COVER-SIZE", f"{name} is {width} px wide; Apple Books recommends at least 1,400 px")
+    if len(book.cover) > COVER_MAX_BYTES:
+        yield Finding(
+            "warning", "COVER-BYTES", f"{name} is {len(book.cover) / 1024 / 1024:.1f} MB; keep the cover under 2 MB"
+        )
 
 
-def _documents(package: _Package) -> Iterator[Finding]:
-    for item in package.spine:
-        name = package.href(item)
-        info = package.names.get(name)
-        if info is not None and info.file_size > LARGE_DOCUMENT_BYTES:
+def _document_size(book: _Book) -> Iterator[Finding]:
+    """Adobe-engine readers (older Kobo, many apps) struggle above about 260 KB per document."""
+    for document in book.documents:
+        if document.size > LARGE_DOCUMENT_BYTES:
             yield Finding(
                 "warning",
                 "DOC-SIZE",
-                f"{name} is {info.file_size // 1024} KB; Adobe-engine readers struggle above 260 KB",
+                f"{document.name} is {document.size // 1024} KB; Adobe-engine readers struggle above 260 KB, split it",
             )
 
 
-def _accessibility(package: _Package) -> Iterator[Finding]:
-    """EPUB Accessibility 1.1 discovery metadata."""
-    present = {meta.get("property") for meta in package.opf.findall("opf:metadata/opf:meta", NS)}
+def _accessibility(book: _Book) -> Iterator[Finding]:
+    """EPUB Accessibility 1.1 discovery metadata (the European Accessibility Act asks for it)."""
     for name, severity in (
         ("schema:accessMode", "error"),
         ("schema:accessibilityFeature", "error"),
@@ -293,5 +527,42 @@ def _accessibility(package: _Package) -> Iterator[Finding]:
         ("schema:accessibilitySummary", "warning"),
         ("schema:accessModeSufficient", "warning"),
     ):
-        if name not in present:
-            yield Finding(severity, "A11Y-METADATA", f"no {name} in the package metadata")
+        if not book.metadata(name):
+            yield Finding(severity, "A11Y-METADATA", f"{book.opf_name} has no {name}")
+    for document in book.documents:
+        if document.images_without_alt:
+            yield Finding("warning", "A11Y-ALT", f"{document.name} has {document.images_without_alt} <img> without alt")
+
+
+_RULES: tuple[Callable[[_Book], Iterator[Finding]], ...] = (
+    _kindle_language,
+    _kindle_documents,
+    _kindle_ncx_order,
+    _kindle_cover_marking,
+    _kindle_guide,
+    _kindle_webkit_hyphens,
+    _kindle_size,
+    _cover_size,
+    _document_size,
+    _accessibility,
+)
+
+_EPUBCHECK_SEVERITY = {"FATAL": "error", "ERROR": "error", "WARNING": "warning"}
+
+
+def _epubcheck(path: Path) -> tuple[bool, str | None, list[Finding]]:
+    """(ran, note, findings): a missing Java or EPUBCheck is a note, not a finding."""
+    if epubcheck.jar_path() is None:
+        return False, epubcheck.INSTALL_HINT, []
+    try:
+        result = epubcheck.validate(path)
+    except (RuntimeError, OSError, ValueError, KeyError) as error:
+        return False, f"EPUBCheck failed: {error}", []
+    findings = []
+    for message in result.messages:
+        severity = _EPUBCHECK_SEVERITY.get(message.severity)
+        if severity is not None:
+            where = f"{message.location}: " if message.location else ""
+            code = f"EPUBCHECK-{message.id}" if message.id else "EPUBCHECK"
+            findings.append(Finding(severity, code, f"{where}{message.text}"))
+    return True, None, findings
