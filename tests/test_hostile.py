@@ -218,3 +218,13 @@ def test_book_toml_cannot_pull_files_from_outside_the_book(write_book, tmp_path)
     )
     assert result.exit_code == 0, result.stderr
     register(output)
+
+
+def test_deeply_nested_brackets_read_the_same(write_book, build_book) -> None:
+    """Python-Markdown's link parsing is slow on thousands of nested brackets; the deep ones are
+    escaped, so the reader sees exactly the brackets that were written."""
+    text = "before " + "[" * 3000 + "middle" + "]" * 3000 + " [a real link](https://example.org) after\n"
+    epub, warnings = build_book(write_book({"a.md": text}))
+    seen = reader_text(epub.document(epub.body_documents()[0]).find("{*}body"))
+    assert seen == "before " + "[" * 3000 + "middle" + "]" * 3000 + " a real link after"
+    assert any("brackets nested deeper" in warning for warning in warnings)
