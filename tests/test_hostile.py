@@ -228,3 +228,13 @@ def test_deeply_nested_brackets_read_the_same(write_book, build_book) -> None:
     seen = reader_text(epub.document(epub.body_documents()[0]).find("{*}body"))
     assert seen == "before " + "[" * 3000 + "middle" + "]" * 3000 + " a real link after"
     assert any("brackets nested deeper" in warning for warning in warnings)
+
+
+def test_markdown_that_would_take_minutes_is_refused_with_a_clear_error(write_book, monkeypatch) -> None:
+    from handbill import render
+
+    monkeypatch.setattr(render, "RENDER_SECONDS", 0.3)
+    book = write_book({"a.md": "# Fine\n\ntext\n", "b.md": "[a](" * 20000})
+    result = CliRunner().invoke(cli, ["build", str(book), "-o", str(book / "x.epub")])
+    assert result.exit_code == 1
+    assert "b.md: Markdown too slow to render" in result.stderr and not (book / "x.epub").exists()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -68,13 +70,20 @@ def render_document(document: SourceDocument, markup: str | None = None) -> Rend
     """Markdown (or its already rendered `markup`) to a cleaned tree with smart punctuation."""
     report = xhtml.Report()
     try:
+        if markup == _GAVE_UP:
+            raise _TooSlow()
         if markup is None:
-            markup = render_markdown(_defused(document))
+            markup = _within_budget(_defused(document))
         container = xhtml.parse_fragment(markup)
         xhtml.clean(container, report)
     except (xhtml.TooDeep, RecursionError) as error:
         message = str(error) if isinstance(error, xhtml.TooDeep) else "nested too deeply to render"
         raise SourceError(message, document.path) from error
+    except _TooSlow as error:
+        raise SourceError(
+            "Markdown too slow to render (thousands of nested links, brackets or tags?); simplify it",
+            document.path,
+        ) from error
     smarten(container)
     return RenderedDocument(source=document, container=container, report=report)
 
@@ -141,12 +150,44 @@ def _counted(results: Iterable[str | None], total: int, progress: Progress | Non
     return done
 
 
+_GAVE_UP = "\x00too slow"  # a control character: never the output of render_markdown
+
+
 def _markdown_or_none(text: str) -> str | None:
     """In a worker: None sends a failing document back to be rendered (and reported) here."""
     try:
-        return render_markdown(text)
+        return _within_budget(text)
     except RecursionError:
         return None
+    except _TooSlow:
+        return _GAVE_UP
+
+
+RENDER_SECONDS = 5.0
+RENDER_SECONDS_PER_MEGABYTE = 10.0
+"""Python-Markdown takes about a second per megabyte; some inputs (20,000 nested links) make it
+take minutes. Past this budget a document is refused with a clear error instead of hanging."""
+
+
+class _TooSlow(Exception):
+    pass
+
+
+def _within_budget(text: str) -> str:
+    """render_markdown() with a time limit (a timer signal: main threads on Unix only)."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        return render_markdown(text)
+
+    def expire(signum: int, frame: object) -> None:
+        raise _TooSlow()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, RENDER_SECONDS + RENDER_SECONDS_PER_MEGABYTE * len(text) / 1_000_000)
+    try:
+        return render_markdown(text)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def inline_text(text: str) -> str:
