@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from PIL import Image
 
@@ -151,3 +152,28 @@ def test_forbidden_control_characters_are_removed_with_a_warning(write_book, bui
     epub, warnings = build_book(book)
     assert reader_text(epub.document(epub.body_documents()[0]).find(".//{*}p")) == "NUL here"
     assert any("control character" in warning for warning in warnings)
+
+
+def test_stylesheet_fonts_and_images_are_embedded_and_the_rest_removed(write_book, build_book) -> None:
+    font = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    if not font.exists():
+        font = Path(__file__).resolve().parent.parent / "src" / "handbill" / "data" / "fonts" / "DejaVuSans.ttf"
+    book = write_book({
+        "book.toml": 'stylesheet = "css/book.css"\n',
+        "css/book.css": (
+            '@import "more.css";\n@font-face { font-family: "B"; src: url("../fonts/b.ttf") format("truetype"); }\n'
+            "body { font-family: B, serif; }\nh1 { background-image: url(../pic.png); }\n"
+            "h2 { background: url(https://example.org/x.png); color: inherit; }\nh3 { background: url(gone.png); }\n"
+        ),
+        "fonts/b.ttf": font.read_bytes(),
+        "pic.png": png(),
+        "a.md": "# A\n\ntext\n",
+    })
+    epub, warnings = build_book(book)
+    css = next(data for name, data in epub.files.items() if name.endswith("01-book.css")).decode()
+    fonts = [item for item in epub.manifest.values() if item.get("media-type") == "font/ttf"]
+    assert len(fonts) == 1 and f'url("../{fonts[0].get("href")}")' in css
+    assert "example.org" not in css and "gone.png" not in css and "@import" not in css
+    assert "color: inherit" in css
+    assert "META-INF/com.apple.ibooks.display-options.xml" in epub.files
+    assert len(warnings) == 3

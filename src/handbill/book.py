@@ -15,7 +15,6 @@ import re
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -27,6 +26,7 @@ from .cover import CoverImage, draw_cover, load_cover
 from .errors import ConfigError
 from .render import RenderedDocument, inline_text
 from .sources import MARKDOWN_SUFFIXES, Manuscript
+from .styles import stylesheet_files
 from .xhtml import quoteattr
 
 log = logging.getLogger("handbill")
@@ -614,19 +614,7 @@ class _ImageStore:
 
 
 def _stylesheets(config: BookConfig) -> list[Resource]:
-    default = resources.files("handbill").joinpath("data/handbill.css").read_bytes()
-    sheets = [Resource("styles/handbill.css", "text/css", default, "style-handbill")]
-    for number, path in enumerate(config.stylesheets, start=1):
-        if not path.is_file():
-            raise ConfigError(f"stylesheet {str(path)!r} does not exist", config.config_file or config.source)
-        data = path.read_bytes()
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise ConfigError("is not UTF-8 text", path) from error
-        name = slugify(path.stem, limit=40) or "style"
-        sheets.append(Resource(f"styles/{number:02d}-{name}.css", "text/css", data, f"style-{number:02d}"))
-    return sheets
+    return [Resource(*entry) for entry in stylesheet_files(config)]
 
 
 def _cover(config: BookConfig, title: str, authors: tuple[str, ...]) -> CoverImage:
@@ -720,7 +708,7 @@ def _toc(parts: list[_Part], depth: int) -> Iterator[TocEntry]:
 
 
 def _hrefs(stylesheets: list[Resource]) -> list[str]:
-    return [sheet.file_name for sheet in stylesheets]
+    return [sheet.file_name for sheet in stylesheets if sheet.media_type == "text/css"]
 
 
 def slugify(text: str, limit: int = 80) -> str:

@@ -42,6 +42,12 @@ def modified_time(book_modified: str | None, book_date: str | None) -> datetime:
     return DEFAULT_TIME
 
 
+_APPLE_DISPLAY_OPTIONS = (
+    b'<?xml version="1.0" encoding="utf-8"?>\n<display_options>\n<platform name="*">\n'
+    b'<option name="specified-fonts">true</option>\n</platform>\n</display_options>\n'
+)
+
+
 class _Document(epub.EpubItem):
     """A finished content document: ebooklib writes its bytes untouched."""
 
@@ -153,6 +159,16 @@ def _package(book: Book) -> epub.EpubBook:
             )
         package.add_item(item)
 
+    if any(resource.media_type.startswith("font/") for resource in book.resources):
+        # Apple Books ignores embedded fonts unless the book asks for them here.
+        package.add_item(
+            epub.EpubItem(
+                uid="apple-display-options",
+                file_name="META-INF/com.apple.ibooks.display-options.xml",
+                content=_APPLE_DISPLAY_OPTIONS,
+                manifest=False,
+            )
+        )
     documents = [
         _Document(document.item_id, document.file_name, document.data, document.properties)
         for document in book.documents

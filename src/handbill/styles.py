@@ -1,0 +1,117 @@
+"""Stylesheets: handbill's own, then the book's, with the fonts and images they use read in.
+
+A stylesheet that points at a file the EPUB does not contain makes the book invalid, so every
+`url(...)` is either embedded (a font or image inside the book folder), kept (a `data:` URL), or
+its declaration removed with a warning (remote, missing, outside the book, or of another type).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from importlib import resources
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from .config import BookConfig
+from .errors import ConfigError
+
+log = logging.getLogger("handbill")
+
+FONT_TYPES = {".ttf": "font/ttf", ".otf": "font/otf", ".woff": "font/woff", ".woff2": "font/woff2"}
+IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+}
+_URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)'"\s]*))\s*\)""", re.IGNORECASE)
+_IMPORT = re.compile(r"@import[^;]*;", re.IGNORECASE)
+_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+
+
+def stylesheet_files(config: BookConfig) -> list[tuple[str, str, bytes, str]]:
+    """(file name, media type, bytes, item id) of every stylesheet and every file they use."""
+    default = resources.files("handbill").joinpath("data/handbill.css").read_bytes()
+    files = [("styles/handbill.css", "text/css", default, "style-handbill")]
+    embedded: dict[Path, str] = {}
+    roots = [root.resolve() for root in config.allowed_roots]
+    for number, path in enumerate(config.stylesheets, start=1):
+        if not path.is_file():
+            raise ConfigError(f"stylesheet {str(path)!r} does not exist", config.config_file or config.source)
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise ConfigError("is not UTF-8 text", path) from error
+        text = _resolve_urls(text, path, roots, embedded, files)
+        name = _safe_name(path.stem) or "style"
+        files.append((f"styles/{number:02d}-{name}.css", "text/css", text.encode("utf-8"), f"style-{number:02d}"))
+    return files
+
+
+def _resolve_urls(
+    text: str,
+    sheet: Path,
+    roots: list[Path],
+    embedded: dict[Path, str],
+    files: list[tuple[str, str, bytes, str]],
+) -> str:
+    text = _COMMENT.sub("", text)
+    if _IMPORT.search(text):
+        log.warning("%s: @import is not followed; list every stylesheet in book.toml instead", sheet)
+        text = _IMPORT.sub("", text)
+    removals: list[tuple[int, int]] = []
+    replacements: list[tuple[int, int, str]] = []
+    for match in _URL.finditer(text):
+        target = next(group for group in match.groups() if group is not None).strip()
+        if target.lower().startswith("data:"):
+            continue
+        name = _embed(target, sheet, roots, embedded, files)
+        if name is None:
+            removals.append(_declaration_around(text, match.start(), match.end()))
+        else:
+            replacements.append((match.start(), match.end(), f'url("../{name}")'))
+    edits = [(start, end, replacement) for start, end, replacement in replacements]
+    edits += [(start, end, "") for start, end in removals]
+    for start, end, replacement in sorted(set(edits), reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text
+
+
+def _embed(
+    target: str, sheet: Path, roots: list[Path], embedded: dict[Path, str], files: list[tuple[str, str, bytes, str]]
+) -> str | None:
+    """The file name inside the EPUB for a url() target, or None (with a warning) to drop it."""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path:
+        log.warning("%s: url(%s) is not inside the book; the declaration is removed", sheet, target[:80])
+        return None
+    path = (sheet.parent / unquote(parts.path)).resolve()
+    suffix = path.suffix.lower()
+    media_type = FONT_TYPES.get(suffix) or IMAGE_TYPES.get(suffix)
+    if media_type is None or not path.is_file() or not any(path.is_relative_to(root) for root in roots):
+        log.warning("%s: url(%s) is missing, outside the book or not a font or image; removed", sheet, target[:80])
+        return None
+    if path not in embedded:
+        folder = "fonts" if suffix in FONT_TYPES else "images"
+        number = len(embedded) + 1
+        name = f"{folder}/css-{number:02d}-{_safe_name(path.stem) or 'file'}{suffix}"
+        files.append((name, media_type, path.read_bytes(), f"css-file-{number:02d}"))
+        embedded[path] = name
+    return embedded[path]
+
+
+def _declaration_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span of the CSS declaration holding [start, end): from after `;`/`{` to its `;`."""
+    left = max(text.rfind(";", 0, start), text.rfind("{", 0, start)) + 1
+    semicolon, brace = text.find(";", end), text.find("}", end)
+    candidates = [position for position in (semicolon, brace) if position != -1]
+    right = min(candidates) if candidates else len(text)
+    if right == semicolon:
+        right += 1
+    return left, right
+
+
+def _safe_name(stem: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")[:40]
