@@ -153,10 +153,13 @@ def build_book(tmp_path: Path, caplog: pytest.LogCaptureFixture):
     return run
 
 
-def register(path: Path) -> None:
-    """Keep a copy of a built book for the session's EPUBCheck batch."""
+def register(path: Path, source: object = None) -> None:
+    """Keep a copy of a built book for the session's EPUBCheck batch (with its input, if given,
+    so that a failure there shows what was built)."""
     keep = _KEEP / f"{len(BUILT_BOOKS):04d}-{re.sub(r'[^A-Za-z0-9.-]', '_', path.name)}"
     shutil.copyfile(path, keep)
+    if source is not None:
+        keep.with_suffix(".source.txt").write_text(repr(source), encoding="utf-8")
     BUILT_BOOKS.append(keep)
 
 

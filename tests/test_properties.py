@@ -198,7 +198,7 @@ def _build(files: dict[str, str]) -> None:
             return
         for name in result.book.documents:
             etree.fromstring(name.data)  # well-formed XML, whatever went in
-        register(result.path)
+        register(result.path, files)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

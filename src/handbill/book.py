@@ -528,21 +528,28 @@ def _resolve_link(
     return starts.get(target_source)
 
 
-_HOST = re.compile(
-    r"^(?:[^@/\s]*@)?(?:[A-Za-z0-9\u00a1-\uffff](?:[A-Za-z0-9\u00a1-\uffff-]*[A-Za-z0-9\u00a1-\uffff])?\.)*"
-    r"[A-Za-z0-9\u00a1-\uffff](?:[A-Za-z0-9\u00a1-\uffff-]*[A-Za-z0-9\u00a1-\uffff])?\.?(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$"
-)
-
-
 _URL_UNSAFE = re.compile(r'[\x00-\x20"<>\\^`{|}\x7f]')
 
 
 def _web_address(href: str) -> str | None:
     """A link out of the book, made a valid URL (spaces escaped), or None when it cannot be one."""
     parts = urlsplit(href)
-    if parts.scheme.lower() in ("http", "https", "ftp") and not _HOST.match(parts.netloc):
+    if parts.scheme.lower() in ("http", "https", "ftp") and not _valid_host(parts.netloc):
         return None
     return _URL_UNSAFE.sub(lambda match: f"%{ord(match.group()):02X}", href)
+
+
+def _valid_host(netloc: str) -> bool:
+    """A host name whose labels are letters, digits and inner hyphens (IDNs allowed), or [IPv6]."""
+    host = netloc.rsplit("@", 1)[-1]
+    if host.startswith("["):
+        return bool(re.fullmatch(r"\[[0-9A-Fa-f:.]+\](?::\d{1,5})?", host))
+    host = re.sub(r":\d{1,5}$", "", host).removesuffix(".")
+    labels = host.split(".")
+    return all(
+        label and label.replace("-", "").isalnum() and not label.startswith("-") and not label.endswith("-")
+        for label in labels
+    )
 
 
 def _iter_tag(blocks: list[html.HtmlElement], tag: str) -> Iterator[html.HtmlElement]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import markdown
 from lxml import html
-from markdown.extensions.toc import slugify_unicode
+from markdown.extensions import Extension
 
 from . import xhtml
 from .errors import SourceError
@@ -20,22 +20,6 @@ from .sources import SourceDocument
 from .typography import smarten
 
 log = logging.getLogger("handbill")
-
-EXTENSIONS = [
-    "abbr",
-    "attr_list",
-    "def_list",
-    "fenced_code",
-    "footnotes",
-    "md_in_html",
-    "sane_lists",
-    "tables",
-    "toc",
-]
-EXTENSION_CONFIGS = {
-    "toc": {"slugify": slugify_unicode},
-    "footnotes": {"SEPARATOR": "-", "BACKLINK_TEXT": ""},
-}
 
 
 @dataclass
@@ -53,8 +37,35 @@ _markdown: markdown.Markdown | None = None
 def _converter() -> markdown.Markdown:
     global _markdown
     if _markdown is None:
-        _markdown = markdown.Markdown(extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS, output_format="xhtml")
+        _markdown = markdown.Markdown(extensions=_extensions(), output_format="xhtml")
     return _markdown
+
+
+def _extensions() -> list[Extension]:
+    """The extensions a writer expects, as instances: names would cost an entry-point scan."""
+    from markdown.extensions import (
+        abbr,
+        attr_list,
+        def_list,
+        fenced_code,
+        footnotes,
+        md_in_html,
+        sane_lists,
+        tables,
+        toc,
+    )
+
+    return [
+        abbr.AbbrExtension(),
+        attr_list.AttrListExtension(),
+        def_list.DefListExtension(),
+        fenced_code.FencedCodeExtension(),
+        footnotes.FootnoteExtension(SEPARATOR="-", BACKLINK_TEXT=""),
+        md_in_html.MarkdownInHtmlExtension(),
+        sane_lists.SaneListExtension(),
+        tables.TableExtension(),
+        toc.TocExtension(slugify=toc.slugify_unicode),
+    ]
 
 
 def render_markdown(text: str) -> str:
