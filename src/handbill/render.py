@@ -108,19 +108,35 @@ Progress = Callable[[int, int], None]
 
 
 def render_all(documents: Sequence[SourceDocument], progress: Progress | None = None) -> list[RenderedDocument]:
-    """Render every document, the Markdown of large books on every core."""
+    """Render every document, the Markdown of large books on every core.
+
+    Workers turn Markdown into HTML while this process parses and cleans each result as it
+    arrives, so the two kinds of work overlap instead of running one after the other.
+    """
     texts = [_defused(document) for document in documents]
     workers = min(os.cpu_count() or 1, len(documents))
     if workers > 1 and sum(map(len, texts)) > PARALLEL_THRESHOLD and "fork" in multiprocessing.get_all_start_methods():
         from concurrent.futures import ProcessPoolExecutor
 
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        try:
             chunk = max(1, len(documents) // (workers * 8))
-            markups = _counted(pool.map(_markdown_or_none, texts, chunksize=chunk), len(texts), progress)
-    else:
-        markups = _counted(map(_markdown_or_none, texts), len(texts), progress)
-    return [render_document(document, markup) for document, markup in zip(documents, markups, strict=True)]
+            return _finish(documents, pool.map(_markdown_or_none, texts, chunksize=chunk), progress)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # after an error, render nothing more
+    return _finish(documents, map(_markdown_or_none, texts), progress)
+
+
+def _finish(
+    documents: Sequence[SourceDocument], markups: Iterable[str | None], progress: Progress | None
+) -> list[RenderedDocument]:
+    rendered = []
+    for document, markup in zip(documents, markups, strict=True):
+        rendered.append(render_document(document, markup))
+        if progress is not None and (len(rendered) % 10 == 0 or len(rendered) == len(documents)):
+            progress(len(rendered), len(documents))
+    return rendered
 
 
 MAX_BRACKET_DEPTH = 32
@@ -150,15 +166,6 @@ def _defused(document: SourceDocument) -> str:
             "%s: %d brackets nested deeper than %d are kept as plain text", document.path, escaped, MAX_BRACKET_DEPTH
         )
     return "".join(pieces)
-
-
-def _counted(results: Iterable[str | None], total: int, progress: Progress | None) -> list[str | None]:
-    done: list[str | None] = []
-    for result in results:
-        done.append(result)
-        if progress is not None and (len(done) % 10 == 0 or len(done) == total):
-            progress(len(done), total)
-    return done
 
 
 _GAVE_UP = "\x00too slow"  # a control character: never the output of render_markdown
