@@ -24,6 +24,7 @@ from . import __version__, xhtml
 from .config import BookConfig
 from .cover import CoverImage, draw_cover, load_cover
 from .errors import ConfigError
+from .names import slugify
 from .render import RenderedDocument, inline_text
 from .sources import MARKDOWN_SUFFIXES, Manuscript
 from .styles import stylesheet_files
@@ -716,15 +717,6 @@ def _toc(parts: list[_Part], depth: int) -> Iterator[TocEntry]:
 
 def _hrefs(stylesheets: list[Resource]) -> list[str]:
     return [sheet.file_name for sheet in stylesheets if sheet.media_type == "text/css"]
-
-
-def slugify(text: str, limit: int = 80) -> str:
-    """A safe ASCII file name from any title."""
-    import unicodedata
-
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:limit].rstrip("-")
 
 
 def _stable_identifier(title: str, authors: tuple[str, ...]) -> str:

@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 from .config import BookConfig
 from .errors import ConfigError
+from .names import slugify
 
 log = logging.getLogger("handbill")
 
@@ -45,7 +46,7 @@ def stylesheet_files(config: BookConfig) -> list[tuple[str, str, bytes, str]]:
         except UnicodeDecodeError as error:
             raise ConfigError("is not UTF-8 text", path) from error
         text = _resolve_urls(text, path, roots, embedded, files)
-        name = _safe_name(path.stem) or "style"
+        name = slugify(path.stem, limit=40) or "style"
         files.append((f"styles/{number:02d}-{name}.css", "text/css", text.encode("utf-8"), f"style-{number:02d}"))
     return files
 
@@ -96,7 +97,7 @@ def _embed(
     if path not in embedded:
         folder = "fonts" if suffix in FONT_TYPES else "images"
         number = len(embedded) + 1
-        name = f"{folder}/css-{number:02d}-{_safe_name(path.stem) or 'file'}{suffix}"
+        name = f"{folder}/css-{number:02d}-{slugify(path.stem, limit=40) or 'file'}{suffix}"
         files.append((name, media_type, path.read_bytes(), f"css-file-{number:02d}"))
         embedded[path] = name
     return embedded[path]
@@ -111,7 +112,3 @@ def _declaration_around(text: str, start: int, end: int) -> tuple[int, int]:
     if right == semicolon:
         right += 1
     return left, right
-
-
-def _safe_name(stem: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")[:40]
