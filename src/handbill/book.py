@@ -24,7 +24,7 @@ from . import __version__, xhtml
 from .config import BookConfig
 from .cover import CoverImage, draw_cover, load_cover
 from .errors import ConfigError
-from .names import slugify
+from .names import image_type, slugify
 from .render import RenderedDocument, inline_text
 from .sources import MARKDOWN_SUFFIXES, Manuscript
 from .styles import stylesheet_files
@@ -38,12 +38,6 @@ MAX_DOCUMENT_BYTES = 200_000
 _TEXT_OF = etree.XPath("string()")
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _LINKABLE_SUFFIXES = (*MARKDOWN_SUFFIXES, ".html", ".htm", ".xhtml")
-_IMAGE_TYPES = (
-    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
-    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
-    (b"GIF87a", "image/gif", "gif"),
-    (b"GIF89a", "image/gif", "gif"),
-)
 # epub:type of a document -> (its ARIA role, the part of the book it belongs to)
 DOCUMENT_TYPES = {
     "chapter": ("doc-chapter", "bodymatter"),
@@ -608,9 +602,7 @@ class _ImageStore:
             log.warning("%s: image %r does not exist; its alt text is kept", source_path, src[:80])
             return None
         data = path.read_bytes()
-        kind = next(((media, ext) for magic, media, ext in _IMAGE_TYPES if data.startswith(magic)), None)
-        if kind is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-            kind = ("image/webp", "webp")
+        kind = image_type(data)
         if kind is None:
             log.warning("%s: %r is not a PNG, JPEG, GIF or WebP image; left out", source_path, src[:80])
             return None

@@ -15,18 +15,11 @@ from urllib.parse import unquote, urlsplit
 
 from .config import BookConfig
 from .errors import ConfigError
-from .names import slugify
+from .names import image_type, slugify
 
 log = logging.getLogger("handbill")
 
 FONT_TYPES = {".ttf": "font/ttf", ".otf": "font/otf", ".woff": "font/woff", ".woff2": "font/woff2"}
-IMAGE_TYPES = {
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-}
 _URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)'"\s]*))\s*\)""", re.IGNORECASE)
 _IMPORT = re.compile(r"@import[^;]*;", re.IGNORECASE)
 _COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
@@ -89,18 +82,22 @@ def _embed(
         log.warning("%s: url(%s) is not inside the book; the declaration is removed", sheet, target[:80])
         return None
     path = (sheet.parent / unquote(parts.path)).resolve()
-    suffix = path.suffix.lower()
-    media_type = FONT_TYPES.get(suffix) or IMAGE_TYPES.get(suffix)
-    if media_type is None or not path.is_file() or not any(path.is_relative_to(root) for root in roots):
+    if path in embedded:
+        return embedded[path]
+    kind: tuple[str, str] | None = None
+    if path.is_file() and any(path.is_relative_to(root) for root in roots):
+        data = path.read_bytes()
+        suffix = path.suffix.lower()
+        kind = (FONT_TYPES[suffix], suffix[1:]) if suffix in FONT_TYPES else image_type(data)
+    if kind is None:
         log.warning("%s: url(%s) is missing, outside the book or not a font or image; removed", sheet, target[:80])
         return None
-    if path not in embedded:
-        folder = "fonts" if suffix in FONT_TYPES else "images"
-        number = len(embedded) + 1
-        name = f"{folder}/css-{number:02d}-{slugify(path.stem, limit=40) or 'file'}{suffix}"
-        files.append((name, media_type, path.read_bytes(), f"css-file-{number:02d}"))
-        embedded[path] = name
-    return embedded[path]
+    folder = "fonts" if kind[0].startswith("font/") else "images"
+    number = len(embedded) + 1
+    name = f"{folder}/css-{number:02d}-{slugify(path.stem, limit=40) or 'file'}.{kind[1]}"
+    files.append((name, kind[0], data, f"css-file-{number:02d}"))
+    embedded[path] = name
+    return name
 
 
 def _declaration_around(text: str, start: int, end: int) -> tuple[int, int]:
