@@ -494,39 +494,27 @@ def _wrap_loose(parent: html.HtmlElement, wrapper: str, keep: Iterable[str] = ()
     """Children a list, table row or table section may not hold directly go into `wrapper`."""
     allowed = set(keep) or {wrapper}
 
-    def new_wrapper() -> html.HtmlElement:
-        outer = html.Element(wrapper)
-        return outer
-
-    def target(outer: html.HtmlElement) -> html.HtmlElement:
-        if inner is None:
-            return outer
-        if len(outer) == 0:
-            outer.append(html.Element(inner))
-        return outer[0]
+    def holder(text: str | None = None) -> tuple[html.HtmlElement, html.HtmlElement]:
+        """A new `wrapper` (around an `inner` cell, for table sections) and where content goes."""
+        outer = target = html.Element(wrapper)
+        if inner is not None:
+            target = html.Element(inner)
+            outer.append(target)
+        target.text = text
+        return outer, target
 
     if parent.text and parent.text.strip():
-        outer = new_wrapper()
-        target(outer).text = parent.text
-        parent.insert(0, outer)
+        parent.insert(0, holder(parent.text)[0])
     parent.text = None
     for child in list(parent):
+        tail, child.tail = child.tail, None
         if child.tag not in allowed:
-            outer = new_wrapper()
+            outer, target = holder()
             child.addprevious(outer)
-            target(outer).append(child)
-            tail, child.tail = child.tail, None
-            if tail and tail.strip():
-                extra = new_wrapper()
-                target(extra).text = tail
-                outer.addnext(extra)
-        elif child.tail and child.tail.strip():
-            extra = new_wrapper()
-            target(extra).text = child.tail
-            child.tail = None
-            child.addnext(extra)
-        else:
-            child.tail = None
+            target.append(child)
+            child = outer
+        if tail and tail.strip():
+            child.addnext(holder(tail)[0])
 
 
 def _inside(element: html.HtmlElement, *tags: str) -> bool:
