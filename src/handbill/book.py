@@ -208,7 +208,7 @@ def assemble(manuscript: Manuscript, rendered: Sequence[RenderedDocument]) -> Bo
         publisher=config.publisher,
         rights=config.rights,
         subjects=config.subjects,
-        accessibility_summary=config.accessibility_summary or _accessibility_summary(images.count),
+        accessibility_summary=config.accessibility_summary or _accessibility_summary(bool(images.resources)),
         cover=cover,
         documents=tuple(documents),
         resources=tuple(resources),
@@ -394,39 +394,46 @@ def _place_notes(part: _Part, notes: dict[str, html.HtmlElement]) -> None:
             note = notes.pop(ref.get("href", "")[1:], None)
             if note is None:
                 continue
-            aside = html.Element("aside")
-            aside.set("id", note.get("id"))
-            aside.set("epub:type", "footnote")
-            aside.set("role", "doc-footnote")
-            aside.set("class", "footnote")
-            aside.text = note.text
-            for child in list(note):
-                aside.append(child)
-            for backref in list(aside.iter("a")):
-                if backref.get("class") == "footnote-backref":
-                    previous = backref.getprevious()
-                    parent = backref.getparent()
-                    if previous is not None and previous.tail:
-                        previous.tail = previous.tail.rstrip("\u00a0 ")
-                    elif previous is None and parent.text:
-                        parent.text = parent.text.rstrip("\u00a0 ")
-                    xhtml.drop_keep_tail(backref)
-            back = html.Element("a")
-            back.set("href", "#" + (ref.get("id") or ""))
-            back.set("role", "doc-backlink")
-            back.text = xhtml.text_of(ref)
-            back.tail = ". "
-            first = aside[0] if len(aside) and aside[0].tag == "p" and not aside.text else None
-            if first is not None:
-                back.tail += first.text or ""
-                first.text = None
-                first.insert(0, back)
-            else:
-                wrapper = html.Element("p")
-                wrapper.append(back)
-                aside.insert(0, wrapper)
+            aside = _aside(note, ref)
             placed.append(aside)
     part.blocks.extend(placed)
+
+
+def _aside(note: html.HtmlElement, ref: html.HtmlElement) -> html.HtmlElement:
+    """A footnote's list item as an EPUB 3 popup note, its back-link first (Kindle misgroups
+    notes whose back-link comes last)."""
+    aside = html.Element("aside")
+    aside.set("id", note.get("id"))
+    aside.set("epub:type", "footnote")
+    aside.set("role", "doc-footnote")
+    aside.set("class", "footnote")
+    aside.text = note.text
+    for child in list(note):
+        aside.append(child)
+    for backref in list(aside.iter("a")):
+        if backref.get("class") == "footnote-backref":
+            previous = backref.getprevious()
+            parent = backref.getparent()
+            if previous is not None and previous.tail:
+                previous.tail = previous.tail.rstrip("\u00a0 ")
+            elif previous is None and parent.text:
+                parent.text = parent.text.rstrip("\u00a0 ")
+            xhtml.drop_keep_tail(backref)
+    back = html.Element("a")
+    back.set("href", "#" + (ref.get("id") or ""))
+    back.set("role", "doc-backlink")
+    back.text = xhtml.text_of(ref)
+    back.tail = ". "
+    first = aside[0] if len(aside) and aside[0].tag == "p" and not aside.text else None
+    if first is not None:
+        back.tail += first.text or ""
+        first.text = None
+        first.insert(0, back)
+    else:
+        wrapper = html.Element("p")
+        wrapper.append(back)
+        aside.insert(0, wrapper)
+    return aside
 
 
 def _unique_ids(part: _Part) -> None:
@@ -562,7 +569,6 @@ class _ImageStore:
         self.roots = [root.resolve() for root in config.allowed_roots]
         self.by_path: dict[Path, Resource | None] = {}
         self.resources: list[Resource] = []
-        self.count = 0
 
     def embed(self, part: _Part) -> None:
         source = part.piece.rendered.source
@@ -572,7 +578,6 @@ class _ImageStore:
                 xhtml.drop_keep_tail(image, keep_text=image.get("alt", ""))
                 continue
             image.set("src", resource.file_name)
-            self.count += 1
 
     def _resource(self, src: str, source_path: Path) -> Resource | None:
         parts = urlsplit(src.strip())
@@ -717,7 +722,7 @@ def _stable_identifier(title: str, authors: tuple[str, ...]) -> str:
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'handbill:' + name)}"
 
 
-def _accessibility_summary(images: int) -> str:
+def _accessibility_summary(images: bool) -> str:
     summary = (
         "This publication is text with a table of contents, structural headings and a logical "
         "reading order; it does not depend on colour or sound."
