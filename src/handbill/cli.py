@@ -119,19 +119,20 @@ def _watch(book: Path, once, cover: Path | None) -> None:  # type: ignore[no-unt
                 watched.append(extra)
         return [path for path in watched if path.exists()]
 
-    def rebuild() -> None:
-        started = time.perf_counter()
+    def attempt() -> bool:
         try:
             once()
         except HandbillError as error:
             click.echo(f"Error: {error.format_message()}", err=True)
-            return
-        click.echo(f"rebuilt in {time.perf_counter() - started:.2f} s")
+            return False
+        return True
 
-    try:
-        once()
-    except HandbillError as error:
-        click.echo(f"Error: {error.format_message()}", err=True)
+    def rebuild() -> None:
+        started = time.perf_counter()
+        if attempt():
+            click.echo(f"rebuilt in {time.perf_counter() - started:.2f} s")
+
+    attempt()
     click.echo(f"watching {book} for changes (Ctrl-C to stop)")
     try:
         watch(roots, rebuild)
@@ -149,10 +150,7 @@ def _progress_bar():  # type: ignore[no-untyped-def]
     def show(done: int, total: int) -> None:
         if total < 50:
             return
-        end = "\n" if done == total else ""
-        click.echo(f"\rrendering {done}/{total} documents", err=True, nl=False)
-        if end:
-            click.echo("", err=True)
+        click.echo(f"\rrendering {done}/{total} documents", err=True, nl=done == total)
 
     return show
 
