@@ -95,7 +95,7 @@ def main() -> None:
     arguments = parser.parse_args()
     pandoc = find_pandoc(arguments.pandoc)
     work = Path(tempfile.mkdtemp(prefix="handbill-bench-"))
-    cases = [("statement (default book, with cover)", REPO / "content", REPO / "assets" / "cover.jpg")]
+    cases = [("statement (default book, with cover)", REPO / "content", REPO / "assets" / "cover.png")]
     for size in (float(text) for text in arguments.sizes.split(",") if text):
         chapters = max(1, round(450 * size / 5))
         cases.append(

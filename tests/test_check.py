@@ -161,7 +161,7 @@ def test_img_without_src(statement: Epub, tmp_path: Path) -> None:
 
 def test_img_without_alt(statement: Epub, tmp_path: Path) -> None:
     name = "EPUB/text-003.xhtml"
-    change = edit(name, b"<p>To counter", b'<p><img src="images/cover.jpg"/>To counter')
+    change = edit(name, b"<p>To counter", b'<p><img src="images/cover.png"/>To counter')
     [finding] = only(findings(statement, tmp_path, change), "A11Y-ALT")
     assert finding.severity == "warning" and name in finding.message
 
@@ -188,19 +188,19 @@ def test_cover_not_marked_at_all(statement: Epub, tmp_path: Path) -> None:
 
 def test_tiny_cover(statement: Epub, tmp_path: Path) -> None:
     small = jpeg(300, 400)
-    found = findings(statement, tmp_path, lambda n, d: small if n.endswith("cover.jpg") else d)
+    found = findings(statement, tmp_path, lambda n, d: small if n.endswith("cover.png") else d)
     [finding] = only(found, "COVER-SIZE")
     assert finding.severity == "error" and "300x400" in finding.message
 
 
 def test_cover_under_apple_width_is_a_warning(statement: Epub, tmp_path: Path) -> None:
     modest = jpeg(1000, 1500)
-    found = findings(statement, tmp_path, lambda n, d: modest if n.endswith("cover.jpg") else d)
+    found = findings(statement, tmp_path, lambda n, d: modest if n.endswith("cover.png") else d)
     assert [f.severity for f in only(found, "COVER-SIZE")] == ["warning"]
 
 
 def test_cover_that_is_not_an_image(statement: Epub, tmp_path: Path) -> None:
-    found = findings(statement, tmp_path, lambda n, d: b"nope" if n.endswith("cover.jpg") else d)
+    found = findings(statement, tmp_path, lambda n, d: b"nope" if n.endswith("cover.png") else d)
     assert [f.severity for f in only(found, "COVER-UNREADABLE")] == ["error"]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from handbill.cover import draw_cover, load_cover
+from handbill.cover import BACKGROUND, INK, SHADE, draw_cover, load_cover
 from handbill.errors import CoverError
 
 
@@ -16,13 +16,20 @@ def image_of(data: bytes) -> Image.Image:
     return Image.open(io.BytesIO(data))
 
 
-def test_drawn_cover_is_a_portrait_rgb_jpeg_under_500_kb_and_deterministic() -> None:
+def test_drawn_cover_is_a_small_portrait_png_in_the_cover_colours_and_deterministic() -> None:
     first = draw_cover("A title", ["An Author"], "22 January 2026")
     second = draw_cover("A title", ["An Author"], "22 January 2026")
     assert first.data == second.data
+    assert (first.media_type, first.extension) == ("image/png", "png")
     image = image_of(first.data)
-    assert (image.format, image.mode, image.size) == ("JPEG", "RGB", (1600, 2400))
-    assert len(first.data) < 500_000
+    assert (image.format, image.mode, image.size) == ("PNG", "P", (1600, 2400))
+    assert len(first.data) < 200_000
+    rgb = image.convert("RGB")
+    assert rgb.getpixel((5, 5)) == SHADE  # the masthead band
+    assert rgb.getpixel((5, 1200)) == BACKGROUND
+    colours = {colour for _, colour in rgb.getcolors(maxcolors=256)}
+    assert INK in colours  # the title's letters, with anti-aliased edges between
+    assert len(colours) > 10
     assert draw_cover("Another title", ["An Author"]).data != first.data
 
 

@@ -86,8 +86,9 @@ def test_head_and_byte_ranges_let_phones_resume(server: Server) -> None:
 
 
 def test_covers(server: Server) -> None:
-    status, headers, body = server.request("GET", f"/covers/{server.slug}.jpg")
-    assert status == 200 and headers["content-type"] == "image/jpeg" and body[:3] == b"\xff\xd8\xff"
+    status, headers, body = server.request("GET", f"/covers/{server.slug}.png")
+    assert status == 200 and headers["content-type"] == "image/png" and body[:4] == b"\x89PNG"
+    assert server.request("GET", f"/covers/{server.slug}.jpg")[0] == 404
     status, _, thumbnail = server.request("GET", f"/covers/{server.slug}-thumb.jpg")
     assert status == 200 and len(thumbnail) < len(body)
 

@@ -115,7 +115,7 @@ class Library:
                 Rule("/opds.json", endpoint="opds2"),
                 Rule("/books/<slug>.kepub.epub", endpoint="kepub"),
                 Rule("/books/<slug>.epub", endpoint="epub"),
-                Rule("/covers/<slug>.jpg", endpoint="cover"),
+                Rule("/covers/<slug>.<extension>", endpoint="cover"),
                 Rule("/covers/<slug>-thumb.jpg", endpoint="thumbnail"),
                 Rule("/read/<slug>/", endpoint="contents"),
                 Rule("/read/<slug>/<path:name>", endpoint="page"),
@@ -157,8 +157,11 @@ class Library:
             raise NotFound()
         return self._download(request, editions[0])
 
-    def _cover(self, request: Request, slug: str) -> Response:
-        return Response(self._book(slug).book.cover.data, mimetype=self._book(slug).book.cover.media_type)
+    def _cover(self, request: Request, slug: str, extension: str) -> Response:
+        cover = self._book(slug).book.cover
+        if extension != cover.extension:
+            raise NotFound()
+        return Response(cover.data, mimetype=cover.media_type)
 
     def _thumbnail(self, request: Request, slug: str) -> Response:
         return Response(self._book(slug).thumbnail, mimetype="image/jpeg")
@@ -328,7 +331,7 @@ def opds_feed(books: Iterable[ServedBook], base: str) -> bytes:
             entry,
             f"{{{atom}}}link",
             rel="http://opds-spec.org/image",
-            href=f"{base}covers/{served.slug}.jpg",
+            href=f"{base}covers/{served.slug}.{book.cover.extension}",
             type=book.cover.media_type,
         )
         element(
@@ -384,7 +387,7 @@ def opds2_feed(books: Iterable[ServedBook], base: str) -> bytes:
                     for edition in served.editions
                 ],
                 "images": [
-                    {"href": f"{base}covers/{served.slug}.jpg", "type": book.cover.media_type},
+                    {"href": f"{base}covers/{served.slug}.{book.cover.extension}", "type": book.cover.media_type},
                     {"href": f"{base}covers/{served.slug}-thumb.jpg", "type": "image/jpeg"},
                 ],
             }
