@@ -89,6 +89,31 @@ def test_links_between_files_and_missing_targets(write_book, build_book) -> None
     assert sum("leads nowhere" in warning for warning in warnings) == 2
 
 
+def test_links_to_later_chapters_keep_their_attributes_or_become_text(write_book, build_book) -> None:
+    # Links to a chapter not yet assembled wait until the end of the book: they must come out
+    # exactly as links to earlier chapters do.
+    book = write_book(
+        {
+            "a.md": '# A\n\n[next](b.md "Go on"){.more} [broken](b.md#gone){#kept} [empty](c.md) [self](a.md#a)\n',
+            "b.md": "# B\n\ntext [back](a.md#a) [broken](a.md#gone){#kept}\n",
+            "c.md": "",
+        }
+    )
+    epub, warnings = build_book(book)
+    a, b = (epub.document(name) for name in epub.body_documents())
+    a_file, b_file = (href for _, href in epub.toc())
+    [forward, self_link] = a.iter("{*}a")
+    assert (forward.get("href"), forward.get("title"), forward.get("class")) == (b_file, "Go on", "more")
+    assert reader_text(forward) == "next" and self_link.get("href") == "#a"
+    for document in (a, b):
+        [kept] = document.findall(".//{*}span[@id='kept']")
+        assert reader_text(kept) == "broken" and kept.get("href") is None
+    assert "empty" in reader_text(a) and b"handbill-pending" not in epub.files[epub.base + a_file]
+    [back] = b.iter("{*}a")
+    assert back.get("href") == f"{a_file}#a"
+    assert sum("leads nowhere" in warning for warning in warnings) == 3
+
+
 def test_images_are_embedded_and_unsafe_ones_refused(write_book, build_book, tmp_path) -> None:
     (tmp_path / "secret.png").write_bytes(png())
     book = write_book(
@@ -158,17 +183,19 @@ def test_stylesheet_fonts_and_images_are_embedded_and_the_rest_removed(write_boo
     font = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
     if not font.exists():
         font = Path(__file__).resolve().parent.parent / "src" / "handbill" / "data" / "fonts" / "DejaVuSans.ttf"
-    book = write_book({
-        "book.toml": 'stylesheet = "css/book.css"\n',
-        "css/book.css": (
-            '@import "more.css";\n@font-face { font-family: "B"; src: url("../fonts/b.ttf") format("truetype"); }\n'
-            "body { font-family: B, serif; }\nh1 { background-image: url(../pic.png); }\n"
-            "h2 { background: url(https://example.org/x.png); color: inherit; }\nh3 { background: url(gone.png); }\n"
-        ),
-        "fonts/b.ttf": font.read_bytes(),
-        "pic.png": png(),
-        "a.md": "# A\n\ntext\n",
-    })
+    book = write_book(
+        {
+            "book.toml": 'stylesheet = "css/book.css"\n',
+            "css/book.css": (
+                '@import "more.css";\n@font-face { font-family: "B"; src: url("../fonts/b.ttf") format("truetype"); }\n'
+                "body { font-family: B, serif; }\nh1 { background-image: url(../pic.png); }\n"
+                "h2 { background: url(https://example.org/x.png); color: inherit; }\nh3 { background: url(gone.png); }\n"
+            ),
+            "fonts/b.ttf": font.read_bytes(),
+            "pic.png": png(),
+            "a.md": "# A\n\ntext\n",
+        }
+    )
     epub, warnings = build_book(book)
     css = next(data for name, data in epub.files.items() if name.endswith("01-book.css")).decode()
     fonts = [item for item in epub.manifest.values() if item.get("media-type") == "font/ttf"]

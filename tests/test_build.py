@@ -15,13 +15,13 @@ def test_rebuild_renders_only_what_changed_and_matches_a_fresh_build(write_book,
         {f"{n:02d}.md": f"# Chapter {n}\n\nText {n} with a [link](#chapter-{n}).\n" for n in range(1, 21)}
     )
     rendered: list[int] = []
-    real = build_module.render_all
+    real = build_module.render_each
 
     def counting(documents, progress=None):  # type: ignore[no-untyped-def]
         rendered.append(len(documents))
         return real(documents, progress)
 
-    monkeypatch.setattr(build_module, "render_all", counting)
+    monkeypatch.setattr(build_module, "render_each", counting)
     builder = Builder(keep=True)
     moment = datetime(2026, 1, 1, tzinfo=UTC)
     first = epub_bytes(builder.make_book(load_config(book)), moment)

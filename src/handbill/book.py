@@ -9,14 +9,16 @@ and images are read into the book.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 import posixpath
 import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from lxml import etree, html
 
@@ -150,53 +152,33 @@ class _Part:
     first: bool = True
 
 
-def assemble(manuscript: Manuscript, rendered: Sequence[RenderedDocument]) -> Book:
-    """Turn rendered sources into the book's documents, table of contents and resources."""
+def assemble(manuscript: Manuscript, rendered: Iterable[RenderedDocument]) -> Book:
+    """Turn rendered sources, one at a time, into the book's documents, contents and resources.
+
+    Each source's tree is finished and serialised before the next is taken, so a book is never
+    held as trees all at once. A link to a source not yet seen is serialised as a placeholder
+    element and made a link once every target is known (`_Assembly.finish`).
+    """
     config = manuscript.config
-    notes = {id(document): _extract_notes(document.container) for document in rendered}
-    pieces = list(_split_into_pieces(rendered, config))
-    if not pieces:
-        raise ConfigError("the book has no text: its Markdown files are empty", config.source)
-    title = config.title or _first_heading(pieces) or _humanise(config.source.stem)
-    authors = config.authors
-    _name_untitled(pieces, title)
-
-    parts = list(_split_by_size(pieces))
-    for number, part in enumerate(parts, start=1):
-        part.file_name = f"text-{number:03d}.xhtml"
-    chapter_title = ""
-    for part in parts:
-        if part.first:
-            chapter_title = part.piece.title or ""
-        part.chapter_title = chapter_title
-
-    for part in parts:
-        _place_notes(part, notes[id(part.piece.rendered)])
-        _unique_ids(part)
-    targets, starts = _index_targets(parts)
-    images = _ImageStore(config)
-    by_key = {_source_key(name): name for name in starts}
-    for part in parts:
-        _rewrite_links(part, targets, starts, by_key)
-        images.embed(part)
+    assembly = _Assembly(config, {_source_key(document.name): document.name for document in manuscript.documents})
     for document in rendered:
-        document.report.warn(str(document.source.path))
+        assembly.add(document)
+    if not assembly.documents:
+        raise ConfigError("the book has no text: its Markdown files are empty", config.source)
+    documents = assembly.finish()
+    title = assembly.title
+    authors = config.authors
 
-    stylesheets = _stylesheets(config)
     cover = _cover(config, title, authors)
     cover_resource = Resource(f"images/cover.{cover.extension}", cover.media_type, cover.data, "cover-image")
-    cover_page = _cover_page(config.language, title, authors, cover_resource.file_name, stylesheets)
-    documents = [cover_page] + [_content_document(part, config.language, stylesheets) for part in parts]
-    toc = tuple(_toc(parts, config.toc_depth))
+    cover_page = _cover_page(config.language, title, authors, cover_resource.file_name, assembly.stylesheets)
     landmarks = [("cover", cover_page.file_name, "Cover")]
-    titlepage = next((part for part in parts if part.piece.kind == "titlepage"), None)
-    if titlepage is not None:
-        landmarks.append(("titlepage", titlepage.file_name, "Title Page"))
+    if assembly.titlepage is not None:
+        landmarks.append(("titlepage", assembly.titlepage, "Title Page"))
     landmarks.append(("toc", "nav.xhtml", "Table of Contents"))
-    body = next((part for part in parts if DOCUMENT_TYPES.get(part.piece.kind, ("", ""))[1] == "bodymatter"), parts[0])
-    landmarks.append(("bodymatter", body.file_name, "Start of Content"))
+    landmarks.append(("bodymatter", assembly.bodymatter or documents[0].file_name, "Start of Content"))
 
-    resources = [cover_resource, *images.resources, *stylesheets]
+    images = assembly.images.resources
     return Book(
         title=title,
         subtitle=config.subtitle,
@@ -208,55 +190,201 @@ def assemble(manuscript: Manuscript, rendered: Sequence[RenderedDocument]) -> Bo
         publisher=config.publisher,
         rights=config.rights,
         subjects=config.subjects,
-        accessibility_summary=config.accessibility_summary or _accessibility_summary(bool(images.resources)),
+        accessibility_summary=config.accessibility_summary or _accessibility_summary(bool(images)),
         cover=cover,
-        documents=tuple(documents),
-        resources=tuple(resources),
-        toc=toc,
+        documents=(cover_page, *documents),
+        resources=(cover_resource, *images, *assembly.stylesheets),
+        toc=tuple(assembly.toc),
         landmarks=tuple(landmarks),
         slug=slugify(title),
     )
 
 
+class _Assembly:
+    """The book as it is put together, one rendered source at a time."""
+
+    def __init__(self, config: BookConfig, by_key: dict[str, str]):
+        self.config = config
+        self.by_key = by_key
+        """Every source of the book, by the key links name it with."""
+        self.stylesheets = _stylesheets(config)
+        self.images = _ImageStore(config)
+        self.title = config.title or ""
+        self.pieces = 0
+        self.documents: list[ContentDocument] = []
+        self.toc: list[TocEntry] = []
+        self.titlepage: str | None = None
+        self.bodymatter: str | None = None
+        self.targets: dict[tuple[str, str], str] = {}
+        self.starts: dict[str, str] = {}
+        self.pending: list[_Waiting] = []
+        """Links to sources not yet seen, numbered by their place here."""
+        self.waiting: list[int] = []
+        """The documents (by index) that hold such links."""
+
+    def add(self, rendered: RenderedDocument) -> None:
+        """Finish one source's chapters; its tree is not needed afterwards."""
+        notes = _extract_notes(rendered.container)
+        pieces = list(_split_into_pieces(rendered, self.config))
+        if not pieces:
+            return
+        if not self.documents:
+            self.title = self.title or _first_heading(pieces[0]) or _humanise(self.config.source.stem)
+        for piece in pieces:
+            # Untitled pieces get an honest label for the contents, never text in the body.
+            self.pieces += 1
+            if not piece.title:
+                stem = piece.rendered.source.path.stem
+                piece.title = self.title if self.pieces == 1 else _humanise(stem) or f"Section {self.pieces}"
+
+        parts = list(_split_by_size(pieces))
+        chapter_title = ""
+        for number, part in enumerate(parts, start=len(self.documents) + 1):
+            part.file_name = f"text-{number:03d}.xhtml"
+            if part.first:
+                chapter_title = part.piece.title or ""
+            part.chapter_title = chapter_title
+            _place_notes(part, notes)
+            _unique_ids(part)
+        _index_targets(parts, self.targets, self.starts)
+        for part in parts:
+            if self._rewrite_links(part):
+                self.waiting.append(len(self.documents))
+            self.images.embed(part)
+            self.documents.append(_content_document(part, self.config.language, self.stylesheets))
+            matter = DOCUMENT_TYPES[part.piece.kind][1]
+            if part.piece.kind == "titlepage" and self.titlepage is None:
+                self.titlepage = part.file_name
+            if matter == "bodymatter" and self.bodymatter is None:
+                self.bodymatter = part.file_name
+        self.toc += _toc(parts, self.config.toc_depth)
+        rendered.report.warn(str(rendered.source.path))
+
+    def _rewrite_links(self, part: _Part) -> bool:
+        """Point the part's links at their targets; True if some wait for a later source."""
+        source = part.piece.rendered.source
+        waits = False
+        for link in list(_iter_tag(part.blocks, "a")):
+            href = link.get("href")
+            if href is None:
+                if not link.get("id"):
+                    xhtml.unwrap(link)
+                continue
+            target = _target_source(href, source.name, self.by_key)
+            if target is None or target in self.starts:
+                _point(link, self._resolve(href, source.name, source.path), part.file_name)
+                continue
+            moved = {name: link.attrib.pop(name) for name in ("href", *_LINK_ONLY) if name in link.attrib}
+            link.tag = f"{_PENDING}{len(self.pending)}"
+            self.pending.append(_Waiting(moved, bool(link.attrib), source.name, source.path))
+            waits = True
+        return waits
+
+    def _resolve(self, href: str, source_name: str, source_path: Path) -> str | None:
+        resolved = _resolve_link(href, source_name, self.targets, self.starts, self.by_key)
+        if resolved is None:
+            log.warning("%s: link to %r leads nowhere in the book; kept as plain text", source_path, href)
+        return resolved
+
+    def finish(self) -> list[ContentDocument]:
+        """The documents, each placeholder made the link it stands for (or plain text)."""
+        resolved = [self._resolve(link.attributes["href"], link.source, link.path) for link in self.pending]
+
+        def replace(match: re.Match[bytes], file_name: str) -> bytes:
+            closing, number, rest = match.group(1), int(match.group(2)), match.group(3)
+            link, href = self.pending[number], resolved[number]
+            if href is None and not link.other_attributes:
+                return b""  # nothing left to carry: only the link's content stays
+            if href is None:
+                tag, attributes = b"span", ""
+            else:
+                tag = b"a"
+                moved = dict(link.attributes, href=_relative(href, file_name))
+                attributes = "".join(f" {name}={quoteattr(value)}" for name, value in moved.items())
+            return b"</" + tag + b">" if closing else b"<" + tag + attributes.encode() + rest + b">"
+
+        for index in self.waiting:
+            document = self.documents[index]
+            data = _PENDING_TAG.sub(functools.partial(replace, file_name=document.file_name), document.data)
+            self.documents[index] = dataclasses.replace(document, data=data)
+        return self.documents
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    """A link to a source not yet assembled, serialised as a placeholder element."""
+
+    attributes: dict[str, str]
+    """Its href and the attributes that go with it when it cannot be resolved."""
+    other_attributes: bool
+    """Whether it keeps attributes as plain text (an id, a class): a span, else unwrapped."""
+    source: str
+    path: Path
+
+
+_PENDING = "handbill-pending-"
+_PENDING_TAG = re.compile(rb"<(/?)handbill-pending-(\d+)([^>]*)>")
+"""A waiting link as serialised: an element name no source can produce, since serialised XML
+escapes every `<` in text and attribute values."""
+_LINK_ONLY = ("rel", "type", "hreflang", "epub:type", "role")
+"""Attributes that mean something only on a link: they go when a link becomes plain text."""
+
+
+def _point(link: html.HtmlElement, resolved: str | None, file_name: str) -> None:
+    """Set a link's target, or make it plain text when it has none."""
+    if resolved is not None:
+        link.set("href", _relative(resolved, file_name))
+        return
+    link.tag = "span"
+    del link.attrib["href"]
+    for name in _LINK_ONLY:
+        link.attrib.pop(name, None)
+    if not link.attrib:
+        xhtml.unwrap(link)
+
+
+def _relative(href: str, file_name: str) -> str:
+    """A target in the linking document itself is named by its fragment alone."""
+    return href[len(file_name) :] if href.startswith(file_name + "#") else href
+
+
 # -- splitting -----------------------------------------------------------------------------
 
 
-def _split_into_pieces(rendered: Sequence[RenderedDocument], config: BookConfig) -> Iterator[_Piece]:
-    single_file = config.source.is_file()
-    for document in rendered:
-        meta = document.source.meta
-        blocks = _top_level_blocks(document.container)
-        if not any(_has_content(block) for block in blocks):
-            log.warning("%s: no text; left out of the book", document.source.path)
+def _split_into_pieces(document: RenderedDocument, config: BookConfig) -> Iterator[_Piece]:
+    meta = document.source.meta
+    blocks = _top_level_blocks(document.container)
+    if not any(_has_content(block) for block in blocks):
+        log.warning("%s: no text; left out of the book", document.source.path)
+        return
+    level = config.split_level or _default_split_level(blocks, config.source.is_file())
+    kind = str(meta.get("type") or "chapter").strip().lower()
+    if kind not in DOCUMENT_TYPES:
+        log.warning("%s: unknown document type %r; using 'chapter'", document.source.path, kind)
+        kind = "chapter"
+    language = meta.get("language") or meta.get("lang")
+    in_toc = meta.get("toc", True) is not False
+    groups: list[list[html.HtmlElement]] = [[]]
+    for block in blocks:
+        if level and block.tag in HEADINGS[:level] and _starts_chapter(groups):
+            groups.append([])
+        groups[-1].append(block)
+    for index, group in enumerate(groups):
+        if not any(_has_content(block) for block in group):
             continue
-        level = config.split_level or _default_split_level(blocks, single_file)
-        kind = str(meta.get("type") or "chapter").strip().lower()
-        if kind not in DOCUMENT_TYPES:
-            log.warning("%s: unknown document type %r; using 'chapter'", document.source.path, kind)
-            kind = "chapter"
-        language = meta.get("language") or meta.get("lang")
-        in_toc = meta.get("toc", True) is not False
-        groups: list[list[html.HtmlElement]] = [[]]
-        for block in blocks:
-            if level and block.tag in HEADINGS[:level] and _starts_chapter(groups):
-                groups.append([])
-            groups[-1].append(block)
-        for index, group in enumerate(groups):
-            if not any(_has_content(block) for block in group):
-                continue
-            heading = next((block for block in group if block.tag in HEADINGS), None)
-            title = xhtml.text_of(heading) if heading is not None else None
-            if index == 0 and meta.get("title"):
-                title = inline_text(str(meta["title"]))
-            yield _Piece(
-                rendered=document,
-                blocks=group,
-                title=title or None,
-                level=int(heading.tag[1]) if heading is not None else None,
-                kind=kind,
-                language=str(language) if language else None,
-                in_toc=in_toc,
-            )
+        heading = next((block for block in group if block.tag in HEADINGS), None)
+        title = xhtml.text_of(heading) if heading is not None else None
+        if index == 0 and meta.get("title"):
+            title = inline_text(str(meta["title"]))
+        yield _Piece(
+            rendered=document,
+            blocks=group,
+            title=title or None,
+            level=int(heading.tag[1]) if heading is not None else None,
+            kind=kind,
+            language=str(language) if language else None,
+            in_toc=in_toc,
+        )
 
 
 def _top_level_blocks(container: html.HtmlElement) -> list[html.HtmlElement]:
@@ -319,19 +447,11 @@ def _has_content(block: html.HtmlElement) -> bool:
     return bool("".join(block.itertext()).strip())
 
 
-def _first_heading(pieces: list[_Piece]) -> str | None:
-    for block in pieces[0].blocks:
+def _first_heading(piece: _Piece) -> str | None:
+    for block in piece.blocks:
         if block.tag == "h1":
             return xhtml.text_of(block) or None
     return None
-
-
-def _name_untitled(pieces: list[_Piece], book_title: str) -> None:
-    """Untitled pieces get an honest label for the contents, never text in the body."""
-    for number, piece in enumerate(pieces, start=1):
-        if not piece.title:
-            stem = piece.rendered.source.path.stem
-            piece.title = book_title if number == 1 else _humanise(stem) or f"Section {number}"
 
 
 def _humanise(stem: str) -> str:
@@ -452,10 +572,8 @@ def _unique_ids(part: _Part) -> None:
             seen.add(value)
 
 
-def _index_targets(parts: list[_Part]) -> tuple[dict[tuple[str, str], str], dict[str, str]]:
-    """Where each (source, id) and each source's start ended up."""
-    targets: dict[tuple[str, str], str] = {}
-    starts: dict[str, str] = {}
+def _index_targets(parts: list[_Part], targets: dict[tuple[str, str], str], starts: dict[str, str]) -> None:
+    """Record where each (source, id) and each source's start ended up."""
     for part in parts:
         source = part.piece.rendered.source.name
         starts.setdefault(source, part.file_name)
@@ -464,7 +582,6 @@ def _index_targets(parts: list[_Part]) -> tuple[dict[tuple[str, str], str], dict
                 value = element.get("id") if isinstance(element.tag, str) else None
                 if value is not None:
                     targets.setdefault((source, value), f"{part.file_name}#{value}")
-    return targets, starts
 
 
 def _source_key(name: str) -> str:
@@ -478,31 +595,6 @@ def _source_key(name: str) -> str:
     return name
 
 
-def _rewrite_links(
-    part: _Part, targets: dict[tuple[str, str], str], starts: dict[str, str], by_key: dict[str, str]
-) -> None:
-    source = part.piece.rendered.source
-    for link in list(_iter_tag(part.blocks, "a")):
-        href = link.get("href")
-        if href is None:
-            if not link.get("id"):
-                xhtml.unwrap(link)
-            continue
-        resolved = _resolve_link(href, source.name, targets, starts, by_key)
-        if resolved is None:
-            log.warning("%s: link to %r leads nowhere in the book; kept as plain text", source.path, href)
-            link.tag = "span"
-            del link.attrib["href"]
-            for name in ("rel", "type", "hreflang", "epub:type", "role"):
-                link.attrib.pop(name, None)
-            if not link.attrib:
-                xhtml.unwrap(link)
-        else:
-            if resolved.startswith(part.file_name + "#"):
-                resolved = resolved[len(part.file_name) :]
-            link.set("href", resolved)
-
-
 def _resolve_link(
     href: str,
     source_name: str,
@@ -510,24 +602,34 @@ def _resolve_link(
     starts: dict[str, str],
     by_key: dict[str, str],
 ) -> str | None:
-    href = href.strip()
-    try:
-        parts = urlsplit(href)
-    except ValueError:
+    parts = _split_url(href)
+    if parts is None:
         return None
     if parts.scheme or parts.netloc:
-        return _web_address(href if parts.scheme else "https:" + href)
+        return _web_address(href.strip() if parts.scheme else "https:" + href.strip())
+    target = _target_source(href, source_name, by_key)
+    if target is None:
+        return None
     fragment = unquote(parts.fragment)
+    return targets.get((target, fragment)) if fragment else starts.get(target)
+
+
+def _target_source(href: str, source_name: str, by_key: dict[str, str]) -> str | None:
+    """The source a link inside the book points to (None: a web address, or no such source)."""
+    parts = _split_url(href)
+    if parts is None or parts.scheme or parts.netloc:
+        return None
     if not parts.path:
-        target_source = source_name
-    else:
-        joined = posixpath.normpath(posixpath.join(posixpath.dirname(source_name), unquote(parts.path)))
-        target_source = by_key.get(_source_key(joined.rstrip("/")))
-        if target_source is None:
-            return None
-    if fragment:
-        return targets.get((target_source, fragment))
-    return starts.get(target_source)
+        return source_name
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(source_name), unquote(parts.path)))
+    return by_key.get(_source_key(joined.rstrip("/")))
+
+
+def _split_url(href: str) -> SplitResult | None:
+    try:
+        return urlsplit(href.strip())
+    except ValueError:
+        return None
 
 
 _URL_UNSAFE = re.compile(r'[\x00-\x20"<>\\^`{|}\x7f]')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from copy import deepcopy
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,8 +11,8 @@ from pathlib import Path
 from .book import Book, assemble
 from .config import BookConfig
 from .epub import epub_bytes, modified_time, write_epub
-from .render import Progress, RenderedDocument, render_all
-from .sources import read_manuscript
+from .render import Progress, RenderedDocument, render_each
+from .sources import SourceDocument, read_manuscript
 
 FORMATS = ("epub", "kepub")
 """What `--format` accepts (and `all`): the EPUB, and the Kobo edition named *.kepub.epub."""
@@ -46,19 +47,21 @@ class Builder:
     def make_book(self, config: BookConfig) -> Book:
         """Read, render and assemble: every problem surfaces here, before anything is written."""
         manuscript = read_manuscript(config)
-        documents = manuscript.documents
-        stale = [doc for doc in documents if self._kept.get(doc.path, ("",))[0] != doc.text or not self.keep]
-        fresh = {doc.path: rendered for doc, rendered in zip(stale, render_all(stale, self.progress), strict=True)}
         if not self.keep:
-            return assemble(manuscript, [fresh[doc.path] for doc in documents])
-        rendered = []
+            return assemble(manuscript, render_each(manuscript.documents, self.progress))
+        return assemble(manuscript, self._kept_or_fresh(manuscript.documents))
+
+    def _kept_or_fresh(self, documents: tuple[SourceDocument, ...]) -> Iterator[RenderedDocument]:
+        """Each document's tree: rendered again where its text changed, else a copy of the kept one
+        (assemble() rearranges the trees it is given; the kept ones stay whole)."""
+        stale = [doc for doc in documents if self._kept.get(doc.path, ("",))[0] != doc.text]
+        fresh = render_each(stale, self.progress)
+        stale_paths = {doc.path for doc in stale}
         for doc in documents:
-            if doc.path in fresh:
-                self._kept[doc.path] = (doc.text, fresh[doc.path])
+            if doc.path in stale_paths:
+                self._kept[doc.path] = (doc.text, next(fresh))
             kept = self._kept[doc.path][1]
-            # assemble() rearranges the trees it is given: it gets copies, the kept ones stay whole.
-            rendered.append(RenderedDocument(doc, deepcopy(kept.container), kept.report))
-        return assemble(manuscript, rendered)
+            yield RenderedDocument(doc, deepcopy(kept.container), kept.report)
 
 
 def make_book(config: BookConfig) -> Book:
