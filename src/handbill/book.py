@@ -24,7 +24,7 @@ from lxml import etree, html
 
 from . import __version__, xhtml
 from .config import BookConfig
-from .cover import CoverImage, draw_cover, load_cover
+from .cover import CoverImage
 from .errors import ConfigError
 from .names import image_type, slugify
 from .render import RenderedDocument, inline_text
@@ -725,6 +725,7 @@ def _stylesheets(config: BookConfig) -> list[Resource]:
 
 
 def _cover(config: BookConfig, title: str, authors: tuple[str, ...]) -> CoverImage:
+    from .cover import draw_cover, load_cover  # Pillow is loaded once the text is done with
     if config.cover is not None:
         return load_cover(config.cover)
     return draw_cover(title, authors, _display_date(config.date), config.subtitle)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from .book import Book, assemble
 from .config import BookConfig
-from .epub import epub_bytes, modified_time, write_epub
 from .render import Progress, RenderedDocument, render_each
 from .sources import SourceDocument, read_manuscript
 
@@ -95,6 +94,8 @@ def build(
 ) -> BuildResult:
     """Build the book and write each format (default: the EPUB at `dist/<slug>.epub`)."""
     book = (builder or Builder()).make_book(config)
+    from .epub import modified_time, write_epub  # ebooklib is loaded once the text is done with
+
     path = output or default_output(book)
     modified = modified_time(config.modified, config.date)
     editions = [(edition(book, kind), path if kind == "epub" else kepub_path(path)) for kind in formats]
@@ -105,6 +106,8 @@ def build(
 
 def edition_bytes(config: BookConfig) -> tuple[Book, datetime, dict[str, bytes]]:
     """The book and every edition in memory, for serving."""
+    from .epub import epub_bytes, modified_time
+
     book = make_book(config)
     modified = modified_time(config.modified, config.date)
     return book, modified, {kind: epub_bytes(edition(book, kind), modified) for kind in FORMATS}

@@ -8,10 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-
-from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
+from typing import TYPE_CHECKING
 
 from .errors import CoverError
+
+if TYPE_CHECKING:  # Pillow is imported where a cover is made: a build needs it only at the end
+    from PIL import ImageDraw, ImageFont
 
 WIDTH, HEIGHT = 1600, 2400
 MAX_PIXELS = 4_000_000
@@ -45,6 +47,8 @@ class CoverImage:
 def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
     path = resources.files("handbill").joinpath(f"data/fonts/{name}")
     with resources.as_file(path) as file:
+        from PIL import ImageFont
+
         return ImageFont.truetype(str(file), size)
 
 
@@ -58,6 +62,8 @@ def draw_cover(title: str, authors: Sequence[str], date: str | None = None, subt
 
 @functools.lru_cache(maxsize=4)  # watch mode rebuilds the same book again and again
 def _drawn(title: str, authors: tuple[str, ...], date: str | None, subtitle: str | None) -> CoverImage:
+    from PIL import Image, ImageDraw
+
     image = Image.new("L", (WIDTH, HEIGHT), 0)
     draw = ImageDraw.Draw(image)
     width = WIDTH - 2 * _MARGIN
@@ -156,6 +162,8 @@ def load_cover(path: Path) -> CoverImage:
     if not path.is_file():
         raise CoverError("cover image does not exist", path)
     data = path.read_bytes()
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     Image.MAX_IMAGE_PIXELS = 60_000_000
     try:
         with Image.open(io.BytesIO(data)) as probe:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -128,6 +129,10 @@ def render_each(documents: Sequence[SourceDocument], progress: Progress | None =
     every = _local_share(workers)
     local = {index for index in range(len(documents)) if every and index % every == every - 1}
     remote = [text for index, text in enumerate(texts) if index not in local]
+    # Workers share this process's memory until they write to it: the converter is made once,
+    # here, and the collector is told to leave what exists alone (it would touch every object).
+    _converter()
+    gc.freeze()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
     try:
         results = pool.map(_markdown_or_none, remote, chunksize=max(1, len(remote) // (workers * 8)))
@@ -135,6 +140,7 @@ def render_each(documents: Sequence[SourceDocument], progress: Progress | None =
         yield from _finish(documents, texts, markups, progress)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # after an error, render nothing more
+        gc.unfreeze()
 
 
 def _local_share(workers: int) -> int:
