@@ -15,7 +15,7 @@ import logging
 import posixpath
 import re
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import SplitResult, unquote, urlsplit
@@ -95,6 +95,10 @@ class ContentDocument:
     words: int = 0
 
 
+Sink = Callable[[ContentDocument], None]
+"""Takes each content document of a book as soon as it is final (an EPUB being written)."""
+
+
 @dataclass(frozen=True)
 class Book:
     """Everything the EPUB writer needs, checked and ready."""
@@ -152,15 +156,18 @@ class _Part:
     first: bool = True
 
 
-def assemble(manuscript: Manuscript, rendered: Iterable[RenderedDocument]) -> Book:
+def assemble(manuscript: Manuscript, rendered: Iterable[RenderedDocument], sink: Sink | None = None) -> Book:
     """Turn rendered sources, one at a time, into the book's documents, contents and resources.
 
     Each source's tree is finished and serialised before the next is taken, so a book is never
     held as trees all at once. A link to a source not yet seen is serialised as a placeholder
-    element and made a link once every target is known (`_Assembly.finish`).
+    element and made a link once every target is known (`_Assembly.finish`). With a `sink`,
+    each content document goes there the moment it is final, and the book keeps only what the
+    package needs to know of it (its data is left empty).
     """
     config = manuscript.config
-    assembly = _Assembly(config, {_source_key(document.name): document.name for document in manuscript.documents})
+    by_key = {_source_key(document.name): document.name for document in manuscript.documents}
+    assembly = _Assembly(config, by_key, sink)
     for document in rendered:
         assembly.add(document)
     if not assembly.documents:
@@ -171,7 +178,9 @@ def assemble(manuscript: Manuscript, rendered: Iterable[RenderedDocument]) -> Bo
 
     cover = _cover(config, title, authors)
     cover_resource = Resource(f"images/cover.{cover.extension}", cover.media_type, cover.data, "cover-image")
-    cover_page = _cover_page(config.language, title, authors, cover_resource.file_name, assembly.stylesheets)
+    cover_page = assembly.deliver(
+        _cover_page(config.language, title, authors, cover_resource.file_name, assembly.stylesheets)
+    )
     landmarks = [("cover", cover_page.file_name, "Cover")]
     if assembly.titlepage is not None:
         landmarks.append(("titlepage", assembly.titlepage, "Title Page"))
@@ -203,8 +212,9 @@ def assemble(manuscript: Manuscript, rendered: Iterable[RenderedDocument]) -> Bo
 class _Assembly:
     """The book as it is put together, one rendered source at a time."""
 
-    def __init__(self, config: BookConfig, by_key: dict[str, str]):
+    def __init__(self, config: BookConfig, by_key: dict[str, str], sink: Sink | None):
         self.config = config
+        self.sink = sink
         self.by_key = by_key
         """Every source of the book, by the key links name it with."""
         self.stylesheets = _stylesheets(config)
@@ -248,10 +258,12 @@ class _Assembly:
             _unique_ids(part)
         _index_targets(parts, self.targets, self.starts)
         for part in parts:
-            if self._rewrite_links(part):
-                self.waiting.append(len(self.documents))
+            waits = self._rewrite_links(part)
             self.images.embed(part)
-            self.documents.append(_content_document(part, self.config.language, self.stylesheets))
+            document = _content_document(part, self.config.language, self.stylesheets)
+            if waits:
+                self.waiting.append(len(self.documents))
+            self.documents.append(document if waits else self.deliver(document))
             matter = DOCUMENT_TYPES[part.piece.kind][1]
             if part.piece.kind == "titlepage" and self.titlepage is None:
                 self.titlepage = part.file_name
@@ -306,8 +318,15 @@ class _Assembly:
         for index in self.waiting:
             document = self.documents[index]
             data = _PENDING_TAG.sub(functools.partial(replace, file_name=document.file_name), document.data)
-            self.documents[index] = dataclasses.replace(document, data=data)
+            self.documents[index] = self.deliver(dataclasses.replace(document, data=data))
         return self.documents
+
+    def deliver(self, document: ContentDocument) -> ContentDocument:
+        """Hand a final document to the sink; what stays in the book is its description."""
+        if self.sink is None:
+            return document
+        self.sink(document)
+        return dataclasses.replace(document, data=b"")
 
 
 @dataclass(frozen=True)
@@ -726,6 +745,7 @@ def _stylesheets(config: BookConfig) -> list[Resource]:
 
 def _cover(config: BookConfig, title: str, authors: tuple[str, ...]) -> CoverImage:
     from .cover import draw_cover, load_cover  # Pillow is loaded once the text is done with
+
     if config.cover is not None:
         return load_cover(config.cover)
     return draw_cover(title, authors, _display_date(config.date), config.subtitle)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import io
+from collections.abc import Callable, Iterator
 from copy import deepcopy
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from .book import Book, assemble
+from .book import Book, ContentDocument, Sink, assemble
 from .config import BookConfig
 from .render import Progress, RenderedDocument, render_each
 from .sources import SourceDocument, read_manuscript
@@ -43,12 +44,12 @@ class Builder:
         self.progress = progress
         self._kept: dict[Path, tuple[str, RenderedDocument]] = {}
 
-    def make_book(self, config: BookConfig) -> Book:
-        """Read, render and assemble: every problem surfaces here, before anything is written."""
+    def make_book(self, config: BookConfig, sink: Sink | None = None) -> Book:
+        """Read, render and assemble; with a `sink`, each document goes there once final."""
         manuscript = read_manuscript(config)
         if not self.keep:
-            return assemble(manuscript, render_each(manuscript.documents, self.progress))
-        return assemble(manuscript, self._kept_or_fresh(manuscript.documents))
+            return assemble(manuscript, render_each(manuscript.documents, self.progress), sink)
+        return assemble(manuscript, self._kept_or_fresh(manuscript.documents), sink)
 
     def _kept_or_fresh(self, documents: tuple[SourceDocument, ...]) -> Iterator[RenderedDocument]:
         """Each document's tree: rendered again where its text changed, else a copy of the kept one
@@ -64,7 +65,7 @@ class Builder:
 
 
 def make_book(config: BookConfig) -> Book:
-    """Read, render and assemble a book once."""
+    """Read, render and assemble a book once, its documents held in memory."""
     return Builder().make_book(config)
 
 
@@ -78,12 +79,29 @@ def kepub_path(output: Path) -> Path:
     return output.with_name(f"{stem}.kepub.epub")
 
 
-def edition(book: Book, kind: str) -> Book:
-    if kind == "kepub":
-        from .kepub import to_kepub
+def _write_editions(
+    config: BookConfig, builder: Builder, targets: dict[str, str | io.BytesIO], modified: datetime
+) -> Book:
+    """Build the book into one EPUB per format (`epub`, `kepub`), each written as it is assembled."""
+    from .epub import EpubStream  # ebooklib is loaded when the first document is final
+    from .kepub import kepub_document
 
-        return to_kepub(book)
-    return book
+    streams: list[tuple[EpubStream, Callable[[ContentDocument], ContentDocument] | None]] = []
+    try:
+        for kind, target in targets.items():
+            streams.append((EpubStream(target, modified), kepub_document if kind == "kepub" else None))
+
+        def sink(document: ContentDocument) -> None:
+            for stream, convert in streams:
+                stream.add(convert(document) if convert else document)
+
+        book = builder.make_book(config, sink)
+        for stream, _ in streams:
+            stream.finish(book)
+        return book
+    finally:
+        for stream, _ in streams:
+            stream.close()
 
 
 def build(
@@ -92,22 +110,35 @@ def build(
     formats: tuple[str, ...] = ("epub",),
     builder: Builder | None = None,
 ) -> BuildResult:
-    """Build the book and write each format (default: the EPUB at `dist/<slug>.epub`)."""
-    book = (builder or Builder()).make_book(config)
-    from .epub import modified_time, write_epub  # ebooklib is loaded once the text is done with
+    """Build the book and write each format (default: the EPUB at `dist/<slug>.epub`).
 
-    path = output or default_output(book)
+    Each format is written to a temporary file beside its final name, which it takes only once
+    the whole book is written: a failed build leaves any earlier output untouched.
+    """
+    from .epub import OutputFile, modified_time
+
     modified = modified_time(config.modified, config.date)
-    editions = [(edition(book, kind), path if kind == "epub" else kepub_path(path)) for kind in formats]
-    for finished, target in editions:  # all converted before anything is written
-        write_epub(finished, target, modified)
-    return BuildResult(book=book, paths=tuple(target for _, target in editions))
+    folder = output.parent if output else Path("dist")
+    files: dict[str, OutputFile] = {}
+    try:
+        for kind in formats:
+            files[kind] = OutputFile(folder, output)
+        targets: dict[str, str | io.BytesIO] = {kind: file.path for kind, file in files.items()}
+        book = _write_editions(config, builder or Builder(), targets, modified)
+        path = output or default_output(book)
+        paths = tuple(file.commit(path if kind == "epub" else kepub_path(path)) for kind, file in files.items())
+    except BaseException:
+        for file in files.values():
+            file.discard()
+        raise
+    return BuildResult(book=book, paths=paths)
 
 
 def edition_bytes(config: BookConfig) -> tuple[Book, datetime, dict[str, bytes]]:
     """The book and every edition in memory, for serving."""
-    from .epub import epub_bytes, modified_time
+    from .epub import modified_time
 
-    book = make_book(config)
     modified = modified_time(config.modified, config.date)
-    return book, modified, {kind: epub_bytes(edition(book, kind), modified) for kind in FORMATS}
+    buffers = {kind: io.BytesIO() for kind in FORMATS}
+    book = _write_editions(config, Builder(), dict(buffers), modified)
+    return book, modified, {kind: buffer.getvalue() for kind, buffer in buffers.items()}

@@ -18,7 +18,7 @@ from pathlib import Path
 from ebooklib import epub
 
 from . import xhtml
-from .book import GENERATOR, Book, TocEntry
+from .book import GENERATOR, Book, ContentDocument, TocEntry
 from .errors import OutputError
 from .xhtml import escape, quoteattr
 
@@ -48,10 +48,14 @@ _APPLE_DISPLAY_OPTIONS = (
 )
 
 
-class _Document(epub.EpubItem):
-    """A finished content document: ebooklib writes its bytes untouched."""
+_FOLDER = "EPUB"
+"""The package folder inside the zip."""
 
-    def __init__(self, uid: str, file_name: str, data: bytes, properties: tuple[str, ...] = ()):
+
+class _Document(epub.EpubItem):
+    """A content document in the manifest: its bytes went into the zip when it was finished."""
+
+    def __init__(self, uid: str, file_name: str, properties: tuple[str, ...] = (), data: bytes = b""):
         super().__init__(uid=uid, file_name=file_name, media_type="application/xhtml+xml", content=data)
         self.properties = list(properties)
 
@@ -72,57 +76,102 @@ class _PinnedZip(zipfile.ZipFile):
 
 
 class _Writer(epub.EpubWriter):
-    def __init__(self, name: str | io.BytesIO, book: epub.EpubBook, modified: datetime):
-        super().__init__(name, book, {"epub3_pages": False, "epub3_landmark": False, "mtime": modified})
-        self.date_time = modified.timetuple()[:6]
+    """ebooklib's writer for what comes last: the package document, NCX, navigation, resources."""
+
+    def __init__(self, out: _PinnedZip, book: epub.EpubBook, modified: datetime):
+        super().__init__("", book, {"epub3_pages": False, "epub3_landmark": False, "mtime": modified})
+        self.out = out
 
     def _write_opf_file(self, root) -> None:  # type: ignore[no-untyped-def]
         # Accessibility checkers want the package's language on <package> itself.
         root.set("{http://www.w3.org/XML/1998/namespace}lang", self.book.language)
         super()._write_opf_file(root)
 
+    def _write_items(self) -> None:
+        for item in self.book.get_items():
+            if isinstance(item, _Document) and not item.content:
+                continue  # written by EpubStream.add
+            data = self._get_ncx() if isinstance(item, epub.EpubNcx) else item.get_content()
+            self.out.writestr(f"{self.book.FOLDER_NAME}/{item.file_name}" if item.manifest else item.file_name, data)
+
     def write(self) -> None:
-        self.out = _PinnedZip(self.file_name, self.date_time)
+        self._write_opf()
+        self._write_items()
+
+
+class EpubStream:
+    """An EPUB written while its book is assembled, so the book is never held whole.
+
+    `mimetype` (first, stored) and the container go in at once, each content document when
+    it is final, and the package document, navigation and resources at `finish`.
+    """
+
+    def __init__(self, file: str | io.BytesIO, modified: datetime):
+        self.modified = modified.astimezone(UTC)
+        self.zip = _PinnedZip(file, self.modified.timetuple()[:6])
+        self.zip.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        self.zip.writestr(epub.CONTAINER_PATH, epub.CONTAINER_XML % {"folder_name": _FOLDER})
+
+    def add(self, document: ContentDocument) -> None:
+        self.zip.writestr(f"{_FOLDER}/{document.file_name}", document.data)
+
+    def finish(self, book: Book) -> None:
         try:
-            self.out.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
-            self._write_container()
-            self._write_opf()
-            self._write_items()
+            _Writer(self.zip, _package(book), self.modified).write()
         finally:
-            self.out.close()
+            self.zip.close()
+
+    def close(self) -> None:
+        self.zip.close()
 
 
 def epub_bytes(book: Book, modified: datetime) -> bytes:
-    """The same EPUB, in memory (for serving)."""
+    """A book whose documents still hold their bytes, as an EPUB in memory."""
     buffer = io.BytesIO()
-    _Writer(buffer, _package(book), modified.astimezone(UTC)).write()
+    stream = EpubStream(buffer, modified)
+    for document in book.documents:
+        stream.add(document)
+    stream.finish(book)
     return buffer.getvalue()
 
 
-def write_epub(book: Book, output: Path, modified: datetime) -> Path:
-    """Write the book to `output` atomically: an earlier file stays whole until the new one is."""
-    package = _package(book)
-    output = Path(output)
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".part", dir=output.parent)
-        os.close(handle)
-    except OSError as error:
-        raise OutputError(f"cannot write here ({error.strerror})", output) from error
-    try:
-        _Writer(temporary, package, modified.astimezone(UTC)).write()
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, output)
-    except OSError as error:
-        raise OutputError(f"cannot write the e-book ({error.strerror})", output) from error
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-    return output
+class OutputFile:
+    """A file written beside its final name and moved there only when whole: an earlier file
+    stays untouched until then, and a failed build leaves nothing behind."""
+
+    def __init__(self, folder: Path, shown: Path | None = None):
+        """`shown`: what an error names (the output asked for), else the folder."""
+        self.folder = Path(folder)
+        self.made_folder = not self.folder.exists()
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle, self.path = tempfile.mkstemp(prefix=".handbill-", suffix=".part", dir=self.folder)
+            os.close(handle)
+        except OSError as error:
+            raise OutputError(f"cannot write here ({error.strerror})", shown or self.folder) from error
+
+    def commit(self, target: Path) -> Path:
+        try:
+            os.chmod(self.path, 0o644)
+            os.replace(self.path, target)
+        except OSError as error:
+            self.discard()
+            raise OutputError(f"cannot write the e-book ({error.strerror})", target) from error
+        return target
+
+    def discard(self) -> None:
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+        if self.made_folder:
+            try:
+                self.folder.rmdir()
+            except OSError:
+                pass  # not empty: something else was written there meanwhile
 
 
 def _package(book: Book) -> epub.EpubBook:
     package = epub.EpubBook()
+    package.FOLDER_NAME = _FOLDER
     package.set_identifier(book.identifier)
     package.set_title(book.title)
     package.set_language(book.language)
@@ -169,11 +218,8 @@ def _package(book: Book) -> epub.EpubBook:
                 manifest=False,
             )
         )
-    documents = [
-        _Document(document.item_id, document.file_name, document.data, document.properties)
-        for document in book.documents
-    ]
-    nav = _Document("nav", "nav.xhtml", _nav_document(book), ("nav",))
+    documents = [_Document(document.item_id, document.file_name, document.properties) for document in book.documents]
+    nav = _Document("nav", "nav.xhtml", ("nav",), _nav_document(book))
     for document in documents:
         package.add_item(document)
     package.add_item(nav)

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from lxml import etree
 
-from .book import Book, ContentDocument
+from .book import ContentDocument
 
 XHTML = "http://www.w3.org/1999/xhtml"
 _X = f"{{{XHTML}}}"
@@ -29,13 +29,10 @@ _LEAVE_ALONE = frozenset(f"{_X}{name}" for name in ("script", "style", "nav"))
 _SENTENCE_END = re.compile(r"""[.!?\u2026]+["'\u2019\u201d)\]]*\s+""")
 
 
-def to_kepub(book: Book) -> Book:
-    """A copy of the book whose content documents carry Kobo's sentence spans."""
-    documents = tuple(document if document.kind == "cover" else _convert(document) for document in book.documents)
-    return replace(book, documents=documents)
-
-
-def _convert(document: ContentDocument) -> ContentDocument:
+def kepub_document(document: ContentDocument) -> ContentDocument:
+    """A content document with Kobo's sentence spans (the cover page needs none)."""
+    if document.kind == "cover":
+        return document
     root = etree.fromstring(document.data, _PARSER)
     body = root.find(f"{_X}body")
     if body is None:
