@@ -17,9 +17,9 @@ def test_rebuild_renders_only_what_changed_and_matches_a_fresh_build(write_book,
     rendered: list[int] = []
     real = build_module.render_each
 
-    def counting(documents, progress=None):  # type: ignore[no-untyped-def]
-        rendered.append(len(documents))
-        return real(documents, progress)
+    def counting(documents, count, size, progress=None):  # type: ignore[no-untyped-def]
+        rendered.append(count)
+        return real(documents, count, size, progress)
 
     monkeypatch.setattr(build_module, "render_each", counting)
     builder = Builder(keep=True)

@@ -166,7 +166,7 @@ def assemble(manuscript: Manuscript, rendered: Iterable[RenderedDocument], sink:
     package needs to know of it (its data is left empty).
     """
     config = manuscript.config
-    by_key = {_source_key(document.name): document.name for document in manuscript.documents}
+    by_key = {_source_key(name): name for name in manuscript.names}
     assembly = _Assembly(config, by_key, sink)
     for document in rendered:
         assembly.add(document)

@@ -48,14 +48,15 @@ class Builder:
         """Read, render and assemble; with a `sink`, each document goes there once final."""
         manuscript = read_manuscript(config)
         if not self.keep:
-            return assemble(manuscript, render_each(manuscript.documents, self.progress), sink)
-        return assemble(manuscript, self._kept_or_fresh(manuscript.documents), sink)
+            rendered = render_each(manuscript.documents(), len(manuscript.paths), manuscript.size, self.progress)
+            return assemble(manuscript, rendered, sink)
+        return assemble(manuscript, self._kept_or_fresh(list(manuscript.documents())), sink)
 
-    def _kept_or_fresh(self, documents: tuple[SourceDocument, ...]) -> Iterator[RenderedDocument]:
+    def _kept_or_fresh(self, documents: list[SourceDocument]) -> Iterator[RenderedDocument]:
         """Each document's tree: rendered again where its text changed, else a copy of the kept one
         (assemble() rearranges the trees it is given; the kept ones stay whole)."""
         stale = [doc for doc in documents if self._kept.get(doc.path, ("",))[0] != doc.text]
-        fresh = render_each(stale, self.progress)
+        fresh = render_each(stale, len(stale), sum(len(doc.text) for doc in stale), self.progress)
         stale_paths = {doc.path for doc in stale}
         for doc in documents:
             if doc.path in stale_paths:

@@ -8,8 +8,10 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import markdown
 from lxml import html
@@ -19,6 +21,9 @@ from . import xhtml
 from .errors import SourceError
 from .sources import SourceDocument
 from .typography import smarten
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 log = logging.getLogger("handbill")
 
@@ -109,38 +114,63 @@ Progress = Callable[[int, int], None]
 """Called with (documents done, documents in all) while a book renders."""
 
 
-def render_each(documents: Sequence[SourceDocument], progress: Progress | None = None) -> Iterator[RenderedDocument]:
-    """Render every document, in order, one at a time: the Markdown of large books on every core.
+def render_each(
+    documents: Iterable[SourceDocument], count: int, size: int, progress: Progress | None = None
+) -> Iterator[RenderedDocument]:
+    """Render `count` documents (`size` bytes of Markdown in all) in order, one at a time, the
+    Markdown of large books on every core.
 
-    Worker processes turn Markdown into HTML while this process parses, cleans and hands on
-    each result as it arrives, so the caller can finish one document before the next is made.
-    This process renders a share of the Markdown itself (see `_local_share`) instead of paying
-    for one more worker.
+    Documents are read from `documents` only a few ahead of the one being finished, and worker
+    processes turn their Markdown into HTML while this process parses, cleans and hands on
+    each result, so no more of the book is in memory than the caller keeps. This process
+    renders a share of the Markdown itself (see `_local_share`) instead of paying for one more
+    worker.
     """
-    texts = [_defused(document) for document in documents]
     workers = (os.cpu_count() or 1) - 1
-    parallel = workers >= 1 and len(documents) > 1 and sum(map(len, texts)) > PARALLEL_THRESHOLD
+    parallel = workers >= 1 and count > 1 and size > PARALLEL_THRESHOLD
     if not parallel or "fork" not in multiprocessing.get_all_start_methods():
-        yield from _finish(documents, texts, [None] * len(documents), progress)
+        for done, document in enumerate(documents, start=1):
+            yield render_document(document)
+            _report(progress, done, count)
         return
 
     from concurrent.futures import ProcessPoolExecutor
 
     every = _local_share(workers)
-    local = {index for index in range(len(documents)) if every and index % every == every - 1}
-    remote = [text for index, text in enumerate(texts) if index not in local]
     # Workers share this process's memory until they write to it: the converter is made once,
     # here, and the collector is told to leave what exists alone (it would touch every object).
     _converter()
     gc.freeze()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    ahead: deque[tuple[SourceDocument, str, Future[str | None] | None]] = deque()
     try:
-        results = pool.map(_markdown_or_none, remote, chunksize=max(1, len(remote) // (workers * 8)))
-        markups = (None if index in local else next(results) for index in range(len(documents)))
-        yield from _finish(documents, texts, markups, progress)
+        for done, document in enumerate(documents, start=1):
+            text = _defused(document)
+            here = every and done % every == 0
+            ahead.append((document, text, None if here else pool.submit(_markdown_or_none, text)))
+            if len(ahead) > _AHEAD * workers:
+                yield _finish_next(ahead)
+                _report(progress, done - len(ahead), count)
+        while ahead:
+            yield _finish_next(ahead)
+            _report(progress, count - len(ahead), count)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # after an error, render nothing more
         gc.unfreeze()
+
+
+_AHEAD = 8
+"""Documents read and queued per worker beyond the one being finished: enough to keep workers busy."""
+
+
+def _finish_next(ahead: deque[tuple[SourceDocument, str, Future[str | None] | None]]) -> RenderedDocument:
+    document, text, future = ahead.popleft()
+    return render_document(document, None if future is None else future.result(), text)
+
+
+def _report(progress: Progress | None, done: int, count: int) -> None:
+    if progress is not None and (done % 10 == 0 or done == count):
+        progress(done, count)
 
 
 def _local_share(workers: int) -> int:
@@ -148,19 +178,6 @@ def _local_share(workers: int) -> int:
     process about a third as much as the Markdown does, so beside one worker it can render a
     third of the documents itself, beside two a ninth, beside more none."""
     return {1: 3, 2: 9}.get(workers, 0)
-
-
-def _finish(
-    documents: Sequence[SourceDocument],
-    texts: Sequence[str],
-    markups: Iterable[str | None],
-    progress: Progress | None,
-) -> Iterator[RenderedDocument]:
-    """Each document's tree, from its markup or (where that is None) rendered here."""
-    for done, (document, text, markup) in enumerate(zip(documents, texts, markups, strict=True), start=1):
-        yield render_document(document, markup, text)
-        if progress is not None and (done % 10 == 0 or done == len(documents)):
-            progress(done, len(documents))
 
 
 MAX_BRACKET_DEPTH = 32

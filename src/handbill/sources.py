@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,15 +36,28 @@ class SourceDocument:
 
 @dataclass(frozen=True)
 class Manuscript:
+    """The book's source files in reading order, each read only when it is wanted."""
+
     config: BookConfig
-    documents: tuple[SourceDocument, ...]
+    paths: tuple[Path, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [_name(path, self.config.root) for path in self.paths]
+
+    @property
+    def size(self) -> int:
+        """Bytes of Markdown in all."""
+        return sum(path.stat().st_size for path in self.paths)
+
+    def documents(self) -> Iterator[SourceDocument]:
+        for path in self.paths:
+            yield read_document(path, self.config.root)
 
 
 def read_manuscript(config: BookConfig) -> Manuscript:
-    """Every source document of the book, in reading order."""
-    paths = _chapter_paths(config)
-    documents = tuple(read_document(path, config.root) for path in paths)
-    return Manuscript(config=config, documents=documents)
+    """Find every source document of the book and put them in reading order."""
+    return Manuscript(config=config, paths=tuple(_chapter_paths(config)))
 
 
 def _chapter_paths(config: BookConfig) -> list[Path]:
@@ -123,8 +137,11 @@ def read_document(path: Path, root: Path) -> SourceDocument:
         raise SourceError(f"cannot be read ({error.strerror})", path) from error
     text = decode(data, path)
     meta, text = split_front_matter(text, path)
-    name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
-    return SourceDocument(path=path, name=name, text=text, meta=meta)
+    return SourceDocument(path=path, name=_name(path, root), text=text, meta=meta)
+
+
+def _name(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
 
 
 def decode(data: bytes, path: Path) -> str:
