@@ -94,6 +94,28 @@ def test_truncated_image_is_an_error(tmp_path: Path) -> None:
         load_cover(path)
 
 
+@pytest.mark.parametrize("mode", ["RGB", "L", "P"])
+def test_plain_png_is_kept_byte_for_byte(tmp_path: Path, mode: str) -> None:
+    path = save(Image.new(mode, (600, 900)), tmp_path / "c.png", "PNG")
+    cover = load_cover(path)
+    assert (cover.data, cover.media_type, cover.width, cover.height) == (path.read_bytes(), "image/png", 600, 900)
+
+
+def test_png_with_a_damaged_chunk_is_not_taken_as_it_is(tmp_path: Path) -> None:
+    path = save(Image.new("RGB", (600, 900), (9, 9, 9)), tmp_path / "c.png", "PNG")
+    data = bytearray(path.read_bytes())
+    data[data.index(b"IDAT") + 6] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(CoverError):
+        load_cover(path)
+
+
+def test_cmyk_jpeg_is_converted(tmp_path: Path) -> None:
+    path = save(Image.new("CMYK", (400, 600), (0, 90, 90, 0)), tmp_path / "c.jpg", "JPEG")
+    cover = load_cover(path)
+    assert cover.data != path.read_bytes() and image_of(cover.data).mode == "RGB"
+
+
 def test_own_cover_in_a_book(write_book, build_book, tmp_path: Path) -> None:
     cover = save(Image.new("RGB", (1000, 1500), (0, 90, 40)), tmp_path / "own.jpg", "JPEG")
     epub, _ = build_book(write_book({"a.md": "# A\n\ntext\n"}), cover=cover)

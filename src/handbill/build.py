@@ -85,12 +85,14 @@ def _write_editions(
 ) -> Book:
     """Build the book into one EPUB per format (`epub`, `kepub`), each written as it is assembled."""
     from .epub import EpubStream  # ebooklib is loaded when the first document is final
-    from .kepub import kepub_document
 
     streams: list[tuple[EpubStream, Callable[[ContentDocument], ContentDocument] | None]] = []
     try:
         for kind, target in targets.items():
-            streams.append((EpubStream(target, modified), kepub_document if kind == "kepub" else None))
+            convert = None
+            if kind == "kepub":
+                from .kepub import kepub_document as convert
+            streams.append((EpubStream(target, modified), convert))
 
         def sink(document: ContentDocument) -> None:
             for stream, convert in streams:

@@ -9,8 +9,8 @@ its own navigation document, and a zip writer whose bytes depend only on the boo
 from __future__ import annotations
 
 import io
+import itertools
 import os
-import tempfile
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -145,10 +145,21 @@ class OutputFile:
         self.made_folder = not self.folder.exists()
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            handle, self.path = tempfile.mkstemp(prefix=".handbill-", suffix=".part", dir=self.folder)
-            os.close(handle)
+            self.path = self._create(self.folder)
         except OSError as error:
             raise OutputError(f"cannot write here ({error.strerror})", shown or self.folder) from error
+
+    @staticmethod
+    def _create(folder: Path) -> str:
+        """A new, empty file of our own (the tempfile module would cost 4 ms of start-up)."""
+        for number in itertools.count(1):
+            path = str(folder / f".handbill-{os.getpid()}-{number}.part")
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+                return path
+            except FileExistsError:
+                continue
+        raise AssertionError("unreachable")
 
     def commit(self, target: Path) -> Path:
         try:

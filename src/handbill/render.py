@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import multiprocessing
 import os
 import signal
 import threading
@@ -127,13 +126,13 @@ def render_each(
     worker.
     """
     workers = (os.cpu_count() or 1) - 1
-    parallel = workers >= 1 and count > 1 and size > PARALLEL_THRESHOLD
-    if not parallel or "fork" not in multiprocessing.get_all_start_methods():
+    if not (workers >= 1 and count > 1 and size > PARALLEL_THRESHOLD and hasattr(os, "fork")):
         for done, document in enumerate(documents, start=1):
             yield render_document(document)
             _report(progress, done, count)
         return
 
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     every = _local_share(workers)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-from importlib import resources
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -27,7 +26,7 @@ _COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 
 def stylesheet_files(config: BookConfig) -> list[tuple[str, str, bytes, str]]:
     """(file name, media type, bytes, item id) of every stylesheet and every file they use."""
-    default = resources.files("handbill").joinpath("data/handbill.css").read_bytes()
+    default = (Path(__file__).parent / "data" / "handbill.css").read_bytes()
     files = [("styles/handbill.css", "text/css", default, "style-handbill")]
     embedded: dict[Path, str] = {}
     roots = [root.resolve() for root in config.allowed_roots]
