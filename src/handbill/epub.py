@@ -60,6 +60,10 @@ class _Document(epub.EpubItem):
         self.properties = list(properties)
 
 
+_COMPRESSED = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".woff", ".woff2")
+"""Files that deflate would only spend time on: they are stored as they are."""
+
+
 class _PinnedZip(zipfile.ZipFile):
     """A zip whose entries all carry one timestamp and fixed permissions."""
 
@@ -68,8 +72,10 @@ class _PinnedZip(zipfile.ZipFile):
         self.pinned_time = date_time
 
     def writestr(self, name, data, compress_type=None, compresslevel=None):  # type: ignore[override]
-        info = zipfile.ZipInfo(name if isinstance(name, str) else name.filename, self.pinned_time)
-        info.compress_type = zipfile.ZIP_STORED if compress_type == zipfile.ZIP_STORED else zipfile.ZIP_DEFLATED
+        name = name if isinstance(name, str) else name.filename
+        info = zipfile.ZipInfo(name, self.pinned_time)
+        stored = compress_type == zipfile.ZIP_STORED or name.lower().endswith(_COMPRESSED)
+        info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
         info.external_attr = 0o644 << 16
         info.create_system = 3
         super().writestr(info, data, compresslevel=compresslevel)
