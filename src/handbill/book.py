@@ -255,8 +255,7 @@ class _Assembly:
                 chapter_title = part.piece.title or ""
             part.chapter_title = chapter_title
             _place_notes(part, notes)
-            _unique_ids(part)
-        _index_targets(parts, self.targets, self.starts)
+            _settle_ids(part, self.targets, self.starts)
         for part in parts:
             waits = self._rewrite_links(part)
             self.images.embed(part)
@@ -575,13 +574,15 @@ def _aside(note: html.HtmlElement, ref: html.HtmlElement) -> html.HtmlElement:
     return aside
 
 
-def _unique_ids(part: _Part) -> None:
+def _settle_ids(part: _Part, targets: dict[tuple[str, str], str], starts: dict[str, str]) -> None:
+    """Make the part's ids unique within it, and record where each (source, id) and each
+    source's start ended up."""
+    source = part.piece.rendered.source.name
+    starts.setdefault(source, part.file_name)
     seen: set[str] = set()
     for block in part.blocks:
-        for element in block.iter():
-            value = element.get("id") if isinstance(element.tag, str) else None
-            if value is None:
-                continue
+        for element in _WITH_ID(block):
+            value = element.get("id")
             if value in seen:
                 number = 2
                 while f"{value}-{number}" in seen:
@@ -589,18 +590,10 @@ def _unique_ids(part: _Part) -> None:
                 value = f"{value}-{number}"
                 element.set("id", value)
             seen.add(value)
+            targets.setdefault((source, value), f"{part.file_name}#{value}")
 
 
-def _index_targets(parts: list[_Part], targets: dict[tuple[str, str], str], starts: dict[str, str]) -> None:
-    """Record where each (source, id) and each source's start ended up."""
-    for part in parts:
-        source = part.piece.rendered.source.name
-        starts.setdefault(source, part.file_name)
-        for block in part.blocks:
-            for element in block.iter():
-                value = element.get("id") if isinstance(element.tag, str) else None
-                if value is not None:
-                    targets.setdefault((source, value), f"{part.file_name}#{value}")
+_WITH_ID = etree.XPath("descendant-or-self::*[@id]")
 
 
 def _source_key(name: str) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import io
 import itertools
 import os
+import queue
+import threading
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,7 +111,9 @@ class EpubStream:
     """An EPUB written while its book is assembled, so the book is never held whole.
 
     `mimetype` (first, stored) and the container go in at once, each content document when
-    it is final, and the package document, navigation and resources at `finish`.
+    it is final, and the package document, navigation and resources at `finish`. Documents
+    are compressed on a thread of their own (zlib lets go of the interpreter while it works),
+    in the order they came, while the caller assembles the next ones.
     """
 
     def __init__(self, file: str | io.BytesIO, modified: datetime):
@@ -117,17 +121,42 @@ class EpubStream:
         self.zip = _PinnedZip(file, self.modified.timetuple()[:6])
         self.zip.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
         self.zip.writestr(epub.CONTAINER_PATH, epub.CONTAINER_XML % {"folder_name": _FOLDER})
+        self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=16)
+        self._failure: BaseException | None = None
+        self._writer = threading.Thread(target=self._write_queued, name="epub-writer", daemon=True)
+        self._writer.start()
+
+    def _write_queued(self) -> None:
+        while (entry := self._queue.get()) is not None:
+            if self._failure is None:
+                try:
+                    self.zip.writestr(*entry)
+                except BaseException as error:  # handed to the caller at its next call
+                    self._failure = error
+
+    def _check(self) -> None:
+        if self._failure is not None:
+            raise self._failure
 
     def add(self, document: ContentDocument) -> None:
-        self.zip.writestr(f"{_FOLDER}/{document.file_name}", document.data)
+        self._check()
+        self._queue.put((f"{_FOLDER}/{document.file_name}", document.data))
+
+    def _drain(self) -> None:
+        if self._writer.is_alive():
+            self._queue.put(None)
+            self._writer.join()
 
     def finish(self, book: Book) -> None:
         try:
+            self._drain()
+            self._check()
             _Writer(self.zip, _package(book), self.modified).write()
         finally:
             self.zip.close()
 
     def close(self) -> None:
+        self._drain()
         self.zip.close()
 
 
