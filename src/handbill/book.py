@@ -9,7 +9,6 @@ and images are read into the book.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 import posixpath
@@ -18,6 +17,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from lxml import etree, html
@@ -64,8 +64,7 @@ DOCUMENT_TYPES = {
 }
 
 
-@dataclass(frozen=True)
-class Resource:
+class Resource(NamedTuple):
     """A file inside the EPUB's package folder that is not a content document."""
 
     file_name: str
@@ -74,15 +73,13 @@ class Resource:
     item_id: str
 
 
-@dataclass(frozen=True)
-class TocEntry:
+class TocEntry(NamedTuple):
     title: str
     href: str
     children: tuple[TocEntry, ...] = ()
 
 
-@dataclass(frozen=True)
-class ContentDocument:
+class ContentDocument(NamedTuple):
     """One XHTML file of the spine."""
 
     file_name: str
@@ -99,8 +96,7 @@ Sink = Callable[[ContentDocument], None]
 """Takes each content document of a book as soon as it is final (an EPUB being written)."""
 
 
-@dataclass(frozen=True)
-class Book:
+class Book(NamedTuple):
     """Everything the EPUB writer needs, checked and ready."""
 
     title: str
@@ -317,7 +313,7 @@ class _Assembly:
         for index in self.waiting:
             document = self.documents[index]
             data = _PENDING_TAG.sub(functools.partial(replace, file_name=document.file_name), document.data)
-            self.documents[index] = self.deliver(dataclasses.replace(document, data=data))
+            self.documents[index] = self.deliver(document._replace(data=data))
         return self.documents
 
     def deliver(self, document: ContentDocument) -> ContentDocument:
@@ -325,11 +321,10 @@ class _Assembly:
         if self.sink is None:
             return document
         self.sink(document)
-        return dataclasses.replace(document, data=b"")
+        return document._replace(data=b"")
 
 
-@dataclass(frozen=True)
-class _Waiting:
+class _Waiting(NamedTuple):
     """A link to a source not yet assembled, serialised as a placeholder element."""
 
     attributes: dict[str, str]

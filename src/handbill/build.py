@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator
 from copy import deepcopy
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from .book import Book, ContentDocument, Sink, assemble
 from .config import BookConfig
@@ -18,8 +18,7 @@ FORMATS = ("epub", "kepub")
 """What `--format` accepts (and `all`): the EPUB, and the Kobo edition named *.kepub.epub."""
 
 
-@dataclass(frozen=True)
-class BuildResult:
+class BuildResult(NamedTuple):
     book: Book
     paths: tuple[Path, ...]
 

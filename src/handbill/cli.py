@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 
-import click
-
 from . import __version__
+
+# A build is short and allocates mostly long-lived objects (modules, then each chapter's tree):
+# the collector's default of a pass every 700 allocations spent 5 ms of the statement's 0.1 s.
+gc.set_threshold(50_000, 20, 20)
+
+import click  # noqa: E402
 
 
 class _WarningHandler(logging.Handler):
@@ -236,10 +241,17 @@ def serve(books: tuple[Path, ...], host: str, port: int) -> None:
 
 
 def main() -> None:
+    """The console script. Once the command is done the process leaves at once: tearing the
+    interpreter down, module by module and object by object, took 20 ms of the statement's
+    0.12 s build. Everything handbill writes is closed by then; output streams are flushed."""
     import os
+    import sys
 
     try:
         cli(prog_name="handbill", standalone_mode=True)
+        code: int | str | None = 0
+    except SystemExit as done:
+        code = done.code
     except Exception as error:  # a bug of ours: one line, not a traceback (HANDBILL_DEBUG=1 shows it)
         if os.environ.get("HANDBILL_DEBUG"):
             raise
@@ -247,4 +259,14 @@ def main() -> None:
             f"Error: internal error ({type(error).__name__}: {error}); please report it with the book that caused it",
             err=True,
         )
-        raise SystemExit(1) from None
+        code = 1
+    if isinstance(code, str):
+        click.echo(code, err=True)
+        code = 1
+    logging.shutdown()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:
+        pass  # a closed pipe: nothing more can be said
+    os._exit(code or 0)

@@ -7,9 +7,8 @@ import io
 import struct
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import CoverError
 
@@ -37,8 +36,7 @@ _PALETTE = [
 ]
 
 
-@dataclass(frozen=True)
-class CoverImage:
+class CoverImage(NamedTuple):
     data: bytes
     media_type: str
     extension: str

@@ -9,7 +9,6 @@ body's content sits in `div#book-columns > div#book-inner`. The words stay exact
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from lxml import etree
 
@@ -45,8 +44,7 @@ def kepub_document(document: ContentDocument) -> ContentDocument:
         inner.append(child)
     body.append(columns)
     data = etree.tostring(root, xml_declaration=True, encoding="utf-8", doctype="<!DOCTYPE html>")
-    return replace(
-        document,
+    return document._replace(
         data=data.replace(b"<?xml version='1.0' encoding='utf-8'?>", b'<?xml version="1.0" encoding="utf-8"?>', 1),
     )
 

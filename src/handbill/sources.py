@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .config import BookConfig
 from .errors import SourceError
@@ -23,19 +22,17 @@ _SUMMARY_LINK = re.compile(r"\[(?P<title>(?:[^\]\\]|\\.)*)\]\((?P<target>[^)\s]*
 _FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 
 
-@dataclass(frozen=True)
-class SourceDocument:
+class SourceDocument(NamedTuple):
     """One Markdown file, decoded, with its front matter split off."""
 
     path: Path
     name: str
     """The path relative to the book folder, with forward slashes: how links name it."""
     text: str
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Manuscript:
+class Manuscript(NamedTuple):
     """The book's source files in reading order, each read only when it is wanted."""
 
     config: BookConfig
