@@ -6,7 +6,8 @@
 Builds the default book (with its cover) and generated books of the given sizes in
 megabytes, each with both tools, alternating so machine noise hits both alike, and
 prints medians, the ratio handbill/pandoc, and the peak memory (PSS) of each tool's
-whole process tree (handbill renders large books in worker processes).
+whole process tree (handbill renders large books in worker processes). Memory is
+sampled in separate runs: sampling slows a large process down.
 """
 
 from __future__ import annotations
@@ -64,18 +65,25 @@ def tree_memory(pid: int) -> int:
     return total
 
 
-def measure(command: list[str]) -> tuple[float, int]:
-    """Wall time and peak memory (sampled every 5 ms) of one run."""
+def timed(command: list[str]) -> float:
+    """Wall time of one run, with nothing watching it."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - started
+    if process.returncode != 0:
+        sys.exit(f"{command[0]} failed: {process.stderr.decode()[-500:]}")
+    return elapsed
+
+
+def peak_memory(command: list[str]) -> int:
+    """Peak memory of one run, sampled every 5 ms. Reading a large process's memory map takes
+    the kernel a while and slows the process down, so these runs are not timed."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak = 0
     while process.poll() is None:
         peak = max(peak, tree_memory(process.pid))
         time.sleep(0.005)
-    elapsed = time.perf_counter() - started
-    if process.returncode != 0:
-        sys.exit(f"{command[0]} failed: {process.stderr.read().decode()[-500:]}")
-    return elapsed, peak
+    return peak
 
 
 def commands(book: Path, out: Path, pandoc: str, cover: Path | None) -> dict[str, list[str]]:
@@ -89,7 +97,8 @@ def commands(book: Path, out: Path, pandoc: str, cover: Path | None) -> dict[str
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=5, help="timed runs of each tool, alternating")
+    parser.add_argument("--memory-runs", type=int, default=1, help="further runs of each tool to sample memory")
     parser.add_argument("--sizes", default="0.01,5", help="generated book sizes in MB, comma-separated")
     parser.add_argument("--pandoc")
     arguments = parser.parse_args()
@@ -104,15 +113,15 @@ def main() -> None:
 
     print(f"{'book':40} {'tool':9} {'median s':>9} {'peak MB':>8}")
     for name, book, cover in cases:
-        runs: dict[str, list[tuple[float, int]]] = {"handbill": [], "pandoc": []}
         tools = commands(book, work, pandoc, cover)
+        walls: dict[str, list[float]] = {tool: [] for tool in tools}
         for _ in range(arguments.runs):
             for tool, command in tools.items():
-                runs[tool].append(measure(command))
+                walls[tool].append(timed(command))
         medians = {}
-        for tool, results in runs.items():
-            wall = statistics.median(result[0] for result in results)
-            peak = max(result[1] for result in results) / 1024 / 1024
+        for tool, command in tools.items():
+            wall = statistics.median(walls[tool])
+            peak = max(peak_memory(command) for _ in range(arguments.memory_runs)) / 1024 / 1024
             medians[tool] = (wall, peak)
             print(f"{name:40} {tool:9} {wall:9.2f} {peak:8.0f}")
         time_ratio = medians["handbill"][0] / medians["pandoc"][0]

@@ -130,6 +130,25 @@ def test_unwritable_output_is_an_error_not_a_traceback(tmp_path: Path) -> None:
     assert code == 1 and "Error:" in err and "book.epub" in err
 
 
+def test_disk_full_while_writing_is_an_error_and_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
+    from handbill import epub
+
+    real = epub._PinnedZip.writestr
+
+    def full(self, name, data, compress_type=None, compresslevel=None):  # type: ignore[no-untyped-def]
+        if str(name).endswith("text-002.xhtml"):
+            raise OSError(28, "No space left on device")
+        return real(self, name, data, compress_type, compresslevel)
+
+    monkeypatch.setattr(epub._PinnedZip, "writestr", full)
+    output = tmp_path / "out" / "book.epub"
+    output.parent.mkdir()
+    output.write_bytes(b"an earlier book")
+    code, _, err = run("build", str(CONTENT), "-o", str(output))
+    assert code == 1 and "No space left on device" in err and "book.epub" in err and len(err.splitlines()) == 1
+    assert output.read_bytes() == b"an earlier book" and [path.name for path in output.parent.iterdir()] == ["book.epub"]
+
+
 def test_module_entry_point_runs() -> None:
     import subprocess
     import sys

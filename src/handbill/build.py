@@ -80,7 +80,11 @@ def kepub_path(output: Path) -> Path:
 
 
 def _write_editions(
-    config: BookConfig, builder: Builder, targets: dict[str, str | io.BytesIO], modified: datetime
+    config: BookConfig,
+    builder: Builder,
+    targets: dict[str, str | io.BytesIO],
+    modified: datetime,
+    shown: Path | None = None,
 ) -> Book:
     """Build the book into one EPUB per format (`epub`, `kepub`), each written as it is assembled."""
     from .epub import EpubStream  # ebooklib is loaded when the first document is final
@@ -91,7 +95,7 @@ def _write_editions(
             convert = None
             if kind == "kepub":
                 from .kepub import kepub_document as convert
-            streams.append((EpubStream(target, modified), convert))
+            streams.append((EpubStream(target, modified, shown), convert))
 
         def sink(document: ContentDocument) -> None:
             for stream, convert in streams:
@@ -126,7 +130,7 @@ def build(
         for kind in formats:
             files[kind] = OutputFile(folder, output)
         targets: dict[str, str | io.BytesIO] = {kind: file.path for kind, file in files.items()}
-        book = _write_editions(config, builder or Builder(), targets, modified)
+        book = _write_editions(config, builder or Builder(), targets, modified, output or folder)
         path = output or default_output(book)
         paths = tuple(file.commit(path if kind == "epub" else kepub_path(path)) for kind, file in files.items())
     except BaseException:

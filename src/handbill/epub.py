@@ -116,8 +116,10 @@ class EpubStream:
     in the order they came, while the caller assembles the next ones.
     """
 
-    def __init__(self, file: str | io.BytesIO, modified: datetime):
+    def __init__(self, file: str | io.BytesIO, modified: datetime, shown: Path | None = None):
+        """`shown`: what an error names (the output asked for)."""
         self.modified = modified.astimezone(UTC)
+        self.shown = shown
         self.zip = _PinnedZip(file, self.modified.timetuple()[:6])
         self.zip.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
         self.zip.writestr(epub.CONTAINER_PATH, epub.CONTAINER_XML % {"folder_name": _FOLDER})
@@ -136,7 +138,12 @@ class EpubStream:
 
     def _check(self) -> None:
         if self._failure is not None:
-            raise self._failure
+            raise self._failed(self._failure)
+
+    def _failed(self, error: BaseException) -> BaseException:
+        if isinstance(error, OSError):
+            return OutputError(f"cannot write the e-book ({error.strerror or error})", self.shown)
+        return error
 
     def add(self, document: ContentDocument) -> None:
         self._check()
@@ -148,16 +155,21 @@ class EpubStream:
             self._writer.join()
 
     def finish(self, book: Book) -> None:
+        self._drain()
+        self._check()
         try:
-            self._drain()
-            self._check()
             _Writer(self.zip, _package(book), self.modified).write()
-        finally:
             self.zip.close()
+        except OSError as error:
+            raise self._failed(error) from error
 
     def close(self) -> None:
+        """Stop writing (after a failure: the caller throws the file away)."""
         self._drain()
-        self.zip.close()
+        try:
+            self.zip.close()
+        except OSError:
+            pass
 
 
 def epub_bytes(book: Book, modified: datetime) -> bytes:
