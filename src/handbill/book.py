@@ -37,7 +37,9 @@ log = logging.getLogger("handbill")
 MAX_DOCUMENT_BYTES = 200_000
 """Adobe-engine readers struggle above roughly 260 KB of XHTML in one file."""
 
-_TEXT_OF = etree.XPath("string()")
+def _text(element: html.HtmlElement) -> str:
+    """All the text inside an element (not its tail)."""
+    return etree.tostring(element, method="text", encoding="unicode", with_tail=False)
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _LINKABLE_SUFFIXES = (*MARKDOWN_SUFFIXES, ".html", ".htm", ".xhtml")
 # epub:type of a document -> (its ARIA role, the part of the book it belongs to)
@@ -775,7 +777,7 @@ def _content_document(part: _Part, language: str, stylesheets: list[Resource]) -
         properties.append("svg")
     if "<math" in inner:
         properties.append("mathml")
-    words = sum(len(_TEXT_OF(block).split()) for block in part.blocks)
+    words = sum(len(_text(block).split()) for block in part.blocks)
     return ContentDocument(
         file_name=part.file_name,
         item_id=part.file_name.removesuffix(".xhtml"),

@@ -121,9 +121,9 @@ def render_each(
 
     Documents are read from `documents` only a few ahead of the one being finished, and worker
     processes turn their Markdown into HTML while this process parses, cleans and hands on
-    each result, so no more of the book is in memory than the caller keeps. This process
-    renders a share of the Markdown itself (see `_local_share`) instead of paying for one more
-    worker.
+    each result, so no more of the book is in memory than the caller keeps. Whenever the next
+    result is not ready, this process renders the newest queued document itself instead of
+    waiting: the work balances itself on any number of cores without a worker to spare.
     """
     workers = (os.cpu_count() or 1) - 1
     if not (workers >= 1 and count > 1 and size > PARALLEL_THRESHOLD and hasattr(os, "fork")):
@@ -135,18 +135,16 @@ def render_each(
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    every = _local_share(workers)
     # Workers share this process's memory until they write to it: the converter is made once,
     # here, and the collector is told to leave what exists alone (it would touch every object).
     _converter()
     gc.freeze()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
-    ahead: deque[tuple[SourceDocument, str, Future[str | None] | None]] = deque()
+    ahead: deque[_Queued] = deque()
     try:
         for done, document in enumerate(documents, start=1):
             text = _defused(document)
-            here = every and done % every == 0
-            ahead.append((document, text, None if here else pool.submit(_markdown_or_none, text)))
+            ahead.append(_Queued(document, text, pool.submit(_markdown_or_none, text)))
             if len(ahead) > _AHEAD * workers:
                 yield _finish_next(ahead)
                 _report(progress, done - len(ahead), count)
@@ -158,25 +156,38 @@ def render_each(
         gc.unfreeze()
 
 
-_AHEAD = 8
-"""Documents read and queued per worker beyond the one being finished: enough to keep workers busy."""
+_AHEAD = 12
+"""Documents read and queued per worker beyond the one being finished: enough to keep workers
+busy and leave this process some to take."""
 
 
-def _finish_next(ahead: deque[tuple[SourceDocument, str, Future[str | None] | None]]) -> RenderedDocument:
-    document, text, future = ahead.popleft()
-    return render_document(document, None if future is None else future.result(), text)
+@dataclass
+class _Queued:
+    document: SourceDocument
+    text: str
+    future: Future[str | None] | None
+    markup: str | None = None
+    """Rendered here, when this process took the document from the queue."""
+
+
+def _finish_next(ahead: deque[_Queued]) -> RenderedDocument:
+    """The oldest queued document as a tree. While its Markdown is still being rendered, this
+    process renders the newest one that no worker has started."""
+    first = ahead[0]
+    while first.future is not None and not first.future.done():
+        taken = next((queued for queued in reversed(ahead) if queued.future and queued.future.cancel()), None)
+        if taken is None:
+            break
+        taken.future = None
+        taken.markup = _markdown_or_none(taken.text)
+    ahead.popleft()
+    markup = first.markup if first.future is None else first.future.result()
+    return render_document(first.document, markup, first.text)
 
 
 def _report(progress: Progress | None, done: int, count: int) -> None:
     if progress is not None and (done % 10 == 0 or done == count):
         progress(done, count)
-
-
-def _local_share(workers: int) -> int:
-    """Render every n-th document here (0: none). Parsing, cleaning and assembling cost this
-    process about a third as much as the Markdown does, so beside one worker it can render a
-    third of the documents itself, beside two a ninth, beside more none."""
-    return {1: 3, 2: 9}.get(workers, 0)
 
 
 MAX_BRACKET_DEPTH = 32

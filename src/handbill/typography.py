@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from lxml import html
+from lxml import etree, html
 
 from .xhtml import PHRASING
 
@@ -22,32 +22,27 @@ _OPENING_CONTEXT = frozenset(" \t\n\u00a0([{\u2014\u2013-/\u201c\u2018")
 def smarten(container: html.HtmlElement) -> None:
     """Replace straight quotes, `--`, `---` and `...` in every text outside code, in place."""
     previous = " "
-    for element, attribute in _text_slots(container):
-        if element is None:
-            previous = " "  # a new block: nothing before it counts
-            continue
-        text = getattr(element, attribute)
+    walker = etree.iterwalk(container, events=("start", "end"))
+    for event, element in walker:
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if tag not in PHRASING:
+            previous = " "  # a block begins or ends: nothing before it counts
+        if event == "start":
+            if tag in _SKIP or tag.startswith("{"):  # code, and foreign markup
+                walker.skip_subtree()
+                continue
+            text = element.text
+        else:
+            text = element.tail
         if not text:
             continue
-        if any(mark in text for mark in "\"'-."):
+        if '"' in text or "'" in text or "-" in text or "." in text:
             text = _smarten_text(text, previous)
-            setattr(element, attribute, text)
+            if event == "start":
+                element.text = text
+            else:
+                element.tail = text
         previous = text[-1]
-
-
-def _text_slots(element: html.HtmlElement):  # type: ignore[no-untyped-def]
-    """(element, "text" | "tail") in reading order, skipping code and foreign markup."""
-    tag = element.tag if isinstance(element.tag, str) else ""
-    block = tag not in PHRASING
-    if block:
-        yield None, "text"
-    if tag not in _SKIP and not tag.startswith("{"):
-        yield element, "text"
-        for child in element:
-            yield from _text_slots(child)
-    if block:
-        yield None, "text"
-    yield element, "tail"
 
 
 def _smarten_text(text: str, previous: str) -> str:
