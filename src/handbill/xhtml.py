@@ -241,8 +241,8 @@ def _empty_void(element: html.HtmlElement) -> None:
 
 
 def _clean_attributes(element: html.HtmlElement, tag: str, report: Report) -> None:
-    allowed = GLOBAL_ATTRIBUTES | ELEMENT_ATTRIBUTES.get(tag, set())
-    for name, value in list(element.attrib.items()):
+    allowed = _ALLOWED_ATTRIBUTES.get(tag, GLOBAL_ATTRIBUTES)
+    for name, value in element.attrib.items():  # lxml gives a list: the loop may change attributes
         keep = _attribute_value(name, value, allowed, tag)
         if keep is None:
             del element.attrib[name]
@@ -264,6 +264,9 @@ def _clean_attributes(element: html.HtmlElement, tag: str, report: Report) -> No
             element.set("alt", "")
     if element.get("lang"):
         element.set("{http://www.w3.org/XML/1998/namespace}lang", element.get("lang"))
+
+
+_ALLOWED_ATTRIBUTES = {tag: GLOBAL_ATTRIBUTES | names for tag, names in ELEMENT_ATTRIBUTES.items()}
 
 
 def _attribute_value(name: str, value: str, allowed: set[str] | frozenset[str], tag: str) -> str | None:
