@@ -76,13 +76,15 @@ def timed(command: list[str]) -> float:
 
 
 def peak_memory(command: list[str]) -> int:
-    """Peak memory of one run, sampled every 5 ms. Reading a large process's memory map takes
-    the kernel a while and slows the process down, so these runs are not timed."""
+    """Peak memory of one run, sampled every 5 ms per 100 MB the process holds. Reading a
+    large process's memory map takes the kernel a while and slows the process down, so these
+    runs are not timed, and a process of several GB is sampled less often."""
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak = 0
     while process.poll() is None:
-        peak = max(peak, tree_memory(process.pid))
-        time.sleep(0.005)
+        current = tree_memory(process.pid)
+        peak = max(peak, current)
+        time.sleep(0.005 * max(1.0, current / 100e6))
     return peak
 
 
