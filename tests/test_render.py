@@ -52,6 +52,7 @@ def test_real_texts_render_as_with_every_extension() -> None:
         "~~~\ncode\n~~~\n",
         "# Title {#custom .class}\n",
         "Text[^1].\n\n[^1]: A note.\n",
+        "[TOC]\n\n# A\n\n## B\n",
         "Plain prose, with a colon: and nothing else.\n",
     ],
 )

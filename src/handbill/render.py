@@ -38,16 +38,18 @@ class RenderedDocument:
 
 
 _OPTIONAL_EXTENSIONS: dict[str, Callable[[str], object]] = {
-    # An extension, and a test that is true of every text whose rendering it could change: each
-    # needs a mark in the Markdown (a definition list, a line starting with ':' after any
-    # indentation, quote or list marker). Left out where it has nothing to do, they cost nothing:
-    # together they were a fifth of Python-Markdown's time on prose.
+    # What a converter can do without, each with a test that is true of every text whose
+    # rendering it could change: every one needs a mark in the Markdown (for a definition list,
+    # a line starting with ':' after any indentation, quote or list marker). Left out where
+    # they have nothing to do, they cost nothing; together they were a fifth of
+    # Python-Markdown's time on prose. "toc_marker" is toc's search for [TOC] in every element.
     "abbr": lambda text: "*[" in text,
     "attr_list": lambda text: "{" in text,
     "def_list": re.compile(r"^[ \t>*+\-.)\d]*:", re.MULTILINE).search,
     "fenced_code": lambda text: "```" in text or "~~~" in text,
     "footnotes": lambda text: "[^" in text,
     "tables": lambda text: "|" in text,
+    "toc_marker": lambda text: "[TOC]" in text,
 }
 _converters: dict[tuple[str, ...], markdown.Markdown] = {}
 
@@ -79,7 +81,9 @@ def _extensions(optional: tuple[str, ...]) -> list[Extension]:
         "md_in_html": lambda: load("md_in_html").MarkdownInHtmlExtension(),
         "sane_lists": lambda: load("sane_lists").SaneListExtension(),
         "tables": lambda: load("tables").TableExtension(),
-        "toc": lambda: load("toc").TocExtension(slugify=load("toc").slugify_unicode),
+        "toc": lambda: load("toc").TocExtension(
+            slugify=load("toc").slugify_unicode, marker="[TOC]" if "toc_marker" in optional else ""
+        ),
     }
     return [make() for name, make in every.items() if name not in _OPTIONAL_EXTENSIONS or name in optional]
 
