@@ -48,6 +48,8 @@ def test_real_texts_render_as_with_every_extension() -> None:
         "Term\n\t: definition after a tab\n",
         '<div markdown="1">\nTerm\n: definition in HTML\n</div>\n',
         "*[HTML]: Hyper Text\n\nHTML here.\n",
+        "> *[W3C]: World Wide Web Consortium\n>\n> The W3C wrote it.\n",
+        "**[a bold link](https://example.org)** and W3C: no abbreviation defined.\n",
         "a | b\n--|--\n1 | 2\n",
         "~~~\ncode\n~~~\n",
         "# Title {#custom .class}\n",

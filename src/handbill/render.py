@@ -43,7 +43,7 @@ _OPTIONAL_EXTENSIONS: dict[str, Callable[[str], object]] = {
     # a line starting with ':' after any indentation, quote or list marker). Left out where
     # they have nothing to do, they cost nothing; together they were a fifth of
     # Python-Markdown's time on prose. "toc_marker" is toc's search for [TOC] in every element.
-    "abbr": lambda text: "*[" in text,
+    "abbr": re.compile(r"\*\[[^\\]*?\][ ]?:").search,  # its own definition pattern, anywhere
     "attr_list": lambda text: "{" in text,
     "def_list": re.compile(r"^[ \t>*+\-.)\d]*:", re.MULTILINE).search,
     "fenced_code": lambda text: "```" in text or "~~~" in text,
