@@ -39,10 +39,10 @@ class RenderedDocument:
 
 _OPTIONAL_EXTENSIONS: dict[str, Callable[[str], object]] = {
     # What a converter can do without, each with a test that is true of every text whose
-    # rendering it could change: every one needs a mark in the Markdown (for a definition list,
-    # a line starting with ':' after any indentation, quote or list marker). Left out where
-    # they have nothing to do, they cost nothing; together they were a fifth of
-    # Python-Markdown's time on prose. "toc_marker" is toc's search for [TOC] in every element.
+    # rendering it could change (each needs a mark in the Markdown: for a definition list, a
+    # line starting with ':' after any indentation, quote or list marker). Left out of the
+    # documents without their mark, they cost nothing there; together they were a fifth of
+    # Python-Markdown's time on prose. "toc_marker" is toc's search of every element for [TOC].
     "abbr": re.compile(r"\*\[[^\\]*?\][ ]?:").search,  # its own definition pattern, anywhere
     "attr_list": lambda text: "{" in text,
     "def_list": re.compile(r"^[ \t>*+\-.)\d]*:", re.MULTILINE).search,
@@ -150,8 +150,9 @@ def render_each(
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    # Workers share this process's memory until they write to it: the converter is made once,
-    # here, and the collector is told to leave what exists alone (it would touch every object).
+    # Workers share this process's memory until they write to it: every extension is loaded
+    # here, once, and the collector is told to leave what exists alone (it would touch every
+    # object).
     _converter()
     gc.freeze()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
