@@ -132,6 +132,8 @@ def test_images_are_embedded_and_unsafe_ones_refused(write_book, build_book, tmp
     assert all(word in reader_text(a) for word in ("outside", "remote", "missing", "absolute"))
     assert len(warnings) == 4
     assert "visual" in epub.meta_property("schema:accessMode")
+    assert "alternativeText" in epub.meta_property("schema:accessibilityFeature")
+    assert "text alternatives" in epub.meta_property("schema:accessibilitySummary")[0]
 
 
 def test_raw_html_is_cleaned_to_valid_xhtml(write_book, build_book) -> None:
@@ -204,3 +206,7 @@ def test_stylesheet_fonts_and_images_are_embedded_and_the_rest_removed(write_boo
     assert "color: inherit" in css
     assert "META-INF/com.apple.ibooks.display-options.xml" in epub.files
     assert len(warnings) == 3
+    # A background image is seen, but has no text alternative to declare.
+    assert "visual" in epub.meta_property("schema:accessMode")
+    assert "alternativeText" not in epub.meta_property("schema:accessibilityFeature")
+    assert "images" not in epub.meta_property("schema:accessibilitySummary")[0]

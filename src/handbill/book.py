@@ -123,6 +123,9 @@ class Book(NamedTuple):
     """(epub:type, href, label) for the nav's landmarks."""
     slug: str
     subtitle: str | None = None
+    text_images: bool = False
+    """Whether the text shows images (each with its text alternative), not only the cover and
+    what stylesheets draw."""
 
     @property
     def words(self) -> int:
@@ -207,6 +210,7 @@ def assemble(manuscript: Manuscript, rendered: Iterable[RenderedDocument], sink:
         toc=tuple(assembly.toc),
         landmarks=tuple(landmarks),
         slug=slugify(title),
+        text_images=bool(images),
     )
 
 

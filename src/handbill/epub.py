@@ -309,10 +309,12 @@ def _ncx_entry(entry: TocEntry, number: int) -> epub.Link | tuple[epub.Link, lis
 
 def _accessibility(package: epub.EpubBook, book: Book) -> None:
     """EPUB Accessibility 1.1 discovery metadata."""
-    has_images = any(resource.media_type.startswith("image/") for resource in book.resources[1:])
-    modes = ["textual"] + (["visual"] if has_images else [])
+    # Any image but the cover makes the book visual; only images in the text have alternatives
+    # (a stylesheet's background images have none).
+    visual = any(resource.media_type.startswith("image/") for resource in book.resources[1:])
+    modes = ["textual"] + (["visual"] if visual else [])
     features = ["tableOfContents", "readingOrder", "structuralNavigation"]
-    if has_images:
+    if book.text_images:
         features.append("alternativeText")
     entries = [("schema:accessMode", mode) for mode in modes]
     entries.append(("schema:accessModeSufficient", "textual"))
