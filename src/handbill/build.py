@@ -55,7 +55,9 @@ class Builder:
         """Each document's tree: rendered again where its text changed, else a copy of the kept one
         (assemble() rearranges the trees it is given; the kept ones stay whole)."""
         stale = [doc for doc in documents if self._kept.get(doc.path, ("",))[0] != doc.text]
-        fresh = render_each(stale, len(stale), sum(len(doc.text) for doc in stale), self.progress)
+        # All rendered before the first document is written (watch mode keeps every tree anyway):
+        # worker processes are then never forked beside the EPUB stream's writer thread.
+        fresh = iter(list(render_each(stale, len(stale), sum(len(doc.text) for doc in stale), self.progress)))
         stale_paths = {doc.path for doc in stale}
         for doc in documents:
             if doc.path in stale_paths:

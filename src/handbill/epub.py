@@ -125,8 +125,9 @@ class EpubStream:
         self.zip.writestr(epub.CONTAINER_PATH, epub.CONTAINER_XML % {"folder_name": _FOLDER})
         self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=16)
         self._failure: BaseException | None = None
+        # Started with the first document: by then any worker processes have been forked, and a
+        # process should not fork while another of its threads may hold a lock.
         self._writer = threading.Thread(target=self._write_queued, name="epub-writer", daemon=True)
-        self._writer.start()
 
     def _write_queued(self) -> None:
         while (entry := self._queue.get()) is not None:
@@ -147,6 +148,8 @@ class EpubStream:
 
     def add(self, document: ContentDocument) -> None:
         self._check()
+        if not self._writer.is_alive() and self._writer.ident is None:
+            self._writer.start()
         self._queue.put((f"{_FOLDER}/{document.file_name}", document.data))
 
     def _drain(self) -> None:
