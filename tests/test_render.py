@@ -47,6 +47,7 @@ def test_real_texts_render_as_with_every_extension() -> None:
         "1. Term\n   : definition in an ordered list\n",
         "Term\n\t: definition after a tab\n",
         '<div markdown="1">\nTerm\n: definition in HTML\n</div>\n',
+        '<div markdown="1"></div>: definition after a closing tag',
         "*[HTML]: Hyper Text\n\nHTML here.\n",
         "> *[W3C]: World Wide Web Consortium\n>\n> The W3C wrote it.\n",
         "**[a bold link](https://example.org)** and W3C: no abbreviation defined.\n",
