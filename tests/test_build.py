@@ -1,4 +1,4 @@
-"""The build stage: incremental rebuilds (watch mode) give exactly what a fresh build gives."""
+"""The build stage: rendering on several cores and incremental rebuilds give exactly the book a plain build gives."""
 
 from __future__ import annotations
 
@@ -31,3 +31,59 @@ def test_rebuild_renders_only_what_changed_and_matches_a_fresh_build(write_book,
     assert rendered == [20, 1, 0]
     fresh = epub_bytes(make_book(load_config(book)), moment)
     assert second == fresh == again and first != second
+
+
+def _chapters(count: int) -> dict[str, str]:
+    """Chapters with links both ways, notes, tables, code and a few pathologies."""
+    files = {}
+    for n in range(1, count + 1):
+        files[f"{n:02d}.md"] = (
+            f'# Chapter {n}\n\nText {n} "quoted" -- see [the next]({n % count + 1:02d}.md#chapter-{n % count + 1})'
+            f" and [the first](01.md).[^n]\n\n[^n]: A note to chapter {n}.\n\n"
+            + ("| a | b |\n|---|---|\n| 1 | 2 |\n\n" if n % 3 == 0 else "")
+            + ("```\ncode\n```\n\n" if n % 4 == 0 else "")
+            + "\n\n".join(f"Paragraph {p} of chapter {n}." for p in range(n % 7 + 1))
+        )
+    return files
+
+
+def test_rendering_on_several_cores_gives_the_same_book(write_book, monkeypatch) -> None:
+    from handbill import render
+
+    book = write_book(_chapters(40))
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    serial = epub_bytes(make_book(load_config(book)), moment)
+    monkeypatch.setattr(render, "PARALLEL_THRESHOLD", 0)
+    monkeypatch.setattr(render.os, "cpu_count", lambda: 3)
+    from concurrent.futures import ProcessPoolExecutor
+
+    submitted: list[object] = []
+    real = ProcessPoolExecutor.submit
+
+    def counted(self, function, *args):  # type: ignore[no-untyped-def]
+        submitted.append(function)
+        return real(self, function, *args)
+
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", counted)
+    parallel = epub_bytes(make_book(load_config(book)), moment)
+    assert parallel == serial
+    assert len(submitted) == 40  # every chapter went to the workers' queue
+
+
+def test_an_error_while_rendering_on_several_cores_names_the_file_and_writes_nothing(
+    write_book, monkeypatch, tmp_path
+) -> None:
+    import pytest
+
+    from handbill import render
+    from handbill.errors import SourceError
+
+    files: dict[str, str | bytes] = dict(_chapters(30))
+    files["17.md"] = b"# Bad\n\ncaf\xe9\n"
+    book = write_book(files)
+    monkeypatch.setattr(render, "PARALLEL_THRESHOLD", 0)
+    monkeypatch.setattr(render.os, "cpu_count", lambda: 3)
+    output = tmp_path / "out" / "book.epub"
+    with pytest.raises(SourceError, match="17.md"):
+        build_module.build(load_config(book), output)
+    assert not output.parent.exists()
