@@ -38,11 +38,6 @@ MAX_DOCUMENT_BYTES = 200_000
 """Adobe-engine readers struggle above roughly 260 KB of XHTML in one file."""
 
 
-def _text(element: html.HtmlElement) -> str:
-    """All the text inside an element (not its tail)."""
-    return etree.tostring(element, method="text", encoding="unicode", with_tail=False)
-
-
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _LINKABLE_SUFFIXES = (*MARKDOWN_SUFFIXES, ".html", ".htm", ".xhtml")
 # epub:type of a document -> (its ARIA role, the part of the book it belongs to)
@@ -830,6 +825,11 @@ def _toc(parts: list[_Part], depth: int) -> Iterator[TocEntry]:
 
 
 # -- small helpers -------------------------------------------------------------------------
+
+
+def _text(element: html.HtmlElement) -> str:
+    """All the text inside an element (not its tail)."""
+    return etree.tostring(element, method="text", encoding="unicode", with_tail=False)
 
 
 def _hrefs(stylesheets: list[Resource]) -> list[str]:
