@@ -37,7 +37,6 @@ log = logging.getLogger("handbill")
 MAX_DOCUMENT_BYTES = 200_000
 """Adobe-engine readers struggle above roughly 260 KB of XHTML in one file."""
 
-
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _LINKABLE_SUFFIXES = (*MARKDOWN_SUFFIXES, ".html", ".htm", ".xhtml")
 # epub:type of a document -> (its ARIA role, the part of the book it belongs to)
@@ -263,10 +262,9 @@ class _Assembly:
             if waits:
                 self.waiting.append(len(self.documents))
             self.documents.append(document if waits else self.deliver(document))
-            matter = DOCUMENT_TYPES[part.piece.kind][1]
             if part.piece.kind == "titlepage" and self.titlepage is None:
                 self.titlepage = part.file_name
-            if matter == "bodymatter" and self.bodymatter is None:
+            if DOCUMENT_TYPES[part.piece.kind][1] == "bodymatter" and self.bodymatter is None:
                 self.bodymatter = part.file_name
         self.toc += _toc(parts, self.config.toc_depth)
         rendered.report.warn(str(rendered.source.path))
@@ -779,7 +777,7 @@ def _content_document(part: _Part, language: str, stylesheets: list[Resource]) -
         properties.append("svg")
     if "<math" in inner:
         properties.append("mathml")
-    words = sum(len(_text(block).split()) for block in part.blocks)
+    words = sum(len(xhtml.text_of(block).split()) for block in part.blocks)
     return ContentDocument(
         file_name=part.file_name,
         item_id=part.file_name.removesuffix(".xhtml"),
@@ -825,11 +823,6 @@ def _toc(parts: list[_Part], depth: int) -> Iterator[TocEntry]:
 
 
 # -- small helpers -------------------------------------------------------------------------
-
-
-def _text(element: html.HtmlElement) -> str:
-    """All the text inside an element (not its tail)."""
-    return etree.tostring(element, method="text", encoding="unicode", with_tail=False)
 
 
 def _hrefs(stylesheets: list[Resource]) -> list[str]:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from . import DATA
 from .errors import CoverError
 
 if TYPE_CHECKING:  # Pillow is imported where a cover is made: a build needs it only at the end
@@ -22,7 +23,6 @@ BACKGROUND = (179, 18, 27)
 INK = (255, 255, 255)
 SHADE = (120, 8, 14)
 _MARGIN = 130
-_DATA = Path(__file__).parent / "data"
 
 # The cover is drawn in one 8-bit channel whose values index a palette of two ramps, background
 # to ink (0-127) and shade to ink (128-255). Anti-aliased text then blends along a ramp, and the
@@ -47,7 +47,7 @@ class CoverImage(NamedTuple):
 def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
     from PIL import ImageFont
 
-    return ImageFont.truetype(str(_DATA / "fonts" / name), size)
+    return ImageFont.truetype(str(DATA / "fonts" / name), size)
 
 
 def draw_cover(title: str, authors: Sequence[str], date: str | None = None, subtitle: str | None = None) -> CoverImage:

@@ -148,7 +148,7 @@ class EpubStream:
 
     def add(self, document: ContentDocument) -> None:
         self._check()
-        if not self._writer.is_alive() and self._writer.ident is None:
+        if self._writer.ident is None:  # not started yet
             self._writer.start()
         self._queue.put((f"{_FOLDER}/{document.file_name}", document.data))
 

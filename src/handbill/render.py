@@ -39,11 +39,11 @@ class RenderedDocument:
 
 _OPTIONAL_EXTENSIONS: dict[str, Callable[[str], object]] = {
     # What a converter can do without, each with a test that is true of every text whose
-    # rendering it could change (each needs a mark in the Markdown: for a definition list, a
-    # ':' starting a line after any indentation, quote or list marker, or after an HTML tag,
-    # which can end a block mid-line). Left out of the
-    # documents without their mark, they cost nothing there; together they were a fifth of
-    # Python-Markdown's time on prose. "toc_marker" is toc's search of every element for [TOC].
+    # rendering it could change. Each needs a mark in the Markdown; for a definition list, a
+    # ':' starting a line after any indentation, quote or list marker, or after an HTML tag
+    # (which can end a block mid-line). Left out of the documents without their mark, they
+    # cost nothing there; together they were a fifth of Python-Markdown's time on prose.
+    # "toc_marker" is toc's search of every element for [TOC].
     "abbr": re.compile(r"\*\[[^\\]*?\][ ]?:").search,  # its own definition pattern, anywhere
     "attr_list": lambda text: "{" in text,
     "def_list": re.compile(r"^[ \t>*+\-.)\d]*:|>[ \t]*:", re.MULTILINE).search,  # or right after a tag

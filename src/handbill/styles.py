@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from . import DATA
 from .config import BookConfig
 from .errors import ConfigError
 from .names import image_type, slugify
@@ -26,7 +27,7 @@ _COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 
 def stylesheet_files(config: BookConfig) -> list[tuple[str, str, bytes, str]]:
     """(file name, media type, bytes, item id) of every stylesheet and every file they use."""
-    default = (Path(__file__).parent / "data" / "handbill.css").read_bytes()
+    default = (DATA / "handbill.css").read_bytes()
     files = [("styles/handbill.css", "text/css", default, "style-handbill")]
     embedded: dict[Path, str] = {}
     roots = [root.resolve() for root in config.allowed_roots]

@@ -573,7 +573,7 @@ def drop_keep_tail(element: html.HtmlElement, keep_text: str = "") -> None:
 
 def text_of(element: html.HtmlElement) -> str:
     """The text a reader sees in an element, whitespace collapsed."""
-    return " ".join("".join(element.itertext()).split())
+    return " ".join(etree.tostring(element, method="text", encoding="unicode", with_tail=False).split())
 
 
 def escape(text: str) -> str:
