@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 
+import pytest
+
 from handbill import build as build_module
+from handbill import render
 from handbill.build import Builder, make_book
 from handbill.config import load_config
 from handbill.epub import epub_bytes
+from handbill.errors import SourceError
 
 
 def test_rebuild_renders_only_what_changed_and_matches_a_fresh_build(write_book, monkeypatch) -> None:
@@ -47,16 +52,22 @@ def _chapters(count: int) -> dict[str, str]:
     return files
 
 
-def test_rendering_on_several_cores_gives_the_same_book(write_book, monkeypatch) -> None:
-    from handbill import render
+@pytest.fixture
+def several_cores(monkeypatch):  # type: ignore[no-untyped-def]
+    """Workers for any book, as on a machine with three cores (no test book reaches 256 KB)."""
 
+    def on() -> None:
+        monkeypatch.setattr(render, "PARALLEL_THRESHOLD", 0)
+        monkeypatch.setattr(render.os, "cpu_count", lambda: 3)
+
+    return on
+
+
+def test_rendering_on_several_cores_gives_the_same_book(write_book, monkeypatch, several_cores) -> None:
     book = write_book(_chapters(40))
     moment = datetime(2026, 1, 1, tzinfo=UTC)
     serial = epub_bytes(make_book(load_config(book)), moment)
-    monkeypatch.setattr(render, "PARALLEL_THRESHOLD", 0)
-    monkeypatch.setattr(render.os, "cpu_count", lambda: 3)
-    from concurrent.futures import ProcessPoolExecutor
-
+    several_cores()
     submitted: list[object] = []
     real = ProcessPoolExecutor.submit
 
@@ -71,18 +82,12 @@ def test_rendering_on_several_cores_gives_the_same_book(write_book, monkeypatch)
 
 
 def test_an_error_while_rendering_on_several_cores_names_the_file_and_writes_nothing(
-    write_book, monkeypatch, tmp_path
+    write_book, tmp_path, several_cores
 ) -> None:
-    import pytest
-
-    from handbill import render
-    from handbill.errors import SourceError
-
     files: dict[str, str | bytes] = dict(_chapters(30))
     files["17.md"] = b"# Bad\n\ncaf\xe9\n"
     book = write_book(files)
-    monkeypatch.setattr(render, "PARALLEL_THRESHOLD", 0)
-    monkeypatch.setattr(render.os, "cpu_count", lambda: 3)
+    several_cores()
     output = tmp_path / "out" / "book.epub"
     with pytest.raises(SourceError, match="17.md"):
         build_module.build(load_config(book), output)
