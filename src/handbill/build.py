@@ -121,25 +121,47 @@ def build(
     """Build the book and write each format (default: the EPUB at `dist/<slug>.epub`).
 
     Each format is written to a temporary file beside its final name, which it takes only once
-    the whole book is written: a failed build leaves any earlier output untouched.
+    the whole book is written: a failed build leaves any earlier output untouched, and no
+    folder it made. Only an earlier EPUB (or an empty file) is ever replaced.
     """
-    from .epub import OutputFile, modified_time
+    from .epub import OutputFile, OutputFolder, check_target, modified_time
 
     modified = modified_time(config.modified, config.date)
-    folder = output.parent if output else Path("dist")
+    if output is not None:
+        _check_targets(output, formats, check_target)
+    folder = OutputFolder(output.parent if output else Path("dist"), output)
     files: dict[str, OutputFile] = {}
     try:
         for kind in formats:
-            files[kind] = OutputFile(folder, output)
+            files[kind] = OutputFile(folder)
         targets: dict[str, str | io.BytesIO] = {kind: file.path for kind, file in files.items()}
-        book = _write_editions(config, builder or Builder(), targets, modified, output or folder)
+        book = _write_editions(config, builder or Builder(), targets, modified, output or folder.path)
         path = output or default_output(book)
-        paths = tuple(file.commit(path if kind == "epub" else kepub_path(path)) for kind, file in files.items())
+        final = {kind: path if kind == "epub" else kepub_path(path) for kind in files}
+        if output is None:
+            _check_targets(path, formats, check_target)
+        paths = tuple(file.commit(final[kind]) for kind, file in files.items())
     except BaseException:
         for file in files.values():
             file.discard()
+        folder.discard()
         raise
     return BuildResult(book=book, paths=paths)
+
+
+def _check_targets(output: Path, formats: tuple[str, ...], check: Callable[[Path], None]) -> None:
+    """Every edition gets a file of its own, and each may replace only an earlier EPUB."""
+    paths = [output if kind == "epub" else kepub_path(output) for kind in formats]
+    if len(set(paths)) < len(paths):
+        from .errors import OutputError
+
+        raise OutputError(
+            "would hold both the EPUB and the Kobo edition; name the EPUB (book.epub) and the Kobo"
+            " edition is written beside it as book.kepub.epub",
+            output,
+        )
+    for path in paths:
+        check(path)
 
 
 def edition_bytes(config: BookConfig) -> tuple[Book, datetime, dict[str, bytes]]:

@@ -9,19 +9,30 @@ import logging
 import re
 import tomllib
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .languages import repaired_language_tag
 
 log = logging.getLogger("handbill")
 
 CONFIG_NAME = "book.toml"
+MAX_CONFIG_BYTES = 1024 * 1024
+"""No book's settings come near this; a larger book.toml is refused unread."""
 
-# A well-formed BCP 47 tag, simplified: primary language, then subtags of 1-8 letters or digits.
-_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$|^[xXiI](?:-[A-Za-z0-9]{1,8})+$")
+PROJECT_MARKERS = (".git", "pyproject.toml", ".handbill")
+"""What marks a project folder: a book inside it may use files anywhere in it (see `project_root`)."""
+
+XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters no XML document may hold, whatever the encoding (a form feed is enough to break a
+book), and lone surrogates, which no encoding can write."""
+
 _DATE = re.compile(r"^\d{4}(?:-\d{2}(?:-\d{2})?)?$")
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+EARLIEST_YEAR, LATEST_YEAR = 1980, 2107
+"""The years a zip entry can record."""
 _TOML_LINE = re.compile(r"at line (\d+)")
 
 
@@ -64,14 +75,58 @@ class BookConfig:
     """How many heading levels the table of contents shows."""
     accessibility_summary: str | None = None
     config_file: Path | None = None
+    project: Path | None = None
+    """The project folder (resolved) the book's settings may name files in; see `project_root`."""
+    allow_outside: tuple[Path, ...] = ()
+    """Files and folders outside the project the user named on the command line (`--allow-outside`)."""
 
     @property
     def allowed_roots(self) -> tuple[Path, ...]:
-        """Folders whose files may be read into the book."""
+        """Folders whose images, fonts and stylesheets may be read into the book."""
         roots = [self.root]
         if self.assets is not None:
             roots.append(self.assets)
-        return tuple(roots)
+        return (*roots, *self.allow_outside)
+
+    def may_read(self, path: Path, roots: tuple[Path, ...] | None = None) -> bool:
+        """Whether the book may read `path`: inside one of `roots` (default: the project folder)
+        after symlinks are followed, and not in a hidden folder there (`.git`, `.ssh`, ...),
+        or inside something the user named with `--allow-outside`."""
+        return is_inside(path, roots or (self.project or self.root,), self.allow_outside)
+
+
+def is_inside(path: Path, roots: tuple[Path, ...], allowed: tuple[Path, ...] = ()) -> bool:
+    """`path`, symlinks followed, is inside a root and no hidden file or folder there, or is
+    inside one of `allowed` (named by the user, so hidden names are fine)."""
+    try:
+        resolved = Path(path).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return False
+    for root in roots:
+        root = root.resolve()
+        if resolved.is_relative_to(root):
+            if not any(part.startswith(".") for part in resolved.relative_to(root).parts):
+                return True
+    return any(resolved.is_relative_to(Path(extra).resolve()) for extra in allowed)
+
+
+def project_root(book_root: Path) -> Path:
+    """The folder a book may reach up to: the nearest folder at or above the book that holds a
+    project marker (`.git`, `pyproject.toml` or an empty `.handbill` file), else the book folder
+    itself. The home folder and the file system's root never count, even with a marker, so a
+    book downloaded into `~/Downloads` cannot reach `~/.ssh`."""
+    book_root = book_root.resolve()
+    stops = {Path(book_root.anchor)}
+    try:
+        stops.add(Path.home().resolve())
+    except (RuntimeError, KeyError, OSError):
+        pass
+    for folder in (book_root, *book_root.parents):
+        if folder in stops:
+            break
+        if any((folder / marker).exists() for marker in PROJECT_MARKERS):
+            return folder
+    return book_root
 
 
 _STRING_KEYS = {
@@ -103,27 +158,37 @@ _KNOWN_KEYS = (
 )
 
 
-def load_config(book: Path, **overrides: Any) -> BookConfig:
-    """Read `book.toml` (when there is one) and apply overrides that are not None."""
+def load_config(book: Path, allow_outside: tuple[Path, ...] = (), **overrides: Any) -> BookConfig:
+    """Read `book.toml` (when there is one) and apply overrides that are not None.
+
+    `allow_outside`: files or folders outside the project that the book's settings may name
+    (the user's own choice on the command line; a book folder cannot grant it to itself)."""
     book = Path(book)
-    if not book.exists():
+    try:
+        exists = book.exists()
+    except (OSError, ValueError) as error:  # a NUL byte or an over-long name
+        raise ConfigError(f"is not a usable path ({error})", book) from error
+    if not exists:
         raise ConfigError("no such book folder or Markdown file", book)
     root = book if book.is_dir() else book.parent
+    project = project_root(root)
     config_file = root / CONFIG_NAME
     settings: dict[str, Any] = {}
     if config_file.is_file():
         settings = _read_toml(config_file)
         if isinstance(settings.get("book"), dict):
-            settings, root = _from_mdbook(settings, root)
+            settings, root = _from_mdbook(settings, root, config_file)
     else:
         config_file = None  # type: ignore[assignment]
     given = {key: value for key, value in overrides.items() if value not in (None, ())}
     settings.update(given)
-    return _to_config(settings, book, root, config_file, frozenset(given))
+    return _to_config(settings, book, root, config_file, frozenset(given), project, tuple(allow_outside))
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"is larger than {MAX_CONFIG_BYTES // 1024} KB; it cannot be a book's settings", path)
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ConfigError("is not valid UTF-8", path) from error
@@ -138,15 +203,22 @@ def _read_toml(path: Path) -> dict[str, Any]:
         message = _TOML_LINE.sub("", message).replace("(, column", "(column").strip(" ()")
         message = re.sub(r"\s*\(\s*column \d+\)|\s*\(\)", "", message)
         raise ConfigError(f"invalid TOML: {message}", path, line) from error
+    except RecursionError as error:
+        raise ConfigError("invalid TOML: nested too deeply", path) from error
 
 
-def _from_mdbook(settings: dict[str, Any], root: Path) -> tuple[dict[str, Any], Path]:
-    """An mdBook project: its [book] table holds the metadata, its sources are in `src/`."""
+def _from_mdbook(settings: dict[str, Any], root: Path, config_file: Path) -> tuple[dict[str, Any], Path]:
+    """An mdBook project: its [book] table holds the metadata, its sources are in `src/`
+    (a `src` that leads out of the project folder is refused)."""
     book = settings["book"]
     mapped = {key: book[key] for key in ("title", "authors", "language", "description") if key in book}
     source_folder = book.get("src", "src")
-    if isinstance(source_folder, str) and (root / source_folder).is_dir():
-        root = root / source_folder
+    if isinstance(source_folder, str) and source_folder.strip():
+        folder = root / source_folder
+        if not is_inside(folder, (project_root(root),)):
+            raise ConfigError(f"[book] src {source_folder!r} leads outside the book's project folder", config_file)
+        if folder.is_dir():
+            root = folder
     if "multilingual" in book:
         log.debug("mdBook's 'multilingual' setting is not used")
     return mapped, root
@@ -158,13 +230,15 @@ def _to_config(
     root: Path,
     config_file: Path | None,
     overrides: frozenset[str] = frozenset(),
+    project: Path | None = None,
+    allow_outside: tuple[Path, ...] = (),
 ) -> BookConfig:
     problems: list[str] = []
     where = config_file or source
 
     unknown = sorted(set(settings) - _KNOWN_KEYS)
     if unknown:
-        problems.append(f"unknown setting(s): {', '.join(unknown)}")
+        problems.append(f"unknown setting(s): {', '.join(key if key.isprintable() else _shown(key) for key in unknown)}")
 
     values: dict[str, Any] = {}
     for key in _STRING_KEYS & settings.keys():
@@ -174,20 +248,20 @@ def _to_config(
         if not isinstance(value, str):
             problems.append(f"'{key}' must be a string")
         elif value.strip():
-            values[key] = value.strip()
+            values[key] = _printable(value.strip(), key, where)
 
     authors = settings.get("authors", settings.get("author"))
     if authors is not None:
-        values["authors"] = _string_list(authors, "authors", problems)
+        values["authors"] = _string_list(authors, "authors", problems, where)
     if "subjects" in settings:
-        values["subjects"] = _string_list(settings["subjects"], "subjects", problems)
+        values["subjects"] = _string_list(settings["subjects"], "subjects", problems, where)
 
     if "language" in values:
-        values["language"] = _check_language(values["language"], problems)
-    if "date" in values and not _DATE.match(values["date"]):
-        problems.append(f"'date' must look like 2026-01-22, not {values['date']!r}")
-    if "modified" in values and not _TIMESTAMP.match(values["modified"]):
-        problems.append("'modified' must look like 2026-01-22T12:00:00Z")
+        values["language"] = check_language(values["language"], problems)
+    if "date" in values:
+        _check_date(values["date"], problems)
+    if "modified" in values:
+        _check_modified(values["modified"], problems)
 
     for key in ("split_level", "toc_depth"):
         if key in settings:
@@ -207,38 +281,86 @@ def _to_config(
         else:
             problems.append(f"'{key}' must be a path")
     if "chapters" in settings:
-        names = _string_list(settings["chapters"], "chapters", problems)
+        names = _string_list(settings["chapters"], "chapters", problems, where)
         values["chapters"] = tuple(base / name for name in names)
     sheets = settings.get("stylesheets", settings.get("stylesheet"))
     if sheets is not None:
-        values["stylesheets"] = tuple(base / name for name in _string_list(sheets, "stylesheets", problems))
+        values["stylesheets"] = tuple(base / name for name in _string_list(sheets, "stylesheets", problems, where))
 
-    config_paths = [values[key] for key in ("cover",) if key in values and key not in overrides]
-    config_paths += list(values.get("stylesheets", ()))
-    roots = [root.resolve()] + ([values["assets"].resolve()] if "assets" in values else [])
-    for path in config_paths:
-        if not any(path.resolve().is_relative_to(allowed) for allowed in roots):
-            problems.append(f"{str(path)!r} is outside the book folder (and its 'assets' folder)")
+    # Every file the settings name stays inside the project; what the command line names may not.
+    project = project or project_root(root)
+    named = [(key, values[key]) for key in ("cover", "assets") if key in values and key not in overrides]
+    named += [("stylesheet", path) for path in values.get("stylesheets", ())]
+    named += [("chapters", path) for path in values.get("chapters", ())]
+    for key, path in named:
+        if not is_inside(path, (project,), allow_outside):
+            problems.append(
+                f"'{key}' {_shown(str(path))} is outside the book's project folder {_shown(str(project))}"
+                " (pass --allow-outside PATH to allow it)"
+            )
     if problems:
         raise ConfigError("; ".join(problems), where)
-    return BookConfig(source=source, root=root, config_file=config_file, **values)
+    return BookConfig(
+        source=source, root=root, config_file=config_file, project=project, allow_outside=allow_outside, **values
+    )
 
 
-def _string_list(value: Any, key: str, problems: list[str]) -> tuple[str, ...]:
+def _shown(text: str) -> str:
+    """A name or value as one printable line: quoted, with control characters escaped."""
+    return repr(text)
+
+
+def _printable(value: str, key: str, where: Path) -> str:
+    """Metadata without the characters XML cannot hold (they would empty the field or break the book)."""
+    if XML_FORBIDDEN.search(value) is None:
+        return value
+    log.warning("%s: '%s' holds control characters XML does not allow; removed", where, key)
+    return XML_FORBIDDEN.sub("", value)
+
+
+def _string_list(value: Any, key: str, problems: list[str], where: Path | None = None) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
         problems.append(f"'{key}' must be a string or a list of strings")
         return ()
-    return tuple(item.strip() for item in value if item.strip())
+    items = (item.strip() for item in value)
+    return tuple(_printable(item, key, where) if where else item for item in items if item)
 
 
-def _check_language(tag: str, problems: list[str]) -> str:
-    if _LANGUAGE_TAG.match(tag):
+def check_language(tag: str, problems: list[str], key: str = "language") -> str:
+    """The tag, repaired from `en_US` to `en-US` with a warning; a problem when it is no tag."""
+    repaired = repaired_language_tag(tag)
+    if repaired is None:
+        problems.append(f"'{key}' {_shown(tag)} is not a BCP 47 language tag such as 'en' or 'pt-BR'")
         return tag
-    repaired = tag.replace("_", "-").split(".")[0]
-    if _LANGUAGE_TAG.match(repaired):
-        log.warning("language %r is not a BCP 47 tag; using %r", tag, repaired)
-        return repaired
-    problems.append(f"'language' {tag!r} is not a BCP 47 language tag such as 'en' or 'pt-BR'")
-    return tag
+    if repaired != tag:
+        log.warning("language %s is not a BCP 47 tag; using %r", _shown(tag), repaired)
+    return repaired
+
+
+def _check_date(text: str, problems: list[str]) -> None:
+    """`YYYY`, `YYYY-MM` or `YYYY-MM-DD`, a day that exists, in the years a zip can record."""
+    if _DATE.match(text):
+        pieces = [int(piece) for piece in text.split("-")] + [1, 1]
+        try:
+            date(*pieces[:3])
+            if EARLIEST_YEAR <= pieces[0] <= LATEST_YEAR:
+                return
+        except ValueError:
+            pass
+    problems.append(f"'date' must be a real date from {EARLIEST_YEAR} to {LATEST_YEAR} like 2026-01-22, not {_shown(text)}")
+
+
+def _check_modified(text: str, problems: list[str]) -> None:
+    if _TIMESTAMP.match(text):
+        try:
+            moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+            if EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+                return
+        except ValueError:
+            pass
+    problems.append(
+        f"'modified' must be a real UTC time from {EARLIEST_YEAR} to {LATEST_YEAR} like 2026-01-22T12:00:00Z,"
+        f" not {_shown(text)}"
+    )

@@ -12,6 +12,8 @@ import io
 import itertools
 import os
 import queue
+import re
+import stat
 import threading
 import zipfile
 from datetime import UTC, datetime
@@ -21,6 +23,7 @@ from ebooklib import epub
 
 from . import xhtml
 from .book import GENERATOR, Book, ContentDocument, TocEntry
+from .config import LATEST_YEAR
 from .errors import OutputError
 from .xhtml import escape, quoteattr
 
@@ -33,9 +36,12 @@ def modified_time(book_modified: str | None, book_date: str | None) -> datetime:
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch:
         try:
-            return max(datetime.fromtimestamp(int(epoch), UTC), DEFAULT_TIME)
+            moment = max(datetime.fromtimestamp(int(epoch), UTC), DEFAULT_TIME)
         except (ValueError, OverflowError, OSError) as error:
             raise OutputError(f"SOURCE_DATE_EPOCH must be a whole number of seconds, not {epoch!r}") from error
+        if moment.year > LATEST_YEAR:
+            raise OutputError(f"SOURCE_DATE_EPOCH {epoch!r} is after {LATEST_YEAR}, the last year a zip can record")
+        return moment
     if book_modified:
         return datetime.strptime(book_modified, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     if book_date:
@@ -185,19 +191,101 @@ def epub_bytes(book: Book, modified: datetime) -> bytes:
     return buffer.getvalue()
 
 
+class OutputFolder:
+    """The folder an e-book is written into: made when missing (and removed again, with every
+    parent it had to make, when the build fails), and swept of `.part` files that a killed
+    handbill process left behind."""
+
+    def __init__(self, folder: Path, shown: Path | None = None):
+        """`shown`: what an error names (the output asked for), else the folder."""
+        self.path = Path(folder)
+        self.shown = shown or self.path
+        self.made: list[Path] = []
+        try:
+            missing = [self.path, *self.path.parents]
+            self.made = [folder for folder in missing if not os.path.lexists(folder)][::-1]
+            self.path.mkdir(parents=True, exist_ok=True)
+        except (OSError, ValueError) as error:
+            self.discard()
+            raise OutputError(f"cannot write here ({_reason(error)})", self.shown) from error
+        self._sweep()
+
+    def _sweep(self) -> None:
+        try:
+            names = os.listdir(self.path)
+        except OSError:
+            return
+        for name in names:
+            found = _PART.fullmatch(name)
+            if found is None or _alive(int(found.group(1))):
+                continue
+            try:
+                os.unlink(self.path / name)
+            except OSError:
+                pass
+
+    def discard(self) -> None:
+        for folder in reversed(self.made):
+            try:
+                folder.rmdir()
+            except OSError:
+                break  # not empty: something else was written there meanwhile
+
+
+_PART = re.compile(r"\.handbill-(\d+)-\d+\.part")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process
+    return True
+
+
+def _reason(error: BaseException) -> str:
+    return getattr(error, "strerror", None) or str(error)
+
+
+def check_target(target: Path) -> None:
+    """handbill replaces only an earlier EPUB (a zip) or an empty file, never a book's source,
+    a symbolic link, a device or a folder."""
+    try:
+        status = os.lstat(target)
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError) as error:
+        raise OutputError(f"cannot write the e-book here ({_reason(error)})", target) from error
+    if stat.S_ISLNK(status.st_mode):
+        raise OutputError("is a symbolic link; handbill replaces only an earlier e-book file", target)
+    if stat.S_ISDIR(status.st_mode):
+        raise OutputError("is a folder; name the e-book file to write", target)
+    if not stat.S_ISREG(status.st_mode):
+        raise OutputError("is not a regular file (a device or a pipe); handbill will not replace it", target)
+    if status.st_size == 0:
+        return
+    try:
+        with open(target, "rb") as existing:
+            signature = existing.read(4)
+    except OSError as error:
+        raise OutputError(f"cannot be replaced ({_reason(error)})", target) from error
+    if signature != b"PK\x03\x04":
+        raise OutputError("exists and is not an e-book (a source file?); handbill will not replace it", target)
+
+
 class OutputFile:
     """A file written beside its final name and moved there only when whole: an earlier file
     stays untouched until then, and a failed build leaves nothing behind."""
 
-    def __init__(self, folder: Path, shown: Path | None = None):
-        """`shown`: what an error names (the output asked for), else the folder."""
-        self.folder = Path(folder)
-        self.made_folder = not self.folder.exists()
+    def __init__(self, folder: OutputFolder):
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self.path = self._create(self.folder)
+            self.path = self._create(folder.path)
         except OSError as error:
-            raise OutputError(f"cannot write here ({error.strerror})", shown or self.folder) from error
+            raise OutputError(f"cannot write here ({error.strerror})", folder.shown) from error
 
     @staticmethod
     def _create(folder: Path) -> str:
@@ -213,21 +301,21 @@ class OutputFile:
 
     def commit(self, target: Path) -> Path:
         try:
+            check_target(target)
             os.chmod(self.path, 0o644)
             os.replace(self.path, target)
-        except OSError as error:
+        except (OSError, OutputError) as error:
             self.discard()
+            if isinstance(error, OutputError):
+                raise
             raise OutputError(f"cannot write the e-book ({error.strerror})", target) from error
         return target
 
     def discard(self) -> None:
-        if os.path.exists(self.path):
+        try:
             os.unlink(self.path)
-        if self.made_folder:
-            try:
-                self.folder.rmdir()
-            except OSError:
-                pass  # not empty: something else was written there meanwhile
+        except OSError:
+            pass
 
 
 def _package(book: Book) -> epub.EpubBook:

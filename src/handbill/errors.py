@@ -26,6 +26,8 @@ class HandbillError(click.ClickException):
         if self.path is None:
             return self.detail
         where = str(self.path)
+        if not where.isprintable():  # a newline or a stray byte in a file name: still one line
+            where = repr(where)
         if self.line is not None:
             where += f":{self.line}"
         return f"{where}: {self.detail}"

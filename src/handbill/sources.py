@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from .config import XML_FORBIDDEN as _XML_FORBIDDEN
 from .config import BookConfig
 from .errors import SourceError
 
@@ -16,8 +17,6 @@ log = logging.getLogger("handbill")
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
 SUMMARY_NAME = "SUMMARY.md"
 
-# Characters XML 1.0 does not allow, whatever the encoding (a form feed is enough to break a book).
-_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _SUMMARY_LINK = re.compile(r"\[(?P<title>(?:[^\]\\]|\\.)*)\]\((?P<target>[^)\s]*)\)")
 _FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 
@@ -65,13 +64,13 @@ def _chapter_paths(config: BookConfig) -> list[Path]:
         for path in config.chapters:
             if not path.is_file():
                 raise SourceError(f"chapter file {path.name!r} does not exist", where)
-            _check_inside(path, config.root, where)
+            _check_inside(path, config, where)
         if not config.chapters:
             raise SourceError("'chapters' lists no files", where)
         return list(config.chapters)
     summary = config.root / SUMMARY_NAME
     if summary.is_file():
-        return _summary_paths(summary, config.root)
+        return _summary_paths(summary, config)
     paths = sorted(
         (
             path
@@ -89,7 +88,7 @@ def _chapter_paths(config: BookConfig) -> list[Path]:
     return paths
 
 
-def _summary_paths(summary: Path, root: Path) -> list[Path]:
+def _summary_paths(summary: Path, config: BookConfig) -> list[Path]:
     """Chapter files in the order an mdBook SUMMARY.md lists them (drafts without a path skipped)."""
     text = decode(summary.read_bytes(), summary)
     paths: list[Path] = []
@@ -101,7 +100,7 @@ def _summary_paths(summary: Path, root: Path) -> list[Path]:
             path = summary.parent / target
             if not path.is_file():
                 raise SourceError(f"lists {target!r}, which does not exist", summary, number)
-            _check_inside(path, root, summary, number)
+            _check_inside(path, config, summary, number)
             if path not in paths:
                 paths.append(path)
     if not paths:
@@ -109,9 +108,9 @@ def _summary_paths(summary: Path, root: Path) -> list[Path]:
     return paths
 
 
-def _check_inside(path: Path, root: Path, where: Path, line: int | None = None) -> None:
-    if not path.resolve().is_relative_to(root.resolve()):
-        raise SourceError(f"{path} is outside the book folder", where, line)
+def _check_inside(path: Path, config: BookConfig, where: Path, line: int | None = None) -> None:
+    if not config.may_read(path):
+        raise SourceError(f"{str(path)!r} is outside the book's project folder", where, line)
 
 
 def _stays_inside(path: Path, root: Path) -> bool:

@@ -6,19 +6,23 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 Snapshot = dict[str, tuple[int, int]]
 
 
-def snapshot(roots: list[Path]) -> Snapshot:
-    """Modification time and size of every visible file under the roots (or the roots themselves)."""
+def snapshot(roots: list[Path], ignore: Collection[Path] = ()) -> Snapshot:
+    """Modification time and size of every visible file under the roots (or the roots themselves),
+    leaving out `ignore` (what the build itself writes, which must not start another build)."""
     found: Snapshot = {}
     for root in roots:
-        if root.is_file():
-            stat = root.stat()
-            found[str(root)] = (stat.st_mtime_ns, stat.st_size)
+        try:
+            if root.is_file():
+                stat = root.stat()
+                found[str(root)] = (stat.st_mtime_ns, stat.st_size)
+                continue
+        except OSError:  # deleted between the listing and the look
             continue
         for folder, folders, files in os.walk(root):
             folders[:] = sorted(name for name in folders if not name.startswith("."))
@@ -31,7 +35,8 @@ def snapshot(roots: list[Path]) -> Snapshot:
                 except OSError:
                     continue
                 found[path] = (stat.st_mtime_ns, stat.st_size)
-    return found
+    ignored = {os.path.abspath(path) for path in ignore}
+    return {path: state for path, state in found.items() if os.path.abspath(path) not in ignored}
 
 
 def watch(
@@ -39,12 +44,14 @@ def watch(
     rebuild: Callable[[], None],
     interval: float = 0.2,
     should_stop: Callable[[], bool] = lambda: False,
+    ignore: Callable[[], Collection[Path]] = lambda: (),
 ) -> None:
-    """Call `rebuild` whenever a file under `roots()` changes, until `should_stop()` or Ctrl-C."""
-    last = snapshot(roots())
+    """Call `rebuild` whenever a file under `roots()` changes, until `should_stop()` or Ctrl-C.
+    The files `ignore()` names (the e-books just written) are not looked at."""
+    last = snapshot(roots(), ignore())
     while not should_stop():
         time.sleep(interval)
-        current = snapshot(roots())
+        current = snapshot(roots(), ignore())
         if current != last:
             last = current
             rebuild()
