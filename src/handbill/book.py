@@ -17,13 +17,13 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from lxml import etree, html
 
 from . import __version__, xhtml
-from .config import BookConfig
+from .config import BookConfig, check_language
 from .cover import CoverImage
 from .errors import ConfigError
 from .names import image_type, slugify
@@ -172,6 +172,11 @@ def assemble(manuscript: Manuscript, rendered: Iterable[RenderedDocument], sink:
         raise ConfigError("the book has no text: its Markdown files are empty", config.source)
     documents = assembly.finish()
     title = assembly.title
+    if not assembly.toc:
+        # A reading system needs at least one entry in the contents; the first chapter is it.
+        first = documents[0]
+        log.warning("%s: every chapter is marked 'toc: false'; the first one is listed in the contents", config.source)
+        assembly.toc.append(TocEntry(first.title or title, first.file_name))
     authors = config.authors
 
     cover = _cover(config, title, authors)
@@ -238,7 +243,7 @@ class _Assembly:
         if not pieces:
             return
         if not self.documents:
-            self.title = self.title or _first_heading(pieces[0]) or _humanise(self.config.source.stem)
+            self.title = self.title or _first_heading(pieces[0]) or self._fallback_title()
         for piece in pieces:
             # Untitled pieces get an honest label for the contents, never text in the body.
             self.pieces += 1
@@ -268,6 +273,13 @@ class _Assembly:
                 self.bodymatter = part.file_name
         self.toc += _toc(parts, self.config.toc_depth)
         rendered.report.warn(str(rendered.source.path))
+
+    def _fallback_title(self) -> str:
+        """A book with no title in book.toml and no `#` heading is named after its folder or file."""
+        stem = self.config.source.resolve().stem
+        title = _humanise(stem) or stem.strip() or "Untitled"
+        log.warning("%s: no title in book.toml and no '#' heading; the book is called %r", self.config.source, title)
+        return title
 
     def _rewrite_links(self, part: _Part) -> bool:
         """Point the part's links at their targets; True if some wait for a later source."""
@@ -377,7 +389,7 @@ def _split_into_pieces(document: RenderedDocument, config: BookConfig) -> Iterat
     if kind not in DOCUMENT_TYPES:
         log.warning("%s: unknown document type %r; using 'chapter'", document.source.path, kind)
         kind = "chapter"
-    language = meta.get("language") or meta.get("lang")
+    language = _front_matter_language(meta, document.source.path)
     in_toc = meta.get("toc", True) is not False
     groups: list[list[html.HtmlElement]] = [[]]
     for block in blocks:
@@ -400,6 +412,19 @@ def _split_into_pieces(document: RenderedDocument, config: BookConfig) -> Iterat
             language=str(language) if language else None,
             in_toc=in_toc,
         )
+
+
+def _front_matter_language(meta: dict[str, Any], path: Path) -> str | None:
+    """A chapter's `language`, checked as book.toml's is: repaired (`de_DE`) or left out, with a warning."""
+    value = meta.get("language") or meta.get("lang")
+    if value is None or value == "":
+        return None
+    problems: list[str] = []
+    tag = check_language(str(value).strip(), problems, path)
+    if problems:
+        log.warning("%s: front matter: %s; the book's language is used", path, problems[0])
+        return None
+    return tag
 
 
 def _top_level_blocks(container: html.HtmlElement) -> list[html.HtmlElement]:

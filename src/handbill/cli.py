@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 from pathlib import Path
 
 from . import __version__
@@ -28,6 +29,15 @@ def _setup_logging() -> None:
     logger.propagate = False
 
 
+class _Path(click.Path):
+    """click's Path, but a NUL byte in a name is a usage error instead of a ValueError from os.stat."""
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        if "\x00" in os.fspath(value if not isinstance(value, bytes) else value.decode("utf-8", "replace")):
+            self.fail(f"{value!r} contains a NUL byte, which no file name can hold", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="handbill")
 def cli() -> None:
@@ -36,18 +46,18 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("book", required=False, default="content", type=click.Path(path_type=Path))
+@click.argument("book", required=False, default="content", type=_Path(path_type=Path))
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=_Path(path_type=Path, dir_okay=False),
     help="Where to write the EPUB (default: dist/<slug>.epub).",
 )
 @click.option("--title", help="Book title (overrides book.toml).")
 @click.option("--author", "authors", multiple=True, help="Author; repeat for several (overrides book.toml).")
 @click.option("--language", help="BCP 47 language tag such as en or pt-BR (overrides book.toml).")
 @click.option(
-    "--cover", type=click.Path(path_type=Path, dir_okay=False), help="Cover image, JPEG or PNG (overrides book.toml)."
+    "--cover", type=_Path(path_type=Path, dir_okay=False), help="Cover image, JPEG or PNG (overrides book.toml)."
 )
 @click.option(
     "--split-level", type=click.IntRange(1, 6), help="Start a new chapter at every heading of this level or above."
@@ -63,7 +73,7 @@ def cli() -> None:
 @click.option(
     "--allow-outside",
     multiple=True,
-    type=click.Path(path_type=Path),
+    type=_Path(path_type=Path),
     help="A file or folder outside the book's project that book.toml may name; repeat for several.",
 )
 @click.option("--check", "check_after", is_flag=True, help="Check the written book(s) as `handbill check` does.")
@@ -177,7 +187,7 @@ def _progress_bar():  # type: ignore[no-untyped-def]
 
 
 @cli.command()
-@click.argument("epub", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("epub", type=_Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--no-epubcheck", is_flag=True, help="Only handbill's own reader checks (no Java needed).")
 def check(epub: Path, no_epubcheck: bool) -> None:
     """Check any EPUB with EPUBCheck and handbill's reader-compatibility rules.
@@ -208,7 +218,7 @@ def _report(path: Path, run_epubcheck: bool = True) -> bool:
 
 
 @cli.command()
-@click.argument("books", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("books", nargs=-1, type=_Path(path_type=Path))
 @click.option(
     "--host", default="0.0.0.0", show_default=True, help="Address to listen on; 127.0.0.1 for this machine only."
 )

@@ -238,7 +238,9 @@ def _to_config(
 
     unknown = sorted(set(settings) - _KNOWN_KEYS)
     if unknown:
-        problems.append(f"unknown setting(s): {', '.join(key if key.isprintable() else _shown(key) for key in unknown)}")
+        problems.append(
+            f"unknown setting(s): {', '.join(key if key.isprintable() else _shown(key) for key in unknown)}"
+        )
 
     values: dict[str, Any] = {}
     for key in _STRING_KEYS & settings.keys():
@@ -257,7 +259,7 @@ def _to_config(
         values["subjects"] = _string_list(settings["subjects"], "subjects", problems, where)
 
     if "language" in values:
-        values["language"] = check_language(values["language"], problems)
+        values["language"] = check_language(values["language"], problems, where)
     if "date" in values:
         _check_date(values["date"], problems)
     if "modified" in values:
@@ -328,14 +330,14 @@ def _string_list(value: Any, key: str, problems: list[str], where: Path | None =
     return tuple(_printable(item, key, where) if where else item for item in items if item)
 
 
-def check_language(tag: str, problems: list[str], key: str = "language") -> str:
+def check_language(tag: str, problems: list[str], where: Path | None = None) -> str:
     """The tag, repaired from `en_US` to `en-US` with a warning; a problem when it is no tag."""
     repaired = repaired_language_tag(tag)
     if repaired is None:
-        problems.append(f"'{key}' {_shown(tag)} is not a BCP 47 language tag such as 'en' or 'pt-BR'")
+        problems.append(f"'language' {_shown(tag)} is not a BCP 47 language tag such as 'en' or 'pt-BR'")
         return tag
     if repaired != tag:
-        log.warning("language %s is not a BCP 47 tag; using %r", _shown(tag), repaired)
+        log.warning("%slanguage %s is not a BCP 47 tag; using %r", f"{where}: " if where else "", _shown(tag), repaired)
     return repaired
 
 
@@ -349,7 +351,9 @@ def _check_date(text: str, problems: list[str]) -> None:
                 return
         except ValueError:
             pass
-    problems.append(f"'date' must be a real date from {EARLIEST_YEAR} to {LATEST_YEAR} like 2026-01-22, not {_shown(text)}")
+    problems.append(
+        f"'date' must be a real date from {EARLIEST_YEAR} to {LATEST_YEAR} like 2026-01-22, not {_shown(text)}"
+    )
 
 
 def _check_modified(text: str, problems: list[str]) -> None:
