@@ -425,3 +425,14 @@ def test_watch_survives_errors_and_vanishing_files_and_ignores_its_own_output(tm
         process.kill()
         process.wait()
     assert process.returncode == 130
+
+
+@pytest.mark.parametrize("line", ["[\\" * 50_000, "[" * 100_000, "[a](" * 50_000, "[a](" + "x" * 100_000])
+def test_a_pathological_summary_line_is_read_in_linear_time(write_book, build_book, line: str) -> None:
+    book = write_book({"SUMMARY.md": f"# Summary\n\n- [One](one.md)\n{line}\n- [Two \\[2\\]](two.md)\n"})
+    (book / "one.md").write_text("# One\n\ntext\n")
+    (book / "two.md").write_text("# Two\n\ntext\n")
+    started = time.monotonic()
+    epub, _ = build_book(book)
+    assert time.monotonic() - started < 20  # minutes before the pattern was made linear
+    assert [label for label, _ in epub.toc()] == ["One", "Two"]
