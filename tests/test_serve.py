@@ -81,8 +81,31 @@ def test_head_and_byte_ranges_let_phones_resume(server: Server) -> None:
     assert headers["content-range"] == f"bytes 100-199/{len(server.epub)}"
     status, headers, body = server.request("GET", path, {"Range": f"bytes={len(server.epub) - 10}-"})
     assert status == 206 and body == server.epub[-10:]
-    status, headers, _ = server.request("GET", path, {"Range": "bytes=99999999-"})
-    assert status == 416 and headers["content-range"] == f"bytes */{len(server.epub)}"
+    status, headers, body = server.request("GET", path, {"Range": "bytes=-10"})
+    assert status == 206 and body == server.epub[-10:]
+    status, headers, body = server.request("HEAD", path, {"Range": "bytes=0-9"})
+    assert status == 206 and body == b"" and headers["content-range"] == f"bytes 0-9/{len(server.epub)}"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "bytes=99999999-",  # starts past the end
+        "bytes=0-1,5-6",  # several ranges
+        "bytes=5-1",  # backwards
+        "bytes=-0",  # an empty suffix
+        "bytes=abc",
+        "bytes=",
+        "items=0-5",  # another unit
+        "bytes=0-1;x",
+        "0-100",
+    ],
+)
+def test_a_range_that_is_not_one_satisfiable_byte_range_gets_the_whole_file(server: Server, header: str) -> None:
+    status, headers, body = server.request("GET", f"/books/{server.slug}.epub", {"Range": header})
+    assert status == 200 and body == server.epub and "content-range" not in headers
+    status, headers, body = server.request("HEAD", f"/books/{server.slug}.epub", {"Range": header})
+    assert status == 200 and int(headers["content-length"]) == len(server.epub)
 
 
 def test_covers(server: Server) -> None:
