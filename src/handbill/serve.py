@@ -389,11 +389,12 @@ def opds_feed(books: Iterable[ServedBook], base: str) -> bytes:
     element(author, f"{{{atom}}}name", "handbill")
     for rel in ("self", "start"):
         element(feed, f"{{{atom}}}link", rel=rel, href=f"{base}opds", type=OPDS_ACQUISITION)
+    identifiers = _entry_identifiers(books, base)
     for served in books:
         book = served.book
         entry = element(feed, f"{{{atom}}}entry")
         element(entry, f"{{{atom}}}title", book.title)
-        element(entry, f"{{{atom}}}id", book.identifier)
+        element(entry, f"{{{atom}}}id", identifiers[served.slug])
         element(entry, f"{{{atom}}}updated", served.updated)
         for name in book.authors:
             element(element(entry, f"{{{atom}}}author"), f"{{{atom}}}name", name)
@@ -433,17 +434,31 @@ def opds_feed(books: Iterable[ServedBook], base: str) -> bytes:
     return etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True)
 
 
+def _entry_identifiers(books: list[ServedBook], base: str) -> dict[str, str]:
+    """Each book's identifier, unique in the catalog: two books of one title and author get
+    the same derived identifier, and a reading app would show only one of them."""
+    identifiers: dict[str, str] = {}
+    for served in books:
+        identifier = served.book.identifier
+        if identifier in identifiers.values():
+            identifier = f"{base}books/{quote(served.slug)}.epub"
+        identifiers[served.slug] = identifier
+    return identifiers
+
+
 def opds2_feed(books: Iterable[ServedBook], base: str) -> bytes:
     """The same catalog as OPDS 2.0 JSON."""
     import json
 
+    books = list(books)
+    identifiers = _entry_identifiers(books, base)
     publications = []
     for served in books:
         book = served.book
         metadata = {
             "@type": "http://schema.org/Book",
             "title": book.title,
-            "identifier": book.identifier,
+            "identifier": identifiers[served.slug],
             "language": book.language,
             "modified": served.updated,
             "author": [{"name": name} for name in book.authors],
@@ -598,8 +613,14 @@ def listen(host: str, port: int) -> socket.socket:
     """The socket to serve on, bound; a host or port that cannot be used raises `ServeError`
     naming the option."""
     import os
+    import re
 
     shown = host if host.isprintable() else repr(host)
+    if ":" in host or re.fullmatch(r"[0-9.]+", host):
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise ServeError(f"--host {shown}: not a valid IP address") from None
     try:
         found = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except (OSError, UnicodeError, ValueError) as error:
