@@ -30,6 +30,7 @@ from urllib.parse import quote
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
+from werkzeug.wsgi import wrap_file
 
 from .book import Book
 from .errors import HandbillError
@@ -191,7 +192,16 @@ class Library:
         if "HTTP_RANGE" in environ and not _single_satisfiable_range(environ["HTTP_RANGE"], len(edition.data)):
             # RFC 9110 14.2: a server may ignore Range; the whole file beats a 416 the client cannot use
             environ = {key: value for key, value in environ.items() if key != "HTTP_RANGE"}
-        return response.make_conditional(environ, accept_ranges=True, complete_length=len(edition.data))
+        response.make_conditional(environ, accept_ranges=True, complete_length=len(edition.data))
+        if request.method == "GET" and response.status_code in (200, 206):
+            # waitress sends a wsgi.file_wrapper straight from memory: no copy to a temporary
+            # file, and no worker thread waits for a client that reads slowly
+            body = io.BytesIO(edition.data)
+            if response.content_range and response.content_range.start is not None:
+                body.seek(response.content_range.start)
+            response.response = wrap_file(environ, body)
+            response.direct_passthrough = True
+        return response
 
     def _epub(self, request: Request, slug: str) -> Response:
         return self._download(request, self._book(slug).editions[0])
