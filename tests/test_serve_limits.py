@@ -180,4 +180,3 @@ def test_waitress_defaults_would_fall_to_slowloris(library: Library) -> None:
     with running(library, start=defaults) as port:
         answered = slowloris(port, rounds=1)
     assert answered == [float("inf")]
-
