@@ -324,3 +324,18 @@ def test_two_books_with_one_title_get_two_addresses_and_both_are_offered(write_b
         "same-title-2.epub",
         "same-title.epub",
     ]
+
+
+def test_slugs_never_collide_with_each_other_or_with_a_cover_thumbnail_address() -> None:
+    from handbill.serve import ServedBook
+
+    def served(slug: str) -> ServedBook:
+        edition = Edition("EPUB", f"{slug}.epub", b"")
+        return ServedBook(slug, None, (edition,), b"", {}, (), "")  # type: ignore[arg-type]
+
+    slugs = ["x", "x", "x-thumb", "y-thumb", "y", "x-2", ""]
+    books = Library([served(slug) for slug in slugs]).books
+    assert list(books) == ["x", "x-2", "x-thumb-2", "y-thumb", "y-2", "x-2-2", "book"]
+    assert [book.editions[0].file_name for book in books.values()] == [f"{slug}.epub" for slug in books]
+    thumbnails = {f"{slug}-thumb" for slug in books}
+    assert not thumbnails & set(books)  # /covers/<a>-thumb.jpg is never /covers/<b>.jpg

@@ -22,6 +22,7 @@ import socket
 import time
 import zipfile
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from html import escape
@@ -525,12 +526,13 @@ def url_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
-def public_address(host: str, port: int) -> str:
-    """The address to print and to put in QR codes and catalogs, for a server bound to `host`."""
+def public_address(host: str, port: int, dual_stack: bool = False) -> str:
+    """The address to print and to put in QR codes and catalogs, for a server bound to `host`
+    (`dual_stack`: an IPv6 socket on `::` that takes IPv4 clients too)."""
     if host in ("0.0.0.0", ""):
         host = lan_address() or "127.0.0.1"
     elif host == "::":
-        host = lan_address(socket.AF_INET6) or lan_address() or "::1"
+        host = (dual_stack and lan_address()) or lan_address(socket.AF_INET6) or "::1"
     return f"http://{url_host(host)}:{port}/"
 
 
@@ -615,7 +617,10 @@ def make_server(  # type: ignore[no-untyped-def]
         bind_socket=False,
     )
     server.request_seconds = limits.request_seconds
-    app.address = public_address(host or "0.0.0.0", server.effective_port)
+    dual_stack = listening.family == socket.AF_INET6 and not listening.getsockopt(
+        socket.IPPROTO_IPV6, socket.IPV6_V6ONLY
+    )
+    app.address = public_address(host or "0.0.0.0", server.effective_port, dual_stack)
     return server
 
 
@@ -641,6 +646,9 @@ def listen(host: str, port: int) -> socket.socket:
     try:
         if os.name == "posix":  # elsewhere SO_REUSEADDR would let two servers share a port
             listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6 and ipaddress.ip_address(address[0]).is_unspecified:
+            with suppress(OSError):  # `::` takes IPv4 phones too, where the system allows
+                listening.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         listening.bind(address)
     except OSError as error:
         listening.close()
