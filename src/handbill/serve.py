@@ -21,7 +21,7 @@ import ipaddress
 import socket
 import time
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -162,7 +162,7 @@ class Library:
         self._address = address
         self._cached: dict[str, bytes] = {}
 
-    def _cache(self, name: str, make) -> bytes:  # type: ignore[no-untyped-def]
+    def _cache(self, name: str, make: Callable[[], bytes]) -> bytes:
         if name not in self._cached:
             self._cached[name] = make()
         return self._cached[name]
@@ -195,8 +195,8 @@ class Library:
             environ = {key: value for key, value in environ.items() if key != "HTTP_RANGE"}
         response.make_conditional(environ, accept_ranges=True, complete_length=len(edition.data))
         if request.method == "GET" and response.status_code in (200, 206):
-            # waitress sends a wsgi.file_wrapper straight from memory: no copy to a temporary
-            # file, and no worker thread waits for a client that reads slowly
+            # waitress sends a wsgi.file_wrapper straight from memory; a plain body is first copied
+            # to its output buffer, a temporary file past 1 MB, once per download
             body = io.BytesIO(edition.data)
             if response.content_range and response.content_range.start is not None:
                 body.seek(response.content_range.start)
