@@ -16,9 +16,10 @@ from lxml import etree
 from handbill.build import make_book
 from handbill.config import load_config
 from handbill.epub import epub_bytes, modified_time
-from handbill.serve import Edition, Library, make_server, served_book
+from handbill.serve import Edition, Library, ServeError, make_server, served_book
 
-from .conftest import CONTENT
+from .conftest import CONTENT, register
+from .serving import running
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -81,8 +82,31 @@ def test_head_and_byte_ranges_let_phones_resume(server: Server) -> None:
     assert headers["content-range"] == f"bytes 100-199/{len(server.epub)}"
     status, headers, body = server.request("GET", path, {"Range": f"bytes={len(server.epub) - 10}-"})
     assert status == 206 and body == server.epub[-10:]
-    status, headers, _ = server.request("GET", path, {"Range": "bytes=99999999-"})
-    assert status == 416 and headers["content-range"] == f"bytes */{len(server.epub)}"
+    status, headers, body = server.request("GET", path, {"Range": "bytes=-10"})
+    assert status == 206 and body == server.epub[-10:]
+    status, headers, body = server.request("HEAD", path, {"Range": "bytes=0-9"})
+    assert status == 206 and body == b"" and headers["content-range"] == f"bytes 0-9/{len(server.epub)}"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "bytes=99999999-",  # starts past the end
+        "bytes=0-1,5-6",  # several ranges
+        "bytes=5-1",  # backwards
+        "bytes=-0",  # an empty suffix
+        "bytes=abc",
+        "bytes=",
+        "items=0-5",  # another unit
+        "bytes=0-1;x",
+        "0-100",
+    ],
+)
+def test_a_range_that_is_not_one_satisfiable_byte_range_gets_the_whole_file(server: Server, header: str) -> None:
+    status, headers, body = server.request("GET", f"/books/{server.slug}.epub", {"Range": header})
+    assert status == 200 and body == server.epub and "content-range" not in headers
+    status, headers, body = server.request("HEAD", f"/books/{server.slug}.epub", {"Range": header})
+    assert status == 200 and int(headers["content-length"]) == len(server.epub)
 
 
 def test_covers(server: Server) -> None:
@@ -213,3 +237,105 @@ def test_serve_command_prints_address_and_qr_then_stops_cleanly_on_ctrl_c(tmp_pa
         out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert "stopped" in out and "Traceback" not in err
+
+
+def test_read_without_the_slash_redirects_to_the_contents(server: Server) -> None:
+    status, headers, _ = server.request("GET", f"/read/{server.slug}")
+    assert status in (301, 308) and headers["location"] == f"/read/{server.slug}/"
+    assert server.request("GET", "/read/nobook")[0] == 404
+    status, _, body = server.request("GET", headers["location"])
+    assert status == 200 and b'href="text-002.xhtml"' in body  # relative links that now stay in the book
+
+
+@pytest.mark.parametrize("path", ["/", "/opds", "/opds.json"])
+def test_a_forged_host_header_never_reaches_a_page(server: Server, path: str) -> None:
+    forged = server.request("GET", path, {"Host": "evil.example:666"})[2]
+    honest = server.request("GET", path)[2]
+    assert b"evil.example" not in forged and b"evil.example" not in honest
+    assert f"http://127.0.0.1:{server.port}/".encode() in honest
+    assert forged == honest
+
+
+def test_ipv6_addresses_are_bracketed_in_what_is_printed_and_in_qr_codes() -> None:
+    from urllib.parse import urlsplit
+
+    from handbill.serve import public_address, qr_svg
+
+    assert public_address("::1", 8000) == "http://[::1]:8000/"
+    assert public_address("fe80::1%eth0", 80) == "http://[fe80::1%eth0]:80/"
+    assert public_address("127.0.0.1", 8000) == "http://127.0.0.1:8000/"
+    for host in ("::", "0.0.0.0", "::ffff:127.0.0.1"):
+        assert urlsplit(public_address(host, 8000)).port == 8000  # an unbracketed IPv6 host has no port
+    app = Library([])
+    try:
+        with running(app, host="::1") as port:
+            connection = http.client.HTTPConnection("::1", port, timeout=10)
+            connection.request("GET", "/")
+            page = connection.getresponse().read().decode()
+            connection.close()
+    except ServeError as error:
+        pytest.skip(f"no IPv6 loopback here: {error}")
+    address = f"http://[::1]:{port}/"
+    assert app.address == address
+    assert f"<figcaption>{address}</figcaption>" in page and qr_svg(address) in page
+
+
+def test_two_books_with_one_title_get_two_addresses_and_both_are_offered(write_book, tmp_path) -> None:
+    from handbill.build import edition_bytes
+
+    library = []
+    for folder, text in (("one", "The first book's words."), ("two", "The second book's words.")):
+        source = write_book(
+            {"book.toml": 'title = "Same Title"\nauthors = ["A. Writer"]\n', "01.md": f"# Only\n\n{text}\n"}, folder
+        )
+        book, modified, data = edition_bytes(load_config(source))
+        for kind, suffix in (("epub", ".epub"), ("kepub", ".kepub.epub")):
+            (tmp_path / f"{folder}{suffix}").write_bytes(data[kind])
+            register(tmp_path / f"{folder}{suffix}")
+        editions = [
+            Edition("EPUB", f"{book.slug}.epub", data["epub"]),
+            Edition("Kobo", f"{book.slug}.kepub.epub", data["kepub"]),
+        ]
+        library.append(served_book(book, editions, modified))
+    with running(Library(library)) as port:
+        site = Server(port, "", b"")
+        page = site.request("GET", "/")[2].decode()
+        opds = etree.fromstring(site.request("GET", "/opds")[2])
+        opds2 = json.loads(site.request("GET", "/opds.json")[2])
+        downloads = {slug: site.request("GET", f"/books/{slug}.epub") for slug in ("same-title", "same-title-2")}
+        readable = {
+            slug: site.request("GET", f"/read/{slug}/text-001.xhtml")[2] for slug in ("same-title", "same-title-2")
+        }
+    for slug in ("same-title", "same-title-2"):
+        assert f'href="/books/{slug}.epub"' in page and f'href="/books/{slug}.kepub.epub"' in page
+        assert f'href="/read/{slug}/"' in page and f'src="/covers/{slug}-thumb.jpg"' in page
+        status, headers, _ = downloads[slug]
+        assert status == 200 and headers["content-disposition"] == f'attachment; filename="{slug}.epub"'
+    assert downloads["same-title"][2] == (tmp_path / "one.epub").read_bytes()
+    assert downloads["same-title-2"][2] == (tmp_path / "two.epub").read_bytes()
+    assert b"The first book" in readable["same-title"] and b"The second book" in readable["same-title-2"]
+    entries = opds.findall(f"{ATOM}entry")
+    assert len(entries) == 2 and len({entry.findtext(f"{ATOM}id") for entry in entries}) == 2
+    hrefs = {link.get("href").rsplit("/", 1)[1] for entry in entries for link in entry.findall(f"{ATOM}link")}
+    assert {"same-title.epub", "same-title-2.epub", "same-title.kepub.epub", "same-title-2.kepub.epub"} <= hrefs
+    publications = opds2["publications"]
+    assert len(publications) == 2 and len({p["metadata"]["identifier"] for p in publications}) == 2
+    assert sorted(p["links"][0]["href"].rsplit("/", 1)[1] for p in publications) == [
+        "same-title-2.epub",
+        "same-title.epub",
+    ]
+
+
+def test_slugs_never_collide_with_each_other_or_with_a_cover_thumbnail_address() -> None:
+    from handbill.serve import ServedBook
+
+    def served(slug: str) -> ServedBook:
+        edition = Edition("EPUB", f"{slug}.epub", b"")
+        return ServedBook(slug, None, (edition,), b"", {}, (), "")  # type: ignore[arg-type]
+
+    slugs = ["x", "x", "x-thumb", "y-thumb", "y", "x-2", ""]
+    books = Library([served(slug) for slug in slugs]).books
+    assert list(books) == ["x", "x-2", "x-thumb-2", "y-thumb", "y-2", "x-2-2", "book"]
+    assert [book.editions[0].file_name for book in books.values()] == [f"{slug}.epub" for slug in books]
+    thumbnails = {f"{slug}-thumb" for slug in books}
+    assert not thumbnails & set(books)  # /covers/<a>-thumb.jpg is never /covers/<b>.jpg

@@ -241,8 +241,9 @@ def serve(books: tuple[Path, ...], host: str, port: int) -> None:
     """
     from .build import edition_bytes, kepub_path
     from .config import load_config
-    from .serve import Edition, Library, lan_address, make_server, qr_terminal, served_book
+    from .serve import Edition, Library, is_loopback, listen, make_server, qr_terminal, served_book
 
+    listening = listen(host, port)  # a port in use is said before the books are built
     library = []
     for source in books or (Path("content"),):
         book, modified, data = edition_bytes(load_config(source))
@@ -250,11 +251,11 @@ def serve(books: tuple[Path, ...], host: str, port: int) -> None:
         editions = [Edition("EPUB", name, data["epub"]), Edition("Kobo", kepub_path(Path(name)).name, data["kepub"])]
         library.append(served_book(book, editions, modified))
         click.echo(f"built {book.title}")
-    server = make_server(Library(library), host, port)
-    shown = lan_address() if host in ("0.0.0.0", "::", "") else host
-    address = f"http://{shown or '127.0.0.1'}:{server.effective_port}/"
+    app = Library(library)
+    server = make_server(app, host, port, listening=listening)
+    address = app.address
     click.echo(f"serving {len(library)} book(s) at {address}  (OPDS catalog: {address}opds)")
-    if shown:
+    if not is_loopback(address) or host not in ("0.0.0.0", "::", ""):
         click.echo(qr_terminal(address), nl=False)
     click.echo("Ctrl-C to stop")
     try:
