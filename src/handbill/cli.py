@@ -259,12 +259,9 @@ def serve(books: tuple[Path, ...], host: str, port: int) -> None:
         click.echo(qr_terminal(address), nl=False)
     click.echo("Ctrl-C to stop")
     try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
+        server.run()  # until Ctrl-C: main() then says "stopped" and exits with status 130
     finally:
         server.close()
-    click.echo("stopped")
 
 
 class _Terminated(BaseException):
