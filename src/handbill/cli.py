@@ -259,9 +259,10 @@ def serve(books: tuple[Path, ...], host: str, port: int) -> None:
         click.echo(qr_terminal(address), nl=False)
     click.echo("Ctrl-C to stop")
     try:
-        server.run()  # until Ctrl-C: main() then says "stopped" and exits with status 130
+        server.run()  # waitress takes Ctrl-C itself and returns: it is the only way out of here
     finally:
         server.close()
+    raise click.Abort()  # main() says "stopped" and exits with status 130, as for every command
 
 
 class _Terminated(BaseException):
