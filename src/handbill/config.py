@@ -291,7 +291,9 @@ def _to_config(
 
     # Every file the settings name stays inside the project; what the command line names may not.
     project = project or project_root(root)
-    named = [(key, values[key]) for key in ("cover", "assets") if key in values and key not in overrides]
+    named: list[tuple[str, Path]] = [
+        (key, values[key]) for key in ("cover", "assets") if key in values and key not in overrides
+    ]
     named += [("stylesheet", path) for path in values.get("stylesheets", ())]
     named += [("chapters", path) for path in values.get("chapters", ())]
     for key, path in named:
