@@ -97,13 +97,12 @@ class CheckReport:
         return self.errors == 0
 
 
-def check_epub(
-    path: Path, run_epubcheck: bool = True, epubcheck_timeout: float = epubcheck.TIMEOUT_SECONDS
-) -> CheckReport:
+def check_epub(path: Path, run_epubcheck: bool = True, epubcheck_timeout: float | None = None) -> CheckReport:
     """Check the EPUB at `path`; a file that is not an EPUB is one error, never an exception.
 
     With `run_epubcheck`, EPUBCheck failing to run (no Java, a crash, a time-out, no memory)
-    is an error finding too: a check that did not happen never passes."""
+    is an error finding too: a check that did not happen never passes. EPUBCheck is stopped
+    after `epubcheck_timeout` seconds (default: `epubcheck.timeout_for` the file's size)."""
     path = Path(path)
     try:
         book = _open(path)
@@ -114,7 +113,8 @@ def check_epub(
         findings.extend(rule(book))
     ran, note = False, None
     if run_epubcheck:
-        ran, note, found = _epubcheck(path, epubcheck_timeout)
+        timeout = epubcheck_timeout or epubcheck.timeout_for(book.size)
+        ran, note, found = _epubcheck(path, timeout)
         findings.extend(found)
     return CheckReport(path, tuple(findings), ran, note)
 

@@ -167,7 +167,7 @@ def _progress_bar():  # type: ignore[no-untyped-def]
     "--timeout",
     type=click.FloatRange(min=1),
     metavar="SECONDS",
-    help="Stop EPUBCheck after this long, and fail (default: 300).",
+    help="Stop EPUBCheck after this long, and fail (default: 300, or 30 per MB of a larger book).",
 )
 def check(epub: Path, no_epubcheck: bool, timeout: float | None) -> None:
     """Check any EPUB with EPUBCheck and handbill's reader-compatibility rules.
@@ -188,14 +188,19 @@ def _report(path: Path, run_epubcheck: bool = True, epubcheck_timeout: float | N
     """Print one line per finding and a verdict; True when nothing is an error."""
     from .check import check_epub
 
-    options = {} if epubcheck_timeout is None else {"epubcheck_timeout": epubcheck_timeout}
-    report = check_epub(path, run_epubcheck=run_epubcheck, **options)
+    report = check_epub(path, run_epubcheck=run_epubcheck, epubcheck_timeout=epubcheck_timeout)
     for finding in report.findings:
-        click.echo(f"{finding.severity}: {finding.code}: {finding.message}")
+        click.echo(_one_line(f"{finding.severity}: {finding.code}: {finding.message}"))
     verdict = "ok" if report.ok else "FAILED"
     ran = "EPUBCheck and reader checks" if report.epubcheck_ran else "reader checks"
-    click.echo(f"{path}: {verdict} ({ran}: {report.errors} errors, {report.warnings} warnings)")
+    click.echo(_one_line(f"{path}: {verdict} ({ran}: {report.errors} errors, {report.warnings} warnings)"))
     return report.ok
+
+
+def _one_line(text: str) -> str:
+    """Escape what is not printable (a newline in a file name, or in an entry name inside a
+    hostile EPUB), so that every finding stays one line and no line can pose as a verdict."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode() for c in text)
 
 
 @cli.command()
