@@ -323,3 +323,19 @@ def test_the_default_time_limit_grows_with_the_book(statement: Epub, monkeypatch
     assert check_epub(statement.path, epubcheck_timeout=7).ok
     assert limits == [epubcheck.TIMEOUT_SECONDS, 7]
     assert epubcheck.timeout_for(100 * 1024 * 1024) == 100 * epubcheck.SECONDS_PER_MB > epubcheck.TIMEOUT_SECONDS
+
+
+def test_too_many_entries_are_refused_before_zipfile_reads_them_all(tmp_path: Path) -> None:
+    many = tmp_path / "many.epub"
+    with zipfile.ZipFile(many, "w") as archive:
+        for number in range(50_000):
+            archive.writestr(f"{number}", b"")
+    tracemalloc.start()
+    try:
+        report = check_epub(many)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    [finding] = report.findings
+    assert finding.code == "EPUB-UNREADABLE" and "50,000 entries" in finding.message
+    assert peak < 5 * 1024 * 1024, f"{peak / 1e6:.0f} MB"
