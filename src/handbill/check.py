@@ -129,7 +129,6 @@ class _Document:
 
     name: str
     size: int
-    read: bool = True  # False: refused or damaged, so only its size is known
     declared: bool = True
     well_formed: bool = True
     body_id: str | None = None
@@ -348,8 +347,7 @@ def _gather(path: Path, size: int, entries: _Zip, opf_name: str, opf: etree._Ele
         data = entries.read(name)
         if media_type == XHTML:
             # A document too large to read is still measured, so the size rule flags it.
-            unread = _Document(name, entries.size(name), read=False)
-            book.documents.append(_summarize(name, data) if data is not None else unread)
+            book.documents.append(_summarize(name, data) if data is not None else _Document(name, entries.size(name)))
         elif data is not None and _WEBKIT_HYPHENS.search(data):
             book.stylesheets_with_webkit_hyphens.append(name)
     spine = opf.find("opf:spine", NS)
