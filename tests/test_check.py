@@ -7,6 +7,8 @@ EPUBCheck (about 4 s a run); EPUBCheck itself runs once, on the clean book.
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable
 from itertools import pairwise
@@ -389,3 +391,43 @@ def test_epubcheck_failure_is_an_error_finding(statement: Epub, monkeypatch) -> 
     report = check_epub(statement.path)
     assert not report.ok and not report.epubcheck_ran and "out of memory" in (report.epubcheck_note or "")
     assert [(f.severity, f.code) for f in report.findings] == [("error", "EPUBCHECK-NOT-RUN")]
+
+
+def test_large_documents_are_read_streaming_with_the_same_findings(
+    statement: Epub, tmp_path: Path, monkeypatch
+) -> None:
+    """Documents over WHOLE_TREE_BYTES are read element by element; the rules see the same."""
+    faults = (
+        edit("EPUB/text-003.xhtml", b"<body ", b'<body id="top" '),
+        edit(
+            "EPUB/text-002.xhtml",
+            b"<p>Today",
+            b'<p><a href="text-003.xhtml#top">Next</a><img alt=""/><img src="images/cover.png"/>'
+            b'<span style="-webkit-hyphens: auto">x</span>Today',
+        ),
+        edit("EPUB/text-004.xhtml", b"</head>", b"<style>p { -webkit-hyphens: auto }</style></head>"),
+    )
+    whole = sorted(findings(statement, tmp_path, *faults), key=repr)
+    monkeypatch.setattr(check, "WHOLE_TREE_BYTES", 100)
+    streamed = sorted(findings(statement, tmp_path, *faults), key=repr)
+    assert streamed == whole
+    assert {f.code for f in whole} >= {"KINDLE-BODY-LINK", "KINDLE-IMG-SRC", "A11Y-ALT", "KINDLE-WEBKIT-HYPHENS"}
+    assert len(only(whole, "KINDLE-WEBKIT-HYPHENS")) == 2
+
+
+def test_a_large_document_is_checked_in_bounded_memory(statement: Epub, tmp_path: Path) -> None:
+    """A 12 MB document (under the entry limit): its whole tree would take about 300 MB."""
+    name = "EPUB/text-003.xhtml"
+    rows = b"<p>words <a href='#x'>w</a> words</p>\n" * 320_000
+    book = rewrite(statement.path, tmp_path / "large.epub", edit(name, b"</section>", rows + b"</section>"))
+    program = (
+        "import resource, sys; from handbill.check import check_epub; "
+        "report = check_epub(sys.argv[1], run_epubcheck=False); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, [f.code for f in report.findings])"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", program, str(book)], capture_output=True, text=True, timeout=300, check=True
+    )
+    megabytes, codes = completed.stdout.split(" ", 1)
+    assert codes.strip() == "['DOC-SIZE']"
+    assert int(megabytes) < 150, f"{megabytes} MB"

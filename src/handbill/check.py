@@ -34,6 +34,7 @@ MAX_RATIO = 100  # ...and so is more than 100 MB unpacking to over 100 times the
 MAX_PACKAGE_BYTES = 16 * MB  # container, package document and NCX are parsed whole, so kept smaller
 MAX_ENTRIES = 20_000
 READ_CHUNK_BYTES = MB  # entries are unpacked a chunk at a time, whatever their header claims
+WHOLE_TREE_BYTES = 4 * MB  # larger documents are summarized streaming, in bounded memory
 KINDLE_MAX_BYTES = 50_000_000  # Send to Kindle by e-mail
 LARGE_DOCUMENT_BYTES = 260 * 1024  # Adobe-engine readers struggle above this
 COVER_MIN_SIDE, COVER_MAX_SIDE = 640, 7200  # Google Play Books
@@ -370,35 +371,39 @@ def _gather(path: Path, size: int, entries: _Zip, opf_name: str, opf: etree._Ele
 
 
 def _summarize(name: str, data: bytes) -> _Document:
-    """One streaming pass, dropping each element once read: the whole tree of a 50 MB document
-    would take over a gigabyte."""
     document = _Document(name, len(data), declared=_has_xml_declaration(data))
-    events = etree.iterparse(
-        io.BytesIO(data),
-        events=("start", "end"),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-    )
     try:
-        for event, element in events:
-            if event == "start":
-                _note_element(document, element)
-                continue
-            if etree.QName(element).localname == "style" and _WEBKIT_HYPHENS.search((element.text or "").encode()):
-                document.webkit_hyphens = True
-            element.clear(keep_tail=False)
-            parent = element.getparent()
-            while parent is not None and element.getprevious() is not None:
-                del parent[0]
+        if len(data) <= WHOLE_TREE_BYTES:
+            for element in _parse(data).iter(etree.Element):
+                _note_element(document, element, complete=True)
+        else:
+            _summarize_streaming(document, data)
     except etree.LxmlError:
         document.well_formed = False
     return document
 
 
-def _note_element(document: _Document, element: etree._Element) -> None:
-    """What the rules need from one element's name and attributes."""
+def _summarize_streaming(document: _Document, data: bytes) -> None:
+    """One pass that drops each element once read: the tree of a 50 MB document would take
+    over a gigabyte. (Twice as slow as a whole tree, so only for large documents.)"""
+    events = etree.iterparse(
+        io.BytesIO(data), events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False
+    )
+    for event, element in events:
+        if event == "start":
+            _note_element(document, element, complete=False)
+            continue
+        if etree.QName(element).localname == "style":
+            _note_element(document, element, complete=True)
+        element.clear(keep_tail=False)
+        parent = element.getparent()
+        while parent is not None and element.getprevious() is not None:
+            del parent[0]
+
+
+def _note_element(document: _Document, element: etree._Element, complete: bool) -> None:
+    """What the rules need from one element: its name and attributes, and once `complete`
+    (parsed to its end), a style element's text."""
     local = etree.QName(element).localname
     if local == "body":
         document.body_id = element.get("id")
@@ -409,6 +414,8 @@ def _note_element(document: _Document, element: etree._Element) -> None:
         target = _link_target(document.name, element.get("href") or "")
         if target is not None:
             document.links.append(target)
+    elif local == "style" and complete and _WEBKIT_HYPHENS.search((element.text or "").encode()):
+        document.webkit_hyphens = True
     if "-webkit-hyphens" in (element.get("style") or "").lower():
         document.webkit_hyphens = True
 
