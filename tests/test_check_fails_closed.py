@@ -26,7 +26,7 @@ from handbill import check, epubcheck
 from handbill.check import check_epub
 from handbill.cli import cli
 
-from .conftest import Epub
+from .conftest import CONTENT, Epub, register
 from .test_check import edit, rewrite
 
 
@@ -339,3 +339,13 @@ def test_too_many_entries_are_refused_before_zipfile_reads_them_all(tmp_path: Pa
     [finding] = report.findings
     assert finding.code == "EPUB-UNREADABLE" and "50,000 entries" in finding.message
     assert peak < 5 * 1024 * 1024, f"{peak / 1e6:.0f} MB"
+
+
+def test_build_check_fails_when_epubcheck_cannot_run(tmp_path: Path, fake_java) -> None:
+    fake_java('echo "{ garbage"')
+    output = tmp_path / "statement.epub"
+    code, out = run("build", str(CONTENT), "-o", str(output), "--check")
+    register(output)
+    assert code == 1
+    [line] = lines(out, "error:")
+    assert line.startswith(f"error: EPUBCHECK-NOT-RUN: EPUBCheck could not check {output}: EPUBCheck's report")
