@@ -7,6 +7,8 @@ EPUBCheck (about 4 s a run); EPUBCheck itself runs once, on the clean book.
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable
 from itertools import pairwise
@@ -76,10 +78,7 @@ def test_the_default_book_passes_every_check(build_book, tmp_path: Path) -> None
     report = check_epub(book.path)  # the one EPUBCheck run of this file
     assert report.findings == ()
     assert report.ok and report.errors == 0 and report.warnings == 0
-    if epubcheck.jar_path() is None:
-        assert not report.epubcheck_ran and report.epubcheck_note == epubcheck.INSTALL_HINT
-    else:
-        assert report.epubcheck_ran and report.epubcheck_note is None
+    assert report.epubcheck_ran and report.epubcheck_note is None  # Java and EPUBCheck are test dependencies
 
 
 def test_missing_language(statement: Epub, tmp_path: Path) -> None:
@@ -242,7 +241,29 @@ def test_large_document(statement: Epub, tmp_path: Path) -> None:
     name = "EPUB/text-003.xhtml"
     filler = b"<p>" + b"words " * 50_000 + b"</p></section>"
     [finding] = only(findings(statement, tmp_path, edit(name, b"</section>", filler)), "DOC-SIZE")
-    assert finding.severity == "warning" and name in finding.message
+    with zipfile.ZipFile(tmp_path / "broken.epub") as built:
+        size = built.getinfo(name).file_size
+    assert finding.severity == "warning" and size > 260 * 1024
+    assert finding.message == f"{name} is {size / 1024:,.0f} KB; Adobe-engine readers struggle above 260 KB: split it"
+
+
+def test_document_size_limit_is_one_constant(statement: Epub, tmp_path: Path, monkeypatch) -> None:
+    """The rule and its message both follow LARGE_DOCUMENT_BYTES."""
+    monkeypatch.setattr(check, "LARGE_DOCUMENT_BYTES", 2 * 1024)
+    flagged = {f.message.split()[0]: f.message for f in only(findings(statement, tmp_path), "DOC-SIZE")}
+    sizes = {name: len(data) for name, data in statement.files.items() if name.endswith(".xhtml")}
+    assert set(flagged) == {name for name, size in sizes.items() if size > 2 * 1024} != set()
+    assert all(f"{round(sizes[name] / 1024):,} KB" in message for name, message in flagged.items())
+    assert all("struggle above 2 KB" in message for message in flagged.values())
+
+
+def test_a_document_past_the_adobe_limit_is_read_and_checked(statement: Epub, tmp_path: Path) -> None:
+    """Not skipped as too large: the rules still see what is in it (an 8,000-row table)."""
+    name = "EPUB/text-003.xhtml"
+    rows = b"<table>" + b"<tr><td>cell</td><td>cell</td></tr>" * 8_000 + b'</table><p><img src=""/></p></section>'
+    found = findings(statement, tmp_path, edit(name, b"</section>", rows))
+    assert [f.severity for f in only(found, "DOC-SIZE")] == ["warning"]
+    assert [f.severity for f in only(found, "KINDLE-IMG-SRC")] == ["error"]
 
 
 def test_missing_accessibility_metadata(statement: Epub, tmp_path: Path) -> None:
@@ -306,18 +327,41 @@ def test_zip_bomb_is_refused(tmp_path: Path) -> None:
     assert "zip bomb" in unreadable(path).message
 
 
-def test_oversized_entry_is_skipped(statement: Epub, tmp_path: Path) -> None:
+def test_a_huge_document_is_refused_as_an_error_and_its_size_flagged(statement: Epub, tmp_path: Path) -> None:
+    name = "EPUB/text-004.xhtml"
     huge = bytes(check.MAX_ENTRY_BYTES + 1)
-    found = findings(statement, tmp_path, lambda n, d: huge if n == "EPUB/text-004.xhtml" else d)
-    [finding] = only(found, "EPUB-ENTRY-SKIPPED")
-    assert finding.severity == "warning" and "EPUB/text-004.xhtml" in finding.message
+    broken = rewrite(statement.path, tmp_path / "huge.epub", lambda n, d: huge if n == name else d)
+    report = check_epub(broken, run_epubcheck=False)
+    assert not report.ok
+    [refused] = only(list(report.findings), "EPUB-ENTRY-TOO-LARGE")
+    assert refused.severity == "error"
+    assert refused.message == (
+        f"{name} unpacks to 50.0 MB, over the 50 MB that handbill check reads of such a file: refused as a likely zip bomb"
+    )
+    [size] = only(list(report.findings), "DOC-SIZE")
+    assert size.message.startswith(f"{name} is 51,200 KB")
 
 
-def test_epubcheck_missing_is_a_note_not_a_finding(statement: Epub, monkeypatch) -> None:
+def test_the_entry_limit_is_one_constant(statement: Epub, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(check, "MAX_ENTRY_BYTES", 1024 * 1024)
+    name = "EPUB/text-004.xhtml"
+    big = (
+        b'<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><body>'
+        + b" " * 1024 * 1024
+        + b"</body></html>"
+    )
+    [refused] = only(findings(statement, tmp_path, lambda n, d: big if n == name else d), "EPUB-ENTRY-TOO-LARGE")
+    assert "over the 1 MB" in refused.message and name in refused.message
+
+
+def test_epubcheck_missing_is_an_error_finding(statement: Epub, monkeypatch) -> None:
     monkeypatch.setattr(epubcheck, "jar_path", lambda: None)
     report = check_epub(statement.path)
-    assert report.ok and report.findings == () and not report.epubcheck_ran
-    assert report.epubcheck_note == epubcheck.INSTALL_HINT
+    assert not report.ok and not report.epubcheck_ran
+    [finding] = report.findings
+    assert (finding.severity, finding.code) == ("error", "EPUBCHECK-NOT-RUN")
+    assert epubcheck.INSTALL_HINT in finding.message
+    assert check_epub(statement.path, run_epubcheck=False).ok
 
 
 def test_epubcheck_messages_become_findings(statement: Epub, monkeypatch) -> None:
@@ -328,7 +372,7 @@ def test_epubcheck_messages_become_findings(statement: Epub, monkeypatch) -> Non
         epubcheck.Message("USAGE", "ACC-004", "Only advice"),
     )
     monkeypatch.setattr(epubcheck, "jar_path", lambda: Path("epubcheck.jar"))
-    monkeypatch.setattr(epubcheck, "validate", lambda path: epubcheck.Result(1, 1, 1, messages))
+    monkeypatch.setattr(epubcheck, "validate", lambda path, timeout: epubcheck.Result(1, 1, 1, messages))
     report = check_epub(statement.path)
     assert report.epubcheck_ran and (report.errors, report.warnings) == (2, 1)
     assert [(f.severity, f.code) for f in report.findings] == [
@@ -339,11 +383,51 @@ def test_epubcheck_messages_become_findings(statement: Epub, monkeypatch) -> Non
     assert report.findings[1].message == "EPUB/b.xhtml:9: Error while parsing file"
 
 
-def test_epubcheck_failure_is_a_note(statement: Epub, monkeypatch) -> None:
-    def fail(path: Path) -> epubcheck.Result:
-        raise RuntimeError("EPUBCheck gave no report: out of memory")
+def test_epubcheck_failure_is_an_error_finding(statement: Epub, monkeypatch) -> None:
+    def fail(path: Path, timeout: float) -> epubcheck.Result:
+        raise epubcheck.EpubCheckError("EPUBCheck ran out of memory")
 
-    monkeypatch.setattr(epubcheck, "jar_path", lambda: Path("epubcheck.jar"))
     monkeypatch.setattr(epubcheck, "validate", fail)
     report = check_epub(statement.path)
-    assert not report.epubcheck_ran and "out of memory" in (report.epubcheck_note or "")
+    assert not report.ok and not report.epubcheck_ran and "out of memory" in (report.epubcheck_note or "")
+    assert [(f.severity, f.code) for f in report.findings] == [("error", "EPUBCHECK-NOT-RUN")]
+
+
+def test_large_documents_are_read_streaming_with_the_same_findings(
+    statement: Epub, tmp_path: Path, monkeypatch
+) -> None:
+    """Documents over WHOLE_TREE_BYTES are read element by element; the rules see the same."""
+    faults = (
+        edit("EPUB/text-003.xhtml", b"<body ", b'<body id="top" '),
+        edit(
+            "EPUB/text-002.xhtml",
+            b"<p>Today",
+            b'<p><a href="text-003.xhtml#top">Next</a><img alt=""/><img src="images/cover.png"/>'
+            b'<span style="-webkit-hyphens: auto">x</span>Today',
+        ),
+        edit("EPUB/text-004.xhtml", b"</head>", b"<style>p { -webkit-hyphens: auto }</style></head>"),
+    )
+    whole = sorted(findings(statement, tmp_path, *faults), key=repr)
+    monkeypatch.setattr(check, "WHOLE_TREE_BYTES", 100)
+    streamed = sorted(findings(statement, tmp_path, *faults), key=repr)
+    assert streamed == whole
+    assert {f.code for f in whole} >= {"KINDLE-BODY-LINK", "KINDLE-IMG-SRC", "A11Y-ALT", "KINDLE-WEBKIT-HYPHENS"}
+    assert len(only(whole, "KINDLE-WEBKIT-HYPHENS")) == 2
+
+
+def test_a_large_document_is_checked_in_bounded_memory(statement: Epub, tmp_path: Path) -> None:
+    """A 12 MB document (under the entry limit): its whole tree would take about 300 MB."""
+    name = "EPUB/text-003.xhtml"
+    rows = b"<p>words <a href='#x'>w</a> words</p>\n" * 320_000
+    book = rewrite(statement.path, tmp_path / "large.epub", edit(name, b"</section>", rows + b"</section>"))
+    program = (
+        "import resource, sys; from handbill.check import check_epub; "
+        "report = check_epub(sys.argv[1], run_epubcheck=False); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, [f.code for f in report.findings])"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", program, str(book)], capture_output=True, text=True, timeout=300, check=True
+    )
+    megabytes, codes = completed.stdout.split(" ", 1)
+    assert codes.strip() == "['DOC-SIZE']"
+    assert int(megabytes) < 150, f"{megabytes} MB"

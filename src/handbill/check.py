@@ -10,13 +10,16 @@ about. Nothing here prints: the command line decides how to show a `CheckReport`
 from __future__ import annotations
 
 import io
+import os
 import posixpath
 import re
+import stat
 import warnings
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from lxml import etree
@@ -24,10 +27,14 @@ from PIL import Image
 
 from . import epubcheck
 
-MAX_ENTRY_BYTES = 50 * 1024 * 1024  # larger entries are skipped, never read
-MAX_TOTAL_BYTES = 1024 * 1024 * 1024  # more uncompressed data than this is a zip bomb...
+MB = 1024 * 1024
+MAX_ENTRY_BYTES = 50 * MB  # a larger entry is refused (an error), never read: a likely zip bomb
+MAX_TOTAL_BYTES = 1024 * MB  # more uncompressed data than this is a zip bomb...
 MAX_RATIO = 100  # ...and so is more than 100 MB unpacking to over 100 times the file size
+MAX_PACKAGE_BYTES = 16 * MB  # container, package document and NCX are parsed whole, so kept smaller
 MAX_ENTRIES = 20_000
+READ_CHUNK_BYTES = MB  # entries are unpacked a chunk at a time, whatever their header claims
+WHOLE_TREE_BYTES = 4 * MB  # larger documents are summarized streaming, in bounded memory
 KINDLE_MAX_BYTES = 50_000_000  # Send to Kindle by e-mail
 LARGE_DOCUMENT_BYTES = 260 * 1024  # Adobe-engine readers struggle above this
 COVER_MIN_SIDE, COVER_MAX_SIDE = 640, 7200  # Google Play Books
@@ -91,8 +98,12 @@ class CheckReport:
         return self.errors == 0
 
 
-def check_epub(path: Path, run_epubcheck: bool = True) -> CheckReport:
-    """Check the EPUB at `path`; a file that is not an EPUB is one error, never an exception."""
+def check_epub(path: Path, run_epubcheck: bool = True, epubcheck_timeout: float | None = None) -> CheckReport:
+    """Check the EPUB at `path`; a file that is not an EPUB is one error, never an exception.
+
+    With `run_epubcheck`, EPUBCheck failing to run (no Java, a crash, a time-out, no memory)
+    is an error finding too: a check that did not happen never passes. EPUBCheck is stopped
+    after `epubcheck_timeout` seconds (default: `epubcheck.timeout_for` the file's size)."""
     path = Path(path)
     try:
         book = _open(path)
@@ -103,7 +114,8 @@ def check_epub(path: Path, run_epubcheck: bool = True) -> CheckReport:
         findings.extend(rule(book))
     ran, note = False, None
     if run_epubcheck:
-        ran, note, found = _epubcheck(path)
+        timeout = epubcheck_timeout or epubcheck.timeout_for(book.size)
+        ran, note, found = _epubcheck(path, timeout)
         findings.extend(found)
     return CheckReport(path, tuple(findings), ran, note)
 
@@ -132,6 +144,7 @@ class _Book:
     """The parts of an EPUB the rules read, gathered in one pass over the zip."""
 
     path: Path
+    size: int
     opf_name: str
     opf: etree._Element
     manifest: dict[str, etree._Element]
@@ -170,29 +183,33 @@ def _resolve(base_name: str, href: str) -> str:
 
 
 class _Zip:
-    """Reads entries with a size cap, turning damaged entries into findings."""
+    """Reads entries with size caps, turning damaged or oversized entries into findings."""
 
-    def __init__(self, archive: zipfile.ZipFile, problems: list[Finding]):
+    def __init__(self, archive: zipfile.ZipFile, name: Path, problems: list[Finding]):
         self.archive = archive
+        self.name = name
         self.problems = problems
         self.entries = {info.filename: info for info in archive.infolist()}
+        self.budget = MAX_TOTAL_BYTES  # bytes left to unpack in all, whatever the headers claim
 
-    def read(self, name: str, required: bool = False) -> bytes | None:
+    def size(self, name: str) -> int:
+        return self.entries[name].file_size
+
+    def read(self, name: str, required: bool = False, limit: int | None = None) -> bytes | None:
         """The entry's bytes, or None (noting why) when it is missing, too large or damaged."""
+        limit = MAX_ENTRY_BYTES if limit is None else limit
         info = self.entries.get(name)
         if info is None:
             if required:
                 raise _Unreadable(f"{name} is missing from the EPUB")
             return None
-        if info.file_size > MAX_ENTRY_BYTES:
-            problem = Finding(
-                "warning",
-                "EPUB-ENTRY-SKIPPED",
-                f"{name} is {info.file_size // 1024 // 1024} MB uncompressed; too large to check",
-            )
+        if info.file_size > limit:
+            problem = _too_large(name, info.file_size, limit)
         else:
             try:
-                return self.archive.read(info)
+                return self._unpack(info)
+            except _Unreadable:
+                raise
             except Exception as error:  # zipfile and zlib raise many types for damaged data
                 problem = Finding("error", "EPUB-ENTRY-DAMAGED", f"{name} cannot be unpacked: {error}")
         if required:
@@ -200,65 +217,139 @@ class _Zip:
         self.problems.append(problem)
         return None
 
+    def _unpack(self, info: zipfile.ZipInfo) -> bytes:
+        """Unpack a chunk at a time. zipfile stops at the size the header gives, but asked for
+        everything at once it first inflates the whole stream, however large, into memory."""
+        if info.file_size > self.budget:
+            raise _Unreadable(
+                f"{self.name} unpacks to more than {MAX_TOTAL_BYTES // MB:,} MB: refusing it as a likely zip bomb"
+            )
+        self.budget -= info.file_size
+        chunks = []
+        with self.archive.open(info) as stream:
+            while chunk := stream.read(READ_CHUNK_BYTES):
+                chunks.append(chunk)
+        return b"".join(chunks)
+
     def xml(self, name: str) -> etree._Element:
-        data = self.read(name, required=True)
+        data = self.read(name, required=True, limit=MAX_PACKAGE_BYTES)
         try:
             return _parse(data or b"")
         except etree.XMLSyntaxError as error:
             raise _Unreadable(f"{name} is not well-formed XML: {error}") from error
 
 
-def _open(path: Path) -> _Book:
+def _too_large(name: str, size: int, limit: int) -> Finding:
+    return Finding(
+        "error",
+        "EPUB-ENTRY-TOO-LARGE",
+        f"{name} unpacks to {size / MB:,.1f} MB, over the {limit // MB} MB that handbill check reads "
+        "of such a file: refused as a likely zip bomb",
+    )
+
+
+def _open_regular_file(path: Path) -> tuple[BinaryIO, int]:
+    """Open `path` only if it is a non-empty regular file: a FIFO, a device such as /dev/zero or
+    a folder would make zipfile wait or read forever. Opening does not block (O_NONBLOCK), and
+    the opened file itself is examined, so it cannot be swapped after the look."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
     try:
-        archive = zipfile.ZipFile(path)
+        descriptor = os.open(path, flags)
+    except FileNotFoundError as error:
+        raise _Unreadable(f"{path} does not exist") from error
     except OSError as error:
         raise _Unreadable(f"{path} cannot be read: {error.strerror or error}") from error
-    except Exception as error:  # BadZipFile, or what a damaged directory makes zipfile raise
-        raise _Unreadable(f"{path.name} is not a zip file, so not an EPUB ({error})") from error
-    with archive:
-        infos = archive.infolist()
-        total = sum(info.file_size for info in infos)
-        if (
-            len(infos) > MAX_ENTRIES
-            or total > MAX_TOTAL_BYTES
-            or (total > 100 * 1024 * 1024 and total > MAX_RATIO * path.stat().st_size)
-        ):
-            raise _Unreadable(
-                f"{path.name} unpacks to {total // 1024 // 1024} MB in {len(infos)} entries: "
-                "refusing it as a likely zip bomb"
-            )
-        problems: list[Finding] = []
-        entries = _Zip(archive, problems)
-        container = entries.xml("META-INF/container.xml")
-        rootfile = container.find("c:rootfiles/c:rootfile", NS)
-        opf_name = rootfile.get("full-path") if rootfile is not None else None
-        if not opf_name:
-            raise _Unreadable("META-INF/container.xml names no package document (rootfile)")
-        opf = entries.xml(opf_name)
-        if etree.QName(opf).localname != "package":
-            raise _Unreadable(f"{opf_name} is not an EPUB package document")
-        return _gather(path, entries, opf_name, opf, problems)
+    except ValueError as error:  # a NUL byte or an unencodable character in the name
+        raise _Unreadable(f"{path!r} is not a usable file name: {error}") from error
+    try:
+        status = os.fstat(descriptor)
+        if stat.S_ISDIR(status.st_mode):
+            raise _Unreadable(f"{path} is a folder, not an EPUB file")
+        if not stat.S_ISREG(status.st_mode):
+            raise _Unreadable(f"{path} is not a regular file (it is a device, pipe or socket), so not an EPUB")
+        if status.st_size == 0:
+            raise _Unreadable(f"{path} is empty, so not an EPUB")
+        return os.fdopen(descriptor, "rb"), status.st_size
+    except BaseException:
+        os.close(descriptor)
+        raise
 
 
-def _gather(path: Path, entries: _Zip, opf_name: str, opf: etree._Element, problems: list[Finding]) -> _Book:
+def _open(path: Path) -> _Book:
+    file, size = _open_regular_file(path)
+    with file:
+        _refuse_huge_directory(path, file)
+        try:
+            archive = zipfile.ZipFile(file)
+        except OSError as error:
+            raise _Unreadable(f"{path} cannot be read: {error.strerror or error}") from error
+        except Exception as error:  # BadZipFile, or what a damaged directory makes zipfile raise
+            raise _Unreadable(f"{path} is not a zip file, so not an EPUB ({error})") from error
+        with archive:
+            return _open_archive(path, size, archive)
+
+
+def _refuse_huge_directory(path: Path, file: BinaryIO) -> None:
+    """zipfile turns the whole central directory into objects before anything can be looked at
+    (300,000 empty entries: 4 s and 190 MB), so read its size and count from the end record first.
+    That reader is private to zipfile; without it, the checks after opening still apply."""
+    end_record = getattr(zipfile, "_EndRecData", None)
+    if end_record is None:
+        return
+    try:
+        end = end_record(file)
+    except Exception:  # a damaged end record: zipfile's own error says so next
+        return
+    if not end:
+        return
+    count, directory = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]
+    if count > MAX_ENTRIES or directory > MAX_ENTRIES * 1024:
+        raise _Unreadable(
+            f"{path} has {count:,} entries in a {directory / MB:,.1f} MB directory, over the {MAX_ENTRIES:,} "
+            "entries handbill check reads: refusing it as a likely zip bomb"
+        )
+
+
+def _open_archive(path: Path, size: int, archive: zipfile.ZipFile) -> _Book:
+    infos = archive.infolist()
+    total = sum(info.file_size for info in infos)
+    if len(infos) > MAX_ENTRIES or total > MAX_TOTAL_BYTES or (total > 100 * MB and total > MAX_RATIO * size):
+        raise _Unreadable(
+            f"{path} unpacks to {total // MB:,} MB in {len(infos):,} entries: refusing it as a likely zip bomb"
+        )
+    problems: list[Finding] = []
+    entries = _Zip(archive, path, problems)
+    container = entries.xml("META-INF/container.xml")
+    rootfile = container.find("c:rootfiles/c:rootfile", NS)
+    opf_name = rootfile.get("full-path") if rootfile is not None else None
+    if not opf_name:
+        raise _Unreadable("META-INF/container.xml names no package document (rootfile)")
+    opf = entries.xml(opf_name)
+    if etree.QName(opf).localname != "package":
+        raise _Unreadable(f"{opf_name} is not an EPUB package document")
+    return _gather(path, size, entries, opf_name, opf, problems)
+
+
+def _gather(path: Path, size: int, entries: _Zip, opf_name: str, opf: etree._Element, problems: list[Finding]) -> _Book:
     """Read what the rules need, each entry at most once, keeping only summaries."""
     manifest = {item.get("id") or "": item for item in opf.iterfind("opf:manifest/opf:item", NS)}
-    book = _Book(path, opf_name, opf, manifest, [], [], [], None, None, None, None, problems)
+    book = _Book(path, size, opf_name, opf, manifest, [], [], [], None, None, None, None, problems)
     book.spine = [
         book.href(manifest[ref.get("idref") or ""])
         for ref in opf.iterfind("opf:spine/opf:itemref", NS)
         if (ref.get("idref") or "") in manifest
     ]
+    seen = set()
     for item in manifest.values():
         name, media_type = book.href(item), item.get("media-type")
-        if name not in entries.entries or media_type not in (XHTML, "text/css"):
+        if name in seen or name not in entries.entries or media_type not in (XHTML, "text/css"):
             continue
+        seen.add(name)
         data = entries.read(name)
-        if data is None:
-            continue
         if media_type == XHTML:
-            book.documents.append(_summarize(name, data))
-        elif _WEBKIT_HYPHENS.search(data):
+            # A document too large to read is still measured, so the size rule flags it.
+            book.documents.append(_summarize(name, data) if data is not None else _Document(name, entries.size(name)))
+        elif data is not None and _WEBKIT_HYPHENS.search(data):
             book.stylesheets_with_webkit_hyphens.append(name)
     spine = opf.find("opf:spine", NS)
     ncx_item = manifest.get(spine.get("toc") or "") if spine is not None else None
@@ -267,7 +358,7 @@ def _gather(path: Path, entries: _Zip, opf_name: str, opf: etree._Element, probl
         ncx_item = next((i for i in manifest.values() if i.get("media-type") == ncx_media), None)
     if ncx_item is not None:
         book.ncx_name = book.href(ncx_item)
-        data = entries.read(book.ncx_name)
+        data = entries.read(book.ncx_name, limit=MAX_PACKAGE_BYTES)
         try:
             book.ncx = _parse(data) if data is not None else None
         except etree.XMLSyntaxError:
@@ -282,26 +373,51 @@ def _gather(path: Path, entries: _Zip, opf_name: str, opf: etree._Element, probl
 def _summarize(name: str, data: bytes) -> _Document:
     document = _Document(name, len(data), declared=_has_xml_declaration(data))
     try:
-        root = _parse(data)
-    except etree.XMLSyntaxError:
+        if len(data) <= WHOLE_TREE_BYTES:
+            for element in _parse(data).iter(etree.Element):
+                _note_element(document, element, complete=True)
+        else:
+            _summarize_streaming(document, data)
+    except etree.LxmlError:
         document.well_formed = False
-        return document
-    for element in root.iter(etree.Element):
-        local = etree.QName(element).localname
-        if local == "body":
-            document.body_id = element.get("id")
-        elif local == "img":
-            document.images_without_src += not (element.get("src") or "").strip()
-            document.images_without_alt += element.get("alt") is None
-        elif local == "a" and element.get("href"):
-            target = _link_target(name, element.get("href") or "")
-            if target is not None:
-                document.links.append(target)
-        elif local == "style" and _WEBKIT_HYPHENS.search((element.text or "").encode()):
-            document.webkit_hyphens = True
-        if "-webkit-hyphens" in (element.get("style") or "").lower():
-            document.webkit_hyphens = True
     return document
+
+
+def _summarize_streaming(document: _Document, data: bytes) -> None:
+    """One pass that drops each element once read: the tree of a 50 MB document would take
+    over a gigabyte. (Twice as slow as a whole tree, so only for large documents.)"""
+    events = etree.iterparse(
+        io.BytesIO(data), events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False
+    )
+    for event, element in events:
+        if event == "start":
+            _note_element(document, element, complete=False)
+            continue
+        if etree.QName(element).localname == "style":
+            _note_element(document, element, complete=True)
+        element.clear(keep_tail=False)
+        parent = element.getparent()
+        while parent is not None and element.getprevious() is not None:
+            del parent[0]
+
+
+def _note_element(document: _Document, element: etree._Element, complete: bool) -> None:
+    """What the rules need from one element: its name and attributes, and once `complete`
+    (parsed to its end), a style element's text."""
+    local = etree.QName(element).localname
+    if local == "body":
+        document.body_id = element.get("id")
+    elif local == "img":
+        document.images_without_src += not (element.get("src") or "").strip()
+        document.images_without_alt += element.get("alt") is None
+    elif local == "a" and element.get("href"):
+        target = _link_target(document.name, element.get("href") or "")
+        if target is not None:
+            document.links.append(target)
+    elif local == "style" and complete and _WEBKIT_HYPHENS.search((element.text or "").encode()):
+        document.webkit_hyphens = True
+    if "-webkit-hyphens" in (element.get("style") or "").lower():
+        document.webkit_hyphens = True
 
 
 def _has_xml_declaration(data: bytes) -> bool:
@@ -466,7 +582,7 @@ def _kindle_webkit_hyphens(book: _Book) -> Iterator[Finding]:
 
 
 def _kindle_size(book: _Book) -> Iterator[Finding]:
-    size = book.path.stat().st_size
+    size = book.size
     if size > KINDLE_MAX_BYTES:
         yield Finding(
             "error",
@@ -508,13 +624,14 @@ def _cover_size(book: _Book) -> Iterator[Finding]:
 
 
 def _document_size(book: _Book) -> Iterator[Finding]:
-    """Adobe-engine readers (older Kobo, many apps) struggle above about 260 KB per document."""
+    """Adobe-engine readers (older Kobo, many apps) struggle above LARGE_DOCUMENT_BYTES per document."""
     for document in book.documents:
         if document.size > LARGE_DOCUMENT_BYTES:
             yield Finding(
                 "warning",
                 "DOC-SIZE",
-                f"{document.name} is {document.size // 1024} KB; Adobe-engine readers struggle above 260 KB, split it",
+                f"{document.name} is {document.size / 1024:,.0f} KB; Adobe-engine readers struggle above "
+                f"{LARGE_DOCUMENT_BYTES // 1024} KB: split it",
             )
 
 
@@ -550,14 +667,13 @@ _RULES: tuple[Callable[[_Book], Iterator[Finding]], ...] = (
 _EPUBCHECK_SEVERITY = {"FATAL": "error", "ERROR": "error", "WARNING": "warning"}
 
 
-def _epubcheck(path: Path) -> tuple[bool, str | None, list[Finding]]:
-    """(ran, note, findings): a missing Java or EPUBCheck is a note, not a finding."""
-    if epubcheck.jar_path() is None:
-        return False, epubcheck.INSTALL_HINT, []
+def _epubcheck(path: Path, timeout: float) -> tuple[bool, str | None, list[Finding]]:
+    """(ran, why not, findings): EPUBCheck that could not run is an error finding, never a pass."""
     try:
-        result = epubcheck.validate(path)
-    except (RuntimeError, OSError, ValueError, KeyError) as error:
-        return False, f"EPUBCheck failed: {error}", []
+        result = epubcheck.validate(path, timeout=timeout)
+    except (epubcheck.EpubCheckError, OSError) as error:
+        reason = str(error)
+        return False, reason, [Finding("error", "EPUBCHECK-NOT-RUN", f"EPUBCheck could not check {path}: {reason}")]
     findings = []
     for message in result.messages:
         severity = _EPUBCHECK_SEVERITY.get(message.severity)
@@ -565,4 +681,7 @@ def _epubcheck(path: Path) -> tuple[bool, str | None, list[Finding]]:
             where = f"{message.location}: " if message.location else ""
             code = f"EPUBCHECK-{message.id}" if message.id else "EPUBCHECK"
             findings.append(Finding(severity, code, f"{where}{message.text}"))
+    if result.fatal + result.errors and not any(finding.severity == "error" for finding in findings):
+        counted = result.fatal + result.errors
+        findings.append(Finding("error", "EPUBCHECK", f"EPUBCheck counted {counted} errors in {path} but listed none"))
     return True, None, findings
