@@ -26,6 +26,7 @@ from lxml import etree
 from PIL import Image
 
 from . import epubcheck
+from .languages import is_language_tag
 
 MB = 1024 * 1024
 MAX_ENTRY_BYTES = 50 * MB  # a larger entry is refused (an error), never read: a likely zip bomb
@@ -49,21 +50,6 @@ NS = {
 }
 XHTML = "application/xhtml+xml"
 _WEBKIT_HYPHENS = re.compile(rb"-webkit-hyphens\s*:", re.IGNORECASE)
-# RFC 5646 well-formed language tags: language, script, region, variants, extensions, private use.
-_LANGUAGE_TAG = re.compile(
-    r"""(?:[a-z]{2,3}(?:-[a-z]{3}){0,3}|[a-z]{4,8})
-        (?:-[a-z]{4})?
-        (?:-(?:[a-z]{2}|[0-9]{3}))?
-        (?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*
-        (?:-[0-9a-wyz](?:-[a-z0-9]{2,8})+)*
-        (?:-x(?:-[a-z0-9]{1,8})+)?
-      | x(?:-[a-z0-9]{1,8})+""",
-    re.IGNORECASE | re.VERBOSE,
-)
-_GRANDFATHERED = frozenset(
-    "en-gb-oed i-ami i-bnn i-default i-enochian i-hak i-klingon i-lux i-mingo i-navajo "
-    "i-pwn i-tao i-tay i-tsu sgn-be-fr sgn-be-nl sgn-ch-de".split()
-)
 _NO_LANGUAGE = frozenset({"und", "mul", "zxx", "mis"})
 
 
@@ -460,7 +446,7 @@ def _kindle_language(book: _Book) -> Iterator[Finding]:
             "error", "KINDLE-LANGUAGE", f"{book.opf_name} has no dc:language; Send to Kindle rejects the book"
         )
     for language in (text.strip() for text in languages):
-        if not (_LANGUAGE_TAG.fullmatch(language) or language.lower() in _GRANDFATHERED):
+        if not is_language_tag(language):
             yield Finding(
                 "error",
                 "KINDLE-LANGUAGE",
