@@ -35,8 +35,10 @@ from .xhtml import quoteattr
 
 log = logging.getLogger("handbill")
 
-MAX_DOCUMENT_BYTES = 200_000
+READER_LIMIT_BYTES = 260_000
 """Adobe-engine readers struggle above roughly 260 KB of XHTML in one file."""
+MAX_DOCUMENT_BYTES = 200_000
+"""The most text handbill puts in one content document, leaving room below READER_LIMIT_BYTES."""
 
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _LINKABLE_SUFFIXES = (*MARKDOWN_SUFFIXES, ".html", ".htm", ".xhtml")
@@ -520,15 +522,10 @@ class _Sizes:
         self.counted: set[str] = set()
 
     def __call__(self, element: html.HtmlElement) -> int:
-        return self._size(element)[0]
+        return self.measure(element)[0]
 
-    def take(self, element: html.HtmlElement) -> int:
-        """The size of a block that is placed: its notes are not counted again."""
-        size, refs = self._size(element)
-        self.counted.update(refs)
-        return size
-
-    def _size(self, element: html.HtmlElement) -> tuple[int, set[str]]:
+    def measure(self, element: html.HtmlElement) -> tuple[int, set[str]]:
+        """Its size and the notes that size counts."""
         size = len(etree.tostring(element, encoding="utf-8", method="xml"))  # a block inside another has a tail
         refs: set[str] = set()
         if self.notes:
@@ -551,7 +548,7 @@ _NOTE_OVERHEAD = 100
 
 def _fitting(block: html.HtmlElement, sizes: _Sizes, path: Path) -> Iterator[tuple[html.HtmlElement, int]]:
     """The block, or the blocks it is split into, each small enough, with its size."""
-    size = sizes(block)
+    size, notes = sizes.measure(block)
     if size > MAX_DOCUMENT_BYTES:
         pieces = _split_block(block, sizes)
         if len(pieces) > 1:
@@ -567,13 +564,16 @@ def _fitting(block: html.HtmlElement, sizes: _Sizes, path: Path) -> Iterator[tup
             for piece in pieces:
                 yield from _fitting(piece, sizes, path)
             return
-        log.warning(
-            "%s: one <%s> of %d KB cannot be split; its document is over the 260 KB Adobe-engine readers open",
-            path,
-            block.tag,
-            size // 1000,
-        )
-    yield block, sizes.take(block)
+        if size > READER_LIMIT_BYTES:
+            log.warning(
+                "%s: one <%s> of %d KB cannot be split; its document is over the %d KB Adobe-engine readers open",
+                path,
+                block.tag,
+                size // 1000,
+                READER_LIMIT_BYTES // 1000,
+            )
+    sizes.counted.update(notes)  # placed: its notes are not counted again
+    yield block, size
 
 
 _BLOCK_CONTAINERS = frozenset(("div", "blockquote", "section", "article"))
@@ -1139,13 +1139,14 @@ def _warn_of_large_contents(toc: list[TocEntry], source: Path) -> None:
     """The navigation document cannot be split (a book has one): past what Adobe-engine readers
     open, say so and how to make it smaller."""
     size = sum(60 + len(entry.title.encode("utf-8")) + len(entry.href) for entry in _flattened(toc))
-    if size <= MAX_DOCUMENT_BYTES:
+    if size <= READER_LIMIT_BYTES:
         return
     advice = "set toc_depth = 1 in book.toml" if any(entry.children for entry in toc) else "use fewer, longer chapters"
     log.warning(
-        "%s: the table of contents (nav.xhtml) is about %d KB, over the 260 KB Adobe-engine readers open; %s",
+        "%s: the table of contents (nav.xhtml) is about %d KB, over the %d KB Adobe-engine readers open; %s",
         source,
         size // 1000,
+        READER_LIMIT_BYTES // 1000,
         advice,
     )
 
