@@ -60,6 +60,7 @@ def test_billion_laughs_front_matter_fails_fast_naming_the_file(write_book) -> N
         ("title: x\nmerge: {<<: *base}\n", "aliases", 3),  # a merge key needs an alias too
         ("deep: " + "[" * 40 + "]" * 40 + "\n", "nested more than", 2),
         ("deep:\n" + "".join("  " * n + "- \n" for n in range(1, 30)), "nested more than", 22),
+        ("deep: " + "[" * 30_000 + "]" * 30_000 + "\n", "nested more than", 2),  # no RecursionError
         ("title: x\n" + "padding: " + "x" * 70_000 + "\n", "larger than 64 KB", 2),
         ("title: x\ndate: 2026-02-30\n", "'2026-02-30' is not valid here", 3),
         ("title: x\nbig: " + "9" * 5000 + "\n", "is not valid here", 3),
@@ -276,6 +277,19 @@ def test_paragraph_of_thousands_of_long_reference_links_is_split_between_links(w
         assert size <= 260_000
         seen += [(reader_text(link), link.get("href")) for link in document.iter("{*}a")]
     assert seen == [(f"ref {n}", f"{url}/{n}") for n in range(2700)]
+
+
+def test_a_short_source_that_renders_long_is_measured(write_book, build_book) -> None:
+    """One reference definition, or one abbreviation, used a thousand times: 20 KB of Markdown that
+    makes megabytes of XHTML."""
+    url = "https://example.org/" + "x" * 2000
+    text = "# Short\n\n" + "\n\n".join(f"[a][r] HTML {n}" for n in range(1000))
+    text += f"\n\n[r]: {url}\n\n*[HTML]: " + "Hypertext Markup Language " * 40 + "\n"
+    epub, warnings = build_book(write_book({"a.md": text}))
+    assert len(text) < 25_000 and not warnings
+    documents = sizes_and_documents(epub)
+    assert len(documents) > 10 and all(size <= 260_000 for size, _ in documents)
+    assert sum(len(document.findall(".//{*}abbr")) for _, document in documents) == 1000
 
 
 @pytest.mark.parametrize(
