@@ -299,6 +299,14 @@ def test_a_short_source_that_renders_long_is_measured(write_book, build_book) ->
         ("```\n" + "\n".join(f"line {n} <tag> & " + "x" * 60 for n in range(600)) + "\n```", "{*}pre"),
         ("\n\n".join(f"term {n}\n: definition {n} " + "word " * 20 for n in range(300)), "{*}dl"),
         (" ".join(f"word{n}" for n in range(8000)), "{*}p"),
+        (  # raw HTML: rows outside a tbody, joined in pairs by a rowspan
+            "<table>"
+            + "".join(
+                f'<tr><td rowspan="2">{n}</td><td>{"a" * 200}</td></tr><tr><td>b{n}</td></tr>' for n in range(200)
+            )
+            + "</table>",
+            "{*}table",
+        ),
     ],
 )
 def test_large_blocks_are_split_with_every_word_kept(write_book, build_book, monkeypatch, markdown, kind) -> None:

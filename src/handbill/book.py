@@ -668,7 +668,7 @@ def _split_table(table: html.HtmlElement, sizes: _Sizes) -> list[html.HtmlElemen
             span = cell.get("rowspan", "1")
             reach = max(reach, index + (int(span) if span.isdigit() else 1) - 1)
     overhead = sum(sizes(child) for child in head + foot) + _MARGIN
-    by_row = {id(row): (body, row) for body, row in rows}
+    body_of = {id(row): body for body, row in rows}
     chunks = _packed([[row for _, row in unit] for unit in units], sizes, MAX_DOCUMENT_BYTES - overhead)
     if len(chunks) < 2:
         return [table]
@@ -684,7 +684,7 @@ def _split_table(table: html.HtmlElement, sizes: _Sizes) -> list[html.HtmlElemen
         holder: html.HtmlElement | None = None
         holder_of: html.HtmlElement | None = None
         for row in chunk:
-            body = by_row[id(row)][0]
+            body = body_of[id(row)]
             if body is None:
                 piece.append(row)
                 holder_of = None
