@@ -63,7 +63,7 @@ class Builder:
             if doc.path in stale_paths:
                 self._kept[doc.path] = (doc.text, next(fresh))
             kept = self._kept[doc.path][1]
-            yield RenderedDocument(doc, deepcopy(kept.container), kept.report)
+            yield RenderedDocument(doc, deepcopy(kept.container), kept.report, kept.markup_size)
 
 
 def make_book(config: BookConfig) -> Book:

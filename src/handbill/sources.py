@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -93,7 +96,7 @@ def _chapter_paths(config: BookConfig) -> list[Path]:
 
 def _summary_paths(summary: Path, config: BookConfig) -> list[Path]:
     """Chapter files in the order an mdBook SUMMARY.md lists them (drafts without a path skipped)."""
-    text = decode(summary.read_bytes(), summary)
+    text = decode(read_source_bytes(summary), summary)
     paths: list[Path] = []
     for number, line in enumerate(text.splitlines(), start=1):
         for link in _SUMMARY_LINK.finditer(line):
@@ -130,13 +133,32 @@ def _natural_key(name: str) -> list[Any]:
 
 def read_document(path: Path, root: Path) -> SourceDocument:
     """Read one Markdown file: decode, normalise line endings, split front matter."""
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise SourceError(f"cannot be read ({error.strerror})", path) from error
-    text = decode(data, path)
+    text = decode(read_source_bytes(path), path)
     meta, text = split_front_matter(text, path)
     return SourceDocument(path=path, name=_name(path, root), text=text, meta=meta)
+
+
+MAX_SOURCE_BYTES = 20 * 1024 * 1024
+"""The largest Markdown file handbill reads (20 MB): rendering takes about ten times a file's size
+in memory, and a book's chapters are seldom over 1 MB."""
+
+
+def read_source_bytes(path: Path) -> bytes:
+    """A source file's bytes; one over MAX_SOURCE_BYTES is refused by name before it is read."""
+    try:
+        with path.open("rb") as file:
+            info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise SourceError("is not a regular file", path)
+            # a file that grows while it is read is cut short all the same
+            if info.st_size > MAX_SOURCE_BYTES or len(data := file.read(MAX_SOURCE_BYTES + 1)) > MAX_SOURCE_BYTES:
+                raise SourceError(
+                    f"is larger than {MAX_SOURCE_BYTES // (1024 * 1024)} MB, the most a Markdown file may be; split it",
+                    path,
+                )
+            return data
+    except OSError as error:
+        raise SourceError(f"cannot be read ({error.strerror})", path) from error
 
 
 def _name(path: Path, root: Path) -> str:
@@ -208,7 +230,7 @@ def _simple_front_matter(block: str) -> dict[str, Any] | None:
             value = single.replace("''", "'")
         else:
             plain = plain.strip()
-            if re.fullmatch(r"-?\d+", plain):
+            if re.fullmatch(r"-?\d{1,18}", plain):
                 value = int(plain)
             elif plain.lower() in _YAML_WORDS:
                 value = _YAML_WORDS[plain.lower()]
@@ -233,13 +255,15 @@ def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
         return {}, text  # a thematic break and a setext heading, not metadata
     rest_start = text.find("\n", end.end())
     rest = "" if rest_start == -1 else text[rest_start + 1 :]
+    if len(block) > MAX_FRONT_MATTER_BYTES or len(block.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
+        raise SourceError(f"front matter is larger than {MAX_FRONT_MATTER_BYTES // 1024} KB", path, 2)
     simple = _simple_front_matter(block)
     if simple is not None:
         return simple, rest
     import yaml  # only front matter beyond flat `key: value` lines pays for it
 
     try:
-        meta = yaml.safe_load(block) if block.strip() else {}
+        meta = yaml.load(block, Loader=_front_matter_loader()) if block.strip() else {}
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
@@ -248,3 +272,50 @@ def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
     if not isinstance(meta, dict):
         return {}, text  # not metadata after all: the lines are Markdown
     return {str(key).lower(): value for key, value in meta.items()}, rest
+
+
+MAX_FRONT_MATTER_BYTES = 64 * 1024
+"""Front matter is a few lines of metadata; more than this is refused, unread."""
+MAX_FRONT_MATTER_DEPTH = 20
+"""Lists and mappings nested deeper than this in front matter are refused."""
+
+
+@functools.cache
+def _front_matter_loader() -> type:
+    """YAML's safe loader without aliases (`*name`: 345 bytes of them expand to gigabytes, the
+    "billion laughs") and with nesting bounded; a value YAML cannot make (`2026-02-30`, an
+    integer of 5,000 digits) is an error at its line."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise yaml.composer.ComposerError(
+                    None, None, f"aliases (*{event.anchor}) are not allowed", event.start_mark
+                )
+            self.depth += 1
+            try:
+                if self.depth > MAX_FRONT_MATTER_DEPTH:
+                    raise yaml.composer.ComposerError(
+                        None,
+                        None,
+                        f"nested more than {MAX_FRONT_MATTER_DEPTH} levels deep",
+                        self.peek_event().start_mark,
+                    )
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+        def construct_object(self, node: Any, deep: bool = False) -> Any:
+            try:
+                return super().construct_object(node, deep)
+            except (ValueError, OverflowError) as error:
+                value = str(node.value)
+                shown = value if len(value) <= 30 else value[:30] + "..."
+                problem = f"{shown!r} is not valid here ({str(error).split(';')[0]})"
+                raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from error
+
+    return Loader
