@@ -43,6 +43,7 @@ _RULE_BLOCKS = frozenset({"media", "supports", "layer", "container", "scope", "s
 _DECLARATION_BLOCKS = frozenset({"font-face", "page", "counter-style", "property", "font-palette-values"})
 _KEYFRAMES = frozenset({"keyframes", "-webkit-keyframes"})
 _STATEMENTS = frozenset({"namespace", "layer"})
+_ELEMENT_NAME = re.compile(r"-?[A-Za-z_\u0080-\U0010ffff][-\w\u0080-\U0010ffff]*\Z")
 _UTF8_LABELS = frozenset({"utf-8", "utf8", "unicode-1-1-utf-8"})
 _CHARSET = re.compile(rb'^@charset "([\x20-\x21\x23-\x7e]{1,40})";')
 _BAD_LITERALS = frozenset({"<!--", "-->", ";", "\\"})  # a lone backslash is an invalid escape
@@ -114,7 +115,7 @@ class _Sheet:
         kept = []
         for node in nodes:
             if node.type == "error":
-                self._warn(node, f"CSS syntax error ({node.message}); that part is dropped")
+                self._warn(node, "CSS syntax error (a rule without its { } block); that part is dropped")
             elif node.type == "qualified-rule":
                 rule = self._style_rule(node, depth)
                 if rule:
@@ -140,7 +141,10 @@ class _Sheet:
         import tinycss2
 
         name = node.lower_at_keyword
-        if not _clean_tokens(node.prelude, depth + 1):
+        if depth >= MAX_NESTING:
+            self._warn(node, f"@{node.at_keyword} is nested too deeply; dropped")
+            return None
+        if not _valid_prelude(name, node.prelude, depth):
             self._warn(node, f"CSS syntax error in @{node.at_keyword} {_preview(node.prelude)!r}; the rule is dropped")
             return None
         prelude = tinycss2.serialize(_strip_whitespace(node.prelude))
@@ -162,9 +166,6 @@ class _Sheet:
             if name in _STATEMENTS:
                 return f"{head};"
             self._warn(node, f"{head[:60]!r} has no {{ }} block; dropped")
-            return None
-        if depth >= MAX_NESTING:
-            self._warn(node, f"{head[:60]!r} is nested too deeply; dropped")
             return None
         if name in _DECLARATION_BLOCKS:
             declarations = self._declarations(node.content, depth)
@@ -226,9 +227,16 @@ class _Sheet:
         if not _clean_tokens(node.value, depth + 1):
             self._warn(node, f"CSS syntax error in the value of {node.name!r}; the declaration is dropped")
             return None
-        if not self._resolve_urls(node.value):
+        tokens = node.value
+        if name == "src":
+            # A font's sources are alternatives: the ones that cannot be embedded go, the rest stay.
+            sources = [source for source in _split_commas(tokens) if self._resolve_urls(source)]
+            if not sources:
+                return None
+            tokens = _join_with_commas(sources)
+        elif not self._resolve_urls(tokens):
             return None
-        value = tinycss2.serialize(_strip_whitespace(node.value))
+        value = tinycss2.serialize(_strip_whitespace(tokens))
         return f"{tinycss2.serialize_identifier(node.name)}: {value}{' !important' if node.important else ''}"
 
     def _resolve_urls(self, tokens: list[Node]) -> bool:
@@ -322,19 +330,58 @@ def _clean_tokens(tokens: list[Node], depth: int) -> bool:
     return True
 
 
+def _valid_prelude(name: str, prelude: list[Node], depth: int) -> bool:
+    """What may stand between an at-rule's name and its block (EPUBCheck's grammar is stricter
+    than CSS's: `!` or a stray `|=` there is an error)."""
+    if not _clean_tokens(prelude, depth + 1) or any(_is_literal(token, "!") for token in prelude):
+        return False
+    tokens = [token for token in prelude if token.type != "whitespace"]
+    kinds = [token.type for token in tokens]
+    if name == "font-face":
+        return not tokens
+    if name in ("counter-style", "property"):
+        return kinds == ["ident"]
+    if name in _KEYFRAMES:
+        return kinds in (["ident"], ["string"])
+    if name == "layer":
+        return all(kind == "ident" or _is_literal(token, ". ,") for kind, token in zip(kinds, tokens, strict=True))
+    if name == "namespace":
+        return kinds in (["string"], ["url"], ["ident", "string"], ["ident", "url"]) or (
+            kinds[-1:] == ["function"] and tokens[-1].lower_name == "url" and kinds[:-1] in ([], ["ident"])
+        )
+    if name == "page":
+        return all(kind == "ident" or _is_literal(token, ": ,") for kind, token in zip(kinds, tokens, strict=True))
+    return True
+
+
 # -- selectors -------------------------------------------------------------------------------
+
+
+def _split_commas(tokens: list[Node]) -> list[list[Node]]:
+    groups: list[list[Node]] = [[]]
+    for token in tokens:
+        if token.type == "literal" and token.value == ",":
+            groups.append([])
+        else:
+            groups[-1].append(token)
+    return groups
+
+
+def _join_with_commas(groups: list[list[Node]]) -> list[Node]:
+    from tinycss2.ast import LiteralToken, WhitespaceToken
+
+    joined: list[Node] = []
+    for group in groups:
+        if joined:
+            joined += [LiteralToken(0, 0, ","), WhitespaceToken(0, 0, " ")]
+        joined += _strip_whitespace(group)
+    return joined
 
 
 def _valid_selector(prelude: list[Node]) -> bool:
     """A selector list EPUB readers (and EPUBCheck's grammar) accept: compound selectors joined
     by combinators, separated by commas, none empty."""
-    groups: list[list[Node]] = [[]]
-    for token in prelude:
-        if token.type == "literal" and token.value == ",":
-            groups.append([])
-        else:
-            groups[-1].append(token)
-    return all(_valid_complex_selector(group) for group in groups)
+    return all(_valid_complex_selector(group) for group in _split_commas(prelude))
 
 
 def _valid_complex_selector(tokens: list[Node]) -> bool:
@@ -367,11 +414,10 @@ def _compound_length(tokens: list[Node], start: int) -> int:
     def at(offset: int) -> Any:
         return tokens[position + offset] if position + offset < len(tokens) else None
 
-    # An optional type selector, with an optional namespace: `p`, `*`, `svg|a`, `*|*`, `|a`.
+    # An optional type selector, with an optional namespace: `p`, `*`, `svg|a`, `*|*`
+    # (EPUBCheck misreads some escaped names there, and no element's name needs an escape).
     if _is_name_or_star(at(0)) and _is_literal(at(1), "|") and _is_name_or_star(at(2)):
         position += 3
-    elif _is_literal(at(0), "|") and _is_name_or_star(at(1)):
-        position += 2
     elif _is_name_or_star(at(0)):
         position += 1
     while position < len(tokens):
@@ -441,4 +487,6 @@ def _is_literal(token: Any, values: str) -> bool:
 
 
 def _is_name_or_star(token: Any) -> bool:
-    return token is not None and (token.type == "ident" or (token.type == "literal" and token.value == "*"))
+    if token is None:
+        return False
+    return (token.type == "ident" and _ELEMENT_NAME.match(token.value) is not None) or _is_literal(token, "*")
