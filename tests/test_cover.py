@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,93 @@ def test_own_cover_in_a_book(write_book, build_book, tmp_path: Path) -> None:
     epub, _ = build_book(write_book({"a.md": "# A\n\ntext\n"}), cover=cover)
     item = next(i for i in epub.manifest.values() if i.get("properties") == "cover-image")
     assert epub.files[epub.base + item.get("href")] == cover.read_bytes()
+
+
+def _fitted_title(title: str) -> list[str]:
+    """The lines the cover draws for a title, as `draw_cover` fits them."""
+    from PIL import ImageDraw
+
+    from handbill.cover import _fit
+
+    draw = ImageDraw.Draw(Image.new("L", (10, 10)))
+    return _fit(draw, title, "DejaVuSansCondensed-Bold.ttf", 1340, 1440, 9, start=290)[1]
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "W" * 1000,  # one unbroken word: every prefix of it was measured, cubic (54 s)
+        "Pneumonoultramicroscopicsilicovolcanoconiosis " * 110,  # 5,000 characters of long words
+        ("a " * 2500)[:5000],  # 5,000 characters of short words
+        "\u200b" * 5000,  # characters that take no width at all
+    ],
+)
+def test_long_titles_draw_in_bounded_time_and_start_with_the_title(title: str) -> None:
+    started = time.perf_counter()
+    cover = draw_cover(title, ["An Author " * 50], "22 January 2026", "subtitle " * 500)
+    assert time.perf_counter() - started < 5
+    assert image_of(cover.data).size == (1600, 2400)
+    drawn = "".join(_fitted_title(title)).removesuffix("\u2026").replace(" ", "")
+    whole = title.replace(" ", "")
+    assert whole.startswith(drawn) and len(drawn) >= min(len(whole), 20)
+    if title.strip("\u200b"):  # and the title area of the image holds letters
+        title_area = image_of(cover.data).convert("RGB").crop((0, 460, 1600, 1900))
+        assert INK in {colour for _, colour in title_area.getcolors(maxcolors=256)}
+
+
+def test_a_title_too_long_to_fit_ends_in_an_ellipsis_and_a_short_one_is_whole() -> None:
+    assert _fitted_title("word " * 2000)[-1].endswith("\u2026")
+    assert _fitted_title("Pneumonoultramicroscopicsilicovolcanoconiosis")[0] != ""
+    assert " ".join(_fitted_title("A short title")) == "A short title"
+    long_word = "".join(_fitted_title("Incomprehensibilities" * 4))
+    assert long_word == "Incomprehensibilities" * 4  # broken inside the word, every letter kept
+
+
+def _bad_png_pixels() -> bytes:
+    """A PNG whose chunks are all intact (CRCs right) but whose pixel data is not zlib: the
+    header-only check of before took it as it is."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", 800, 1200, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"garbage" * 40) + chunk(b"IEND", b"")
+
+
+def _jpeg(size: tuple[int, int] = (800, 1200)) -> bytes:
+    buffer = io.BytesIO()
+    Image.effect_noise(size, 40).convert("RGB").save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+BAD_COVERS = {
+    "png signature then junk": b"\x89PNG\r\n\x1a\n" + b"junk" * 100,
+    "png pixels that are not zlib": _bad_png_pixels(),
+    "jpeg cut short": _jpeg()[:30_000],
+    "jpeg without its end": _jpeg()[:-2],
+    "gif signature then junk": b"GIF89a" + b"junk" * 100,
+    "png claiming 100,000 x 100,000 pixels": _bad_png_pixels().replace(
+        b"\x00\x00\x03\x20\x00\x00\x04\xb0", b"\x00\x01\x86\xa0\x00\x01\x86\xa0"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", BAD_COVERS)
+def test_bad_cover_is_one_clear_error_naming_the_file(name: str, write_book, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from handbill.cli import cli
+
+    book = write_book(
+        {"a.md": "# A\n\ntext\n", "art/cover.png": BAD_COVERS[name], "book.toml": 'cover = "art/cover.png"\n'}
+    )
+    output = tmp_path / "out" / "a.epub"
+    result = CliRunner().invoke(cli, ["build", str(book), "-o", str(output)])
+    assert result.exit_code == 1 and not output.exists()
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "art/cover.png: not an image handbill can use" in result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    with pytest.raises(CoverError, match="cover.png"):
+        load_cover(book / "art" / "cover.png")

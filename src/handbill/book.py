@@ -27,7 +27,8 @@ from . import __version__, xhtml
 from .config import BookConfig, check_language
 from .cover import CoverImage
 from .errors import ConfigError
-from .names import image_type, slugify
+from .images import BadImage, check_image
+from .names import slugify
 from .render import RenderedDocument, inline_text
 from .sources import MARKDOWN_SUFFIXES, Manuscript
 from .styles import stylesheet_files
@@ -1072,13 +1073,16 @@ class _ImageStore:
             log.warning("%s: image %r does not exist; its alt text is kept", source_path, src[:80])
             return None
         data = path.read_bytes()
-        kind = image_type(data)
-        if kind is None:
-            log.warning("%s: %r is not a PNG, JPEG, GIF or WebP image; left out", source_path, src[:80])
+        try:
+            kind = check_image(data)
+        except BadImage as error:
+            log.warning("%s: image %r is left out, its alt text kept: %s", source_path, src[:80], error)
             return None
         number = len(self.resources) + 1
         stem = slugify(path.stem, limit=40) or "image"
-        resource = Resource(f"images/{number:03d}-{stem}.{kind[1]}", kind[0], data, f"image-{number:03d}")
+        resource = Resource(
+            f"images/{number:03d}-{stem}.{kind.extension}", kind.media_type, data, f"image-{number:03d}"
+        )
         self.resources.append(resource)
         return resource
 

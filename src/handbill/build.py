@@ -104,8 +104,13 @@ def _write_editions(
                 stream.add(convert(document) if convert else document)
 
         book = builder.make_book(config, sink)
-        for stream, _ in streams:
-            stream.finish(book)
+        for stream, convert in streams:
+            if convert is not None:
+                from .kepub import kepub_book  # its contents follow the ids the Kobo edition renames
+
+                stream.finish(kepub_book(book))
+            else:
+                stream.finish(book)
         return book
     finally:
         for stream, _ in streams:

@@ -4,15 +4,21 @@ A file named `*.kepub.epub` opens in Kobo's engine rather than the older Adobe o
 gives reading statistics and better page turns, provided every sentence is wrapped in
 `<span class="koboSpan" id="kobo.P.S">` (P counts blocks, S sentences in a block) and the
 body's content sits in `div#book-columns > div#book-inner`. The words stay exactly the same.
+
+Those ids are Kobo's: a heading called "Book inner" (id `book-inner`) or an id such as
+`kobo.2.1` would be a second element with the same id. Such ids are renamed by one rule
+(`kobo_id`: an underscore in front) in every document, link and table-of-contents entry alike,
+so every link still arrives where it did in the EPUB.
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
-from .book import ContentDocument
+from .book import Book, ContentDocument, TocEntry
 
 XHTML = "http://www.w3.org/1999/xhtml"
 _X = f"{{{XHTML}}}"
@@ -26,6 +32,11 @@ _BLOCKS = frozenset(
 _LEAVE_ALONE = frozenset(f"{_X}{name}" for name in ("script", "style", "nav"))
 # A sentence ends at . ! ? or an ellipsis, with any closing quotes or brackets, before whitespace.
 _SENTENCE_END = re.compile(r"""[.!?\u2026]+["'\u2019\u201d)\]]*\s+""")
+_KOBO_IDS = frozenset({"book-columns", "book-inner"})
+_ESCAPE = "_"
+_XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+_ID_LISTS = ("headers", "for", "aria-labelledby", "aria-describedby", "aria-controls", "aria-owns", "aria-flowto")
+_SVG_URL = re.compile(r"url\(\s*#([^)\s]+)\s*\)")
 
 
 def kepub_document(document: ContentDocument) -> ContentDocument:
@@ -36,6 +47,7 @@ def kepub_document(document: ContentDocument) -> ContentDocument:
     body = root.find(f"{_X}body")
     if body is None:
         return document
+    _rename_kobo_ids(root)
     _Spanner().wrap(body)
     columns = etree.Element(f"{_X}div", id="book-columns")
     inner = etree.SubElement(columns, f"{_X}div", id="book-inner")
@@ -47,6 +59,58 @@ def kepub_document(document: ContentDocument) -> ContentDocument:
     return document._replace(
         data=data.replace(b"<?xml version='1.0' encoding='utf-8'?>", b'<?xml version="1.0" encoding="utf-8"?>', 1),
     )
+
+
+def kepub_book(book: Book) -> Book:
+    """The book's description for the Kobo edition: contents entries follow the renamed ids."""
+    return book._replace(toc=tuple(_kobo_toc_entry(entry) for entry in book.toc))
+
+
+def kobo_id(value: str) -> str:
+    """An id that is never one of Kobo's own, and never the same for two different ids.
+
+    Kobo's ids (`book-columns`, `book-inner`, `kobo.*`) and ids that already start with the
+    escape get it put in front; all others stay as they are."""
+    if value in _KOBO_IDS or value.lower().startswith("kobo.") or value.startswith(_ESCAPE):
+        return _ESCAPE + value
+    return value
+
+
+def _kobo_href(href: str) -> str:
+    """A link into the book, pointed at its target's id as renamed (other links unchanged)."""
+    path, hash_mark, fragment = href.partition("#")
+    if not hash_mark or not fragment:
+        return href
+    parts = urlsplit(path)
+    if parts.scheme or parts.netloc or (path and not path.endswith(".xhtml")):
+        return href
+    renamed = kobo_id(unquote(fragment))
+    return href if renamed == unquote(fragment) else f"{path}#{_ESCAPE}{fragment}"
+
+
+def _kobo_toc_entry(entry: TocEntry) -> TocEntry:
+    children = tuple(_kobo_toc_entry(child) for child in entry.children)
+    return entry._replace(href=_kobo_href(entry.href), children=children)
+
+
+def _rename_kobo_ids(root: etree._Element) -> None:
+    """Rename ids that would collide with Kobo's, and every reference to an id to match."""
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        for name, value in element.attrib.items():
+            if name == "id":
+                renamed = kobo_id(value)
+            elif name in ("href", _XLINK_HREF):
+                renamed = _kobo_href(value)
+            elif name in _ID_LISTS:
+                renamed = " ".join(kobo_id(token) for token in value.split())
+            elif "url(" in value and not element.tag.startswith(_X):
+                renamed = _SVG_URL.sub(lambda match: f"url(#{kobo_id(match.group(1))})", value)
+            else:
+                continue
+            if renamed != value:
+                element.set(name, renamed)
 
 
 class _Spanner:
