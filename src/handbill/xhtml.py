@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from lxml import etree, html
 
@@ -51,8 +52,6 @@ FLOW_ONLY = frozenset(
     "thead tbody tfoot tr td th ul".split()
 )
 ALLOWED = PHRASING | FLOW_ONLY
-# Elements whose children may only be phrasing content.
-PHRASING_PARENTS = frozenset("p h1 h2 h3 h4 h5 h6 pre dt summary caption ".split()) | (PHRASING - {"ins", "del"})
 # Removed with everything inside them: they run code or show nothing a reader can read.
 DROP_WITH_CONTENT = frozenset(
     "script style iframe frame frameset embed applet template head title meta link base "
@@ -63,31 +62,132 @@ FALLBACK_ONLY = frozenset("object audio video canvas picture".split())
 VOID = frozenset("br wbr img hr col".split())
 _VOID_DROPPED = frozenset("embed input source track param area base link meta keygen".split())
 
-GLOBAL_ATTRIBUTES = frozenset("id class title lang dir hidden epub:type aria-label".split())
-ELEMENT_ATTRIBUTES = {
-    "a": {"href", "hreflang", "rel", "type"},
-    "img": {"src", "alt", "width", "height"},
-    "ol": {"start", "reversed", "type"},
-    "li": {"value"},
-    "td": {"colspan", "rowspan", "headers"},
-    "th": {"colspan", "rowspan", "headers", "scope", "abbr"},
-    "col": {"span"},
-    "colgroup": {"span"},
-    "del": {"datetime"},
-    "ins": {"datetime"},
-    "time": {"datetime"},
-    "data": {"value"},
-    "details": {"open"},
-}
+# -- attributes: which each element may carry, and the form each value must take -------------
+
 _WHOLE_NUMBER = re.compile(r"^\d{1,6}$")
-_NUMERIC_ATTRIBUTES = {"width", "height", "colspan", "rowspan", "span", "start", "value"}
+_INTEGER = re.compile(r"^-?\d{1,6}$")
 _DATA_ATTRIBUTE = re.compile(r"^data-[a-z0-9_.-]+$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
-_ENUMERATED = {
-    "dir": {"ltr", "rtl", "auto"},
-    "scope": {"row", "col", "rowgroup", "colgroup"},
-    "type": {"1", "a", "A", "i", "I"},
+_MIME_TYPE = re.compile(r"^[a-zA-Z0-9!#$&+\-^_]+/[a-zA-Z0-9!#$&+\-^_]+(?:\s*;.*)?$")
+# Characters an id may not hold: a link to it (in the text, the contents, the NCX) would need
+# them escaped, and readers differ in how they unescape a fragment.
+_ID_UNSAFE = re.compile(r'[\s#%"<>\\^`{|}\[\]\x00-\x1f\x7f]+')
+
+
+def _whole(value: str, low: int, high: int) -> str | None:
+    """A whole number in [low, high] (larger ones are clamped), or None."""
+    if not _WHOLE_NUMBER.match(value) or int(value) < low:
+        return None
+    return str(min(int(value), high))
+
+
+def _integer(value: str) -> str | None:
+    return str(max(-65534, min(int(value), 65534))) if _INTEGER.match(value) else None
+
+
+def safe_id(value: str) -> str:
+    """An id as written, with what a URL fragment cannot carry plainly replaced by '-'."""
+    return _ID_UNSAFE.sub("-", value.strip())
+
+
+def _one_of(*words: str):  # type: ignore[no-untyped-def]
+    allowed = frozenset(words)
+    return lambda value: value if value in allowed else None
+
+
+# Each kind of value: a function giving the value to keep (normalised) or None to drop it.
+VALUE_KINDS = {
+    "text": lambda value: value,
+    "id": lambda value: safe_id(value) or None,
+    "tokens": lambda value: " ".join(value.split()) or None,
+    "language": lambda value: value if _LANGUAGE.match(value) else None,
+    "mime type": lambda value: value if _MIME_TYPE.match(value) else None,
+    "integer": _integer,
+    "count": lambda value: _whole(value, 0, 65534),
+    "span": lambda value: _whole(value, 1, 1000),
+    "direction": _one_of("ltr", "rtl", "auto"),
+    "explicit direction": _one_of("ltr", "rtl"),
+    "scope": _one_of("row", "col", "rowgroup", "colgroup"),
+    "list style": _one_of("1", "a", "A", "i", "I"),
+    "date or time": lambda value: value if is_datetime(value) else None,
+    "date with optional time": lambda value: value if is_datetime(value, ("date", "global")) else None,
+    "drop": lambda value: None,  # headers: IDREFS that rarely survive splitting
 }
+"""Each boolean attribute is written as its own name (`hidden="hidden"`): see _attribute_value."""
+
+GLOBAL_ATTRIBUTES = {
+    "id": "id",
+    "class": "text",
+    "title": "text",
+    "lang": "language",
+    "dir": "direction",
+    "hidden": "boolean",
+    "epub:type": "tokens",
+    "aria-label": "text",
+}
+ELEMENT_ATTRIBUTES = {
+    "a": {"href": "text", "hreflang": "language", "rel": "text", "type": "mime type"},
+    "img": {"src": "text", "alt": "text", "width": "count", "height": "count"},
+    "ol": {"start": "integer", "reversed": "boolean", "type": "list style"},
+    "li": {"value": "integer"},
+    "td": {"colspan": "span", "rowspan": "count", "headers": "drop"},
+    "th": {"colspan": "span", "rowspan": "count", "headers": "drop", "scope": "scope"},
+    "col": {"span": "span"},
+    "colgroup": {"span": "span"},
+    "del": {"datetime": "date with optional time"},
+    "ins": {"datetime": "date with optional time"},
+    "time": {"datetime": "date or time"},
+    "data": {"value": "text"},
+    "details": {"open": "boolean"},
+    "bdo": {"dir": "explicit direction"},
+}
+"""Attributes beyond the global ones, by element, each with the kind of value it takes."""
+_UNTRIMMED = frozenset({"alt", "title"})
+
+# The date and time forms of HTML (a month, a date, a yearless date, a time, a local or global
+# date and time, a time-zone offset, a year, a week, a duration), as EPUBCheck checks them.
+_DATE = r"(?P<year>\d{4,})-(?P<month>\d\d)-(?P<day>\d\d)"
+_TIME = r"(?P<hour>\d\d):(?P<minute>\d\d)(?::(?P<second>\d\d)(?:\.\d{1,3})?)?"
+_ZONE = r"(?:Z|[+-](?P<zone_hour>\d\d):?(?P<zone_minute>\d\d))"
+_DATETIME_FORMS = {
+    "month": re.compile(r"(?P<year>\d{4,})-(?P<month>\d\d)"),
+    "date": re.compile(_DATE),
+    "yearless": re.compile(r"(?:--)?(?P<month>\d\d)-(?P<day>\d\d)"),
+    "time": re.compile(_TIME),
+    "local": re.compile(_DATE + "[T ]" + _TIME),
+    "global": re.compile(_DATE + "[T ]" + _TIME + _ZONE),
+    "zone": re.compile(_ZONE),
+    "year": re.compile(r"(?P<year>\d{4,})"),
+    "week": re.compile(r"(?P<year>\d{4,})-W(?P<week>\d\d)"),
+    "duration": re.compile(
+        r"P(?:\d+D|(?:\d+D)?T(?:\d+H(?:\d+M)?(?:\d+(?:\.\d+)?S)?|\d+M(?:\d+(?:\.\d+)?S)?|\d+(?:\.\d+)?S))"
+    ),
+}
+_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def is_datetime(value: str, forms: Iterable[str] = _DATETIME_FORMS) -> bool:
+    """Whether `value` is one of HTML's date and time forms, with every field in range."""
+    for form in forms:
+        match = _DATETIME_FORMS[form].fullmatch(value)
+        if match is None:
+            continue
+        fields = {name: int(number) for name, number in match.groupdict().items() if number is not None}
+        year, month, day = fields.get("year", 2000), fields.get("month", 1), fields.get("day", 1)
+        leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+        if (
+            year > 0
+            and 1 <= month <= 12
+            and 1 <= day <= (_DAYS_IN_MONTH[month - 1] if month != 2 or leap or "year" not in fields else 28)
+            and fields.get("hour", 0) <= 23
+            and fields.get("minute", 0) <= 59
+            and fields.get("second", 0) <= 59
+            and fields.get("zone_hour", 0) <= 23
+            and fields.get("zone_minute", 0) <= 59
+            and 1 <= fields.get("week", 1) <= 53
+        ):
+            return True
+    return False
 
 
 def _names(words: str) -> dict[str, str]:
@@ -190,6 +290,95 @@ def _strip_declarations(markup: str) -> str:
     return markup
 
 
+# -- the content model: where each element may stand and what it must hold -----------------
+
+
+class Model(NamedTuple):
+    """The rules for one element (HTML, as EPUBCheck 5.3 checks it). An element that breaks
+    one becomes its fallback, its content kept."""
+
+    parents: frozenset[str] | None = None
+    """It stands only directly inside one of these (None: anywhere; empty: nowhere)."""
+    not_inside: frozenset[str] = frozenset()
+    """It never stands inside one of these, at any depth."""
+    requires: tuple[str, ...] = ()
+    """Attributes it cannot stand without (after their values were checked)."""
+    or_text_alone: bool = False
+    """Without them, it still stands while it holds text alone (a <time> that is a date)."""
+    must_hold: str | None = None
+    """A child it cannot stand without."""
+    first: str | None = None
+    """A child it must start with, before any text."""
+    fallback: str | None = "div"
+    """What it becomes where it cannot stand (None: it goes with its content)."""
+    phrasing: bool = False
+    """It holds phrasing content only: any other child becomes a <span>."""
+    children: frozenset[str] = frozenset()
+    """The only children it holds (empty: any of its category)."""
+    wrap: tuple[str, ...] = ()
+    """Other children and loose text go into these (outermost first)."""
+    groups: tuple[str, str] | None = None
+    """Its children come as runs of the first, each followed by a run of the second."""
+    once: frozenset[str] = frozenset()
+    """Children it holds at most once."""
+    at_edge: frozenset[str] = frozenset()
+    """Children that stand first or last, nowhere else."""
+    order: tuple[str, ...] = ()
+    """The order its children come in."""
+    childless_only: tuple[str, ...] = ()
+    """Attributes it keeps only while it has no children."""
+
+
+def _set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+_ANYWHERE = Model()
+_TABLE_PARTS = "caption colgroup thead tbody tr tfoot"
+_SECTION = Model(parents=_set("table"), children=_set("tr"), wrap=("tr", "td"))
+CONTENT_MODEL: dict[str, Model] = {
+    **{tag: Model(phrasing=True) for tag in PHRASING - {"ins", "del"}},
+    **{tag: Model(phrasing=True) for tag in "p h1 h2 h3 h4 h5 h6 pre".split()},
+    "ul": Model(children=_set("li"), wrap=("li",)),
+    "ol": Model(children=_set("li"), wrap=("li",)),
+    "li": Model(parents=_set("ul ol")),
+    "dl": Model(children=_set("dt dd"), wrap=("dd",), groups=("dt", "dd")),
+    "dt": Model(parents=_set("dl"), phrasing=True),
+    "dd": Model(parents=_set("dl")),
+    "table": Model(children=_set(_TABLE_PARTS), once=_set("caption thead tfoot"), order=tuple(_TABLE_PARTS.split())),
+    "caption": Model(parents=_set("table"), phrasing=True),
+    "colgroup": Model(parents=_set("table"), children=_set("col"), childless_only=("span",)),
+    "col": Model(parents=_set("colgroup"), fallback=None),
+    "thead": _SECTION,
+    "tbody": _SECTION,
+    "tfoot": _SECTION,
+    "tr": Model(parents=_set("table thead tbody tfoot"), children=_set("td th"), wrap=("td",)),
+    "td": Model(parents=_set("tr")),
+    "th": Model(parents=_set("tr")),
+    "figure": Model(once=_set("figcaption"), at_edge=_set("figcaption")),
+    "figcaption": Model(parents=_set("figure")),
+    "details": Model(first="summary", once=_set("summary")),
+    "summary": Model(parents=_set("details"), phrasing=True),
+    "ruby": Model(must_hold="rt", fallback="span", phrasing=True),
+    "rt": Model(parents=_set("ruby"), fallback="span", phrasing=True),
+    "rp": Model(parents=_set("ruby"), fallback="span", phrasing=True),
+    "a": Model(not_inside=_set("a"), fallback="span", phrasing=True),
+    "dfn": Model(not_inside=_set("dfn"), fallback="span", phrasing=True),
+    "bdo": Model(requires=("dir",), fallback="span", phrasing=True),
+    "data": Model(requires=("value",), fallback="span", phrasing=True),
+    "time": Model(requires=("datetime",), or_text_alone=True, fallback="span", phrasing=True),
+    # main may stand once in a document, and a split chapter is several; hgroup has changed meaning.
+    "main": Model(parents=frozenset()),
+    "hgroup": Model(parents=frozenset()),
+    "header": Model(not_inside=_set("header footer address")),
+    "footer": Model(not_inside=_set("header footer address")),
+    "address": Model(not_inside=_set("address")),
+}
+"""Element -> its rules. Elements not named here stand anywhere their category allows."""
+PHRASING_PARENTS = frozenset(tag for tag, model in CONTENT_MODEL.items() if model.phrasing)
+"""Elements whose children may only be phrasing content."""
+
+
 def clean(container: html.HtmlElement, report: Report) -> None:
     """Make the tree safe and valid for an EPUB content document, in place."""
     _clean_children(container, report, 0)
@@ -243,14 +432,18 @@ def _empty_void(element: html.HtmlElement) -> None:
 def _clean_attributes(element: html.HtmlElement, tag: str, report: Report) -> None:
     allowed = _ALLOWED_ATTRIBUTES.get(tag, GLOBAL_ATTRIBUTES)
     for name, value in element.attrib.items():  # lxml gives a list: the loop may change attributes
-        keep = _attribute_value(name, value, allowed, tag)
+        keep = _attribute_value(name, value, allowed)
         if keep is None:
             del element.attrib[name]
             if name.startswith("on"):
                 report.note("removed event-handler attributes")
             elif name == "style":
                 report.note("removed inline style attributes")
+            elif name in allowed and allowed[name] not in ("text", "drop"):
+                report.note(f"removed {name}={value!r} from <{tag}>: not a valid {allowed[name]}")
         elif keep != value:
+            if name == "id" and keep != value.strip():
+                report.note(f"changed id {value!r} to {keep!r}: a link could not name it")
             element.set(name, keep)
     if tag == "a" and not _safe_href(element.get("href")):
         report.note("removed a link with an unsafe address (javascript:, data:, ...)")
@@ -266,30 +459,17 @@ def _clean_attributes(element: html.HtmlElement, tag: str, report: Report) -> No
         element.set("{http://www.w3.org/XML/1998/namespace}lang", element.get("lang"))
 
 
-_ALLOWED_ATTRIBUTES = {tag: GLOBAL_ATTRIBUTES | names for tag, names in ELEMENT_ATTRIBUTES.items()}
+_ALLOWED_ATTRIBUTES = {tag: GLOBAL_ATTRIBUTES | kinds for tag, kinds in ELEMENT_ATTRIBUTES.items()}
 
 
-def _attribute_value(name: str, value: str, allowed: set[str] | frozenset[str], tag: str) -> str | None:
+def _attribute_value(name: str, value: str, allowed: dict[str, str]) -> str | None:
     """The value to keep for an attribute, or None to drop it."""
-    if not (name in allowed or _DATA_ATTRIBUTE.match(name)):
-        return None
-    value = value.strip() if name != "alt" and name != "title" else value
-    if name == "id":
-        value = re.sub(r"\s+", "-", value)
-        return value or None
-    if name in _NUMERIC_ATTRIBUTES:
-        if not _WHOLE_NUMBER.match(value) or (name in ("colspan", "span") and int(value) < 1):
-            return None
-        return str(min(int(value), 1000 if name in ("colspan", "span") else 65534))
-    if name in _ENUMERATED and not (tag != "ol" and name == "type"):
-        return value if value in _ENUMERATED[name] else None
-    if name in ("lang", "hreflang"):
-        return value if _LANGUAGE.match(value) else None
-    if name in ("hidden", "reversed", "open"):
+    kind = allowed.get(name)
+    if kind is None:
+        return value.strip() if _DATA_ATTRIBUTE.match(name) else None
+    if kind == "boolean":
         return name
-    if name == "headers":
-        return None  # IDREFS that rarely survive splitting
-    return value
+    return VALUE_KINDS[kind](value if name in _UNTRIMMED else value.strip())
 
 
 _SAFE_SCHEMES = ("http:", "https:", "mailto:", "tel:", "ftp:")
@@ -376,79 +556,121 @@ def _repair(parent: html.HtmlElement, report: Report, phrasing_only: bool) -> No
     """Fix content models top-down, so that repaired children are checked again in place."""
     if isinstance(parent.tag, str) and parent.tag.startswith("{"):
         return  # SVG or MathML, cleaned on its own terms
-    tag = parent.tag
-    if tag in ("ul", "ol"):
-        _wrap_loose(parent, "li")
-    elif tag == "dl":
-        _wrap_loose(parent, "dd", keep=("dt", "dd"))
-        if len(parent) and parent[0].tag != "dt":  # a description before any term: not a list
-            _rename(parent, "div")
-            for child in parent:
-                _rename(child, "div")
-            tag = "div"
-    elif tag in ("thead", "tbody", "tfoot"):
-        _wrap_loose(parent, "tr", inner="td")
-    elif tag == "tr":
-        _wrap_loose(parent, "td", keep=("td", "th"))
+    model = CONTENT_MODEL.get(parent.tag, _ANYWHERE)
+    if model.wrap:
+        _wrap_loose(parent, model.wrap[0], keep=model.children, inner=model.wrap[1] if len(model.wrap) > 1 else None)
+    if model.groups:
+        model = _group(parent, model, report)
+    for name in model.childless_only:
+        if len(parent) and parent.get(name) is not None:
+            report.note(f"removed {name} from <{parent.tag}>, which has children that say the same")
+            del parent.attrib[name]
+    _limit_children(parent, model, report)
     for table in [child for child in parent if child.tag == "table"]:
-        _repair_table(table)  # before the loop below, which then sees what moved out
+        _repair_table(table, report)  # before the loop below, which then sees what moved out
     for child in list(parent):
-        child_tag = child.tag
-        if isinstance(child_tag, str) and child_tag.startswith("{"):
+        if isinstance(child.tag, str) and child.tag.startswith("{"):
             continue
-        if phrasing_only and child_tag not in PHRASING:
+        if phrasing_only and child.tag not in PHRASING:
             _to_span(child)
-        elif child_tag == "a" and _inside(child, "a"):
-            _to_span(child)
-        elif child_tag in ("li",) and tag not in ("ul", "ol"):
-            _rename(child, "div")
-        elif child_tag in ("dt", "dd") and tag != "dl":
-            _rename(child, "div")
-        elif child_tag in ("thead", "tbody", "tfoot", "tr", "td", "th", "caption", "colgroup") and not _fits_table(
-            child_tag, tag
-        ):
-            _rename(child, "div")
-        elif child_tag == "col" and tag != "colgroup":
-            drop_keep_tail(child)
-            continue
-        elif child_tag in ("figcaption",) and tag != "figure":
-            _rename(child, "div")
-        elif child_tag == "summary" and tag != "details":
-            _rename(child, "div")
-        elif child_tag in ("rt", "rp") and tag != "ruby":
-            _rename(child, "span")
-        elif child_tag == "ruby" and child.find("rt") is None:
-            _rename(child, "span")
-        elif child_tag == "details" and (len(child) == 0 or child[0].tag != "summary" or (child.text or "").strip()):
-            _rename(child, "div")
-        elif child_tag in ("main", "hgroup"):
-            _rename(child, "div")
-        elif child_tag in ("header", "footer") and _inside(child, "header", "footer"):
-            _rename(child, "div")
-        elif child_tag == "address" and _inside(child, "address"):
-            _rename(child, "div")
+        else:
+            problem = _misplaced(child, parent.tag)
+            if problem is not None and not _fall_back(child, problem, report):
+                continue
         _repair(child, report, phrasing_only or child.tag in PHRASING_PARENTS)
 
 
-def _fits_table(child: str, parent: str) -> bool:
-    if child in ("thead", "tbody", "tfoot", "caption", "colgroup"):
-        return parent == "table"
-    if child == "tr":
-        return parent in ("table", "thead", "tbody", "tfoot")
-    return parent == "tr"
+def _misplaced(element: html.HtmlElement, parent: str) -> str | None:
+    """Why `element` cannot stand where it is under the content model, or None if it can."""
+    model = CONTENT_MODEL.get(element.tag)
+    if model is None:
+        return None
+    if model.parents is not None and parent not in model.parents:
+        return "outside " + ", ".join(f"<{tag}>" for tag in sorted(model.parents)) if model.parents else "in a chapter"
+    if model.not_inside:
+        ancestor = next((a.tag for a in element.iterancestors() if a.tag in model.not_inside), None)
+        if ancestor is not None:
+            return f"inside <{ancestor}>"
+    missing = [name for name in model.requires if element.get(name) is None]
+    if missing and not (model.or_text_alone and len(element) == 0):
+        return f"without a valid {missing[0]}"
+    if model.must_hold and element.find(model.must_hold) is None:
+        return f"without <{model.must_hold}>"
+    if model.first and (not len(element) or element[0].tag != model.first or (element.text or "").strip()):
+        return f"not starting with <{model.first}>"
+    return None
 
 
-def _repair_table(table: html.HtmlElement) -> None:
+def _fall_back(element: html.HtmlElement, problem: str, report: Report) -> bool:
+    """Replace a misplaced element by its fallback; False if it is gone altogether."""
+    fallback = CONTENT_MODEL[element.tag].fallback
+    if fallback is None:
+        report.note(f"removed <{element.tag}> {problem}")
+        drop_keep_tail(element)
+        return False
+    report.note(f"<{element.tag}> {problem} became <{fallback}>")
+    _rename(element, fallback)
+    return True
+
+
+def _limit_children(parent: html.HtmlElement, model: Model, report: Report) -> None:
+    """Children allowed once (a second <summary>) or only first or last (<figcaption>) fall back."""
+    for tag in model.once | model.at_edge:
+        found = [child for child in parent if child.tag == tag]
+        if not found:
+            continue
+        keep: html.HtmlElement | None = found[0]
+        if tag in model.at_edge:
+            elements = [child for child in parent if isinstance(child.tag, str)]
+            keep = next((child for child in found if child is elements[0] or child is elements[-1]), None)
+        where = f"{'a second time' if keep is not None else 'in the middle'} in <{parent.tag}>"
+        for extra in found:
+            if extra is not keep:
+                _fall_back(extra, where, report)
+
+
+def _group(parent: html.HtmlElement, model: Model, report: Report) -> Model:
+    """Children in groups (a <dl>: terms, then their descriptions). A list that starts with a
+    description is no such list; a term left without one gets an empty description."""
+    leader, follower = model.groups or ("", "")
+    if len(parent) and parent[0].tag != leader:
+        report.note(f"<{parent.tag}> not starting with <{leader}> became <div>")
+        _rename(parent, "div")
+        for child in parent:
+            _rename(child, "div")
+        return _ANYWHERE
+    for child in list(parent):
+        following = child.getnext()
+        if child.tag == leader and (following is None or following.tag not in (leader, follower)):
+            report.note(f"<{leader}> without <{follower}> got an empty one")
+            child.addnext(html.Element(follower))
+    return model
+
+
+def _repair_table(table: html.HtmlElement, report: Report) -> None:
     """A table holds only its own parts; stray content moves before it, loose rows get a tbody."""
+    model = CONTENT_MODEL["table"]
     if table.text and table.text.strip():
         table.addprevious(_paragraph(table.text))
     table.text = None
     for child in list(table):
-        if child.tag not in ("caption", "colgroup", "thead", "tbody", "tfoot", "tr"):
+        if child.tag not in model.children:
             table.addprevious(child)  # its tail text moves with it
-        elif child.tail and child.tail.strip():
+            continue
+        if child.tail and child.tail.strip():
             table.addprevious(_paragraph(child.tail))
             child.tail = None
+        if child.tag == "colgroup":
+            columns = CONTENT_MODEL["colgroup"].children
+            for inner in [inner for inner in child if inner.tag not in columns]:
+                table.addprevious(inner)
+    # A second caption, head or foot is one more body; then loose rows go into bodies of their own.
+    for tag in model.once:
+        for extra in [child for child in table if child.tag == tag][1:]:
+            report.note(f"<{tag}> a second time in <table> became <tbody>")
+            _rename(extra, "tbody")
+            if tag == "caption":
+                _wrap_children(extra, "tr", "td")
     kinds = {child.tag for child in table}
     if "tr" in kinds and kinds & {"tbody", "thead", "tfoot"}:
         body = None
@@ -461,24 +683,7 @@ def _repair_table(table: html.HtmlElement) -> None:
             else:
                 body = None
     # caption first, thead before bodies, tfoot last: reorder without losing anything.
-    order = {"caption": 0, "colgroup": 1, "thead": 2, "tbody": 3, "tr": 3, "tfoot": 4}
-    children = sorted(list(table), key=lambda child: order[child.tag])
-    seen_caption = seen_head = seen_foot = False
-    for child in children:
-        if child.tag == "caption":
-            if seen_caption:
-                _rename(child, "tbody")
-                _wrap_children(child, "tr", "td")
-            seen_caption = True
-        elif child.tag == "thead":
-            if seen_head:
-                child.tag = "tbody"
-            seen_head = True
-        elif child.tag == "tfoot":
-            if seen_foot:
-                child.tag = "tbody"
-            seen_foot = True
-    for child in children:
+    for child in sorted(list(table), key=lambda child: model.order.index(child.tag)):
         table.append(child)
 
 
@@ -543,7 +748,7 @@ def _to_span(element: html.HtmlElement) -> None:
 
 def _rename(element: html.HtmlElement, tag: str) -> None:
     element.tag = tag
-    allowed = GLOBAL_ATTRIBUTES | ELEMENT_ATTRIBUTES.get(tag, set())
+    allowed = _ALLOWED_ATTRIBUTES.get(tag, GLOBAL_ATTRIBUTES)
     for name in list(element.attrib):
         if name not in allowed and not _DATA_ATTRIBUTE.match(name) and not name.startswith("{"):
             del element.attrib[name]
