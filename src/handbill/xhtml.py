@@ -519,7 +519,7 @@ def _clean_foreign(root: html.HtmlElement, report: Report) -> None:
                     element.set(f"{{{XLINK_NS}}}href", value)
             elif lowered in attributes:
                 if lowered == "id":
-                    value = re.sub(r"\s+", "-", value.strip())
+                    value = safe_id(value)
                 if value:
                     element.set(attributes[lowered], value)
     if valid:
