@@ -67,6 +67,7 @@ _VOID_DROPPED = frozenset("embed input source track param area base link meta ke
 _WHOLE_NUMBER = re.compile(r"^\d{1,6}$")
 _INTEGER = re.compile(r"^-?\d{1,6}$")
 _DATA_ATTRIBUTE = re.compile(r"^data-[a-z0-9_.-]+$")
+_NAME_TOKEN = re.compile(r"[\w.:\-\u00b7\u0300-\u036f\u203f\u2040]+")  # XML's NMTOKEN
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 _MIME_TYPE = re.compile(r"^[a-zA-Z0-9!#$&+\-^_]+/[a-zA-Z0-9!#$&+\-^_]+(?:\s*;.*)?$")
 # Characters an id may not hold: a link to it (in the text, the contents, the NCX) would need
@@ -90,25 +91,28 @@ def safe_id(value: str) -> str:
     return _ID_UNSAFE.sub("-", value.strip())
 
 
-def _one_of(*words: str):  # type: ignore[no-untyped-def]
+def _one_of(*words: str, fold: bool = True):  # type: ignore[no-untyped-def]
+    """One of `words`; HTML's keywords match whatever their case (fold=False: the case counts)."""
     allowed = frozenset(words)
-    return lambda value: value if value in allowed else None
+    if not fold:
+        return lambda value: value if value in allowed else None
+    return lambda value: value.lower() if value.lower() in allowed else None
 
 
 # Each kind of value: a function giving the value to keep (normalised) or None to drop it.
 VALUE_KINDS = {
     "text": lambda value: value,
     "id": lambda value: safe_id(value) or None,
-    "tokens": lambda value: " ".join(value.split()) or None,
+    "tokens": lambda value: " ".join(token for token in value.split() if _NAME_TOKEN.fullmatch(token)) or None,
     "language": lambda value: value if _LANGUAGE.match(value) else None,
-    "mime type": lambda value: value if _MIME_TYPE.match(value) else None,
+    "MIME type": lambda value: value if _MIME_TYPE.match(value) else None,
     "integer": _integer,
     "count": lambda value: _whole(value, 0, 65534),
     "span": lambda value: _whole(value, 1, 1000),
     "direction": _one_of("ltr", "rtl", "auto"),
     "explicit direction": _one_of("ltr", "rtl"),
     "scope": _one_of("row", "col", "rowgroup", "colgroup"),
-    "list style": _one_of("1", "a", "A", "i", "I"),
+    "list style": _one_of("1", "a", "A", "i", "I", fold=False),
     "date or time": lambda value: value if is_datetime(value) else None,
     "date with optional time": lambda value: value if is_datetime(value, ("date", "global")) else None,
     "drop": lambda value: None,  # headers: IDREFS that rarely survive splitting
@@ -126,7 +130,7 @@ GLOBAL_ATTRIBUTES = {
     "aria-label": "text",
 }
 ELEMENT_ATTRIBUTES = {
-    "a": {"href": "text", "hreflang": "language", "rel": "text", "type": "mime type"},
+    "a": {"href": "text", "hreflang": "language", "rel": "text", "type": "MIME type"},
     "img": {"src": "text", "alt": "text", "width": "count", "height": "count"},
     "ol": {"start": "integer", "reversed": "boolean", "type": "list style"},
     "li": {"value": "integer"},
@@ -222,6 +226,49 @@ _MATHML_ATTRIBUTES = _names(
     "width height depth encoding alttext"
 )
 _MATHML_TEXT = frozenset("mi mn mo ms mtext annotation".split())
+_MATHML_LENGTH = re.compile(
+    r"\s*(?:-?[0-9]*(?:[0-9]\.?|\.[0-9])[0-9]*(?:e[mx]|in|cm|mm|p[xtc]|%)?"
+    r"|(?:negative)?(?:(?:very){0,2}thi(?:n|ck)|medium)mathspace)\s*"
+)
+_TRUE_OR_FALSE = _one_of("true", "false")
+
+
+def _mathml_length(*keywords: str):  # type: ignore[no-untyped-def]
+    words = _one_of(*keywords) if keywords else lambda value: None
+    return lambda value: value if _MATHML_LENGTH.fullmatch(value) else words(value)
+
+
+def _keywords(*words: str):  # type: ignore[no-untyped-def]
+    """A list of one or more keywords (columnalign="left right")."""
+    allowed = frozenset(words)
+    return lambda value: " ".join(value.split()) if value.split() and set(value.split()) <= allowed else None
+
+
+_MATHML_VALUES = {
+    "id": VALUE_KINDS["id"],
+    "dir": VALUE_KINDS["explicit direction"],
+    "display": _one_of("block", "inline"),
+    "mathvariant": _one_of(
+        *"normal bold italic bold-italic double-struck bold-fraktur script bold-script fraktur sans-serif "
+        "bold-sans-serif sans-serif-italic sans-serif-bold-italic monospace initial tailed looped stretched".split()
+    ),
+    "mathsize": _mathml_length("small", "normal", "big"),
+    "form": _one_of("prefix", "infix", "postfix"),
+    "scriptlevel": lambda value: value if re.fullmatch(r"[+-]?\d{1,6}", value) else None,
+    "columnspan": VALUE_KINDS["span"],
+    "rowspan": VALUE_KINDS["span"],
+    "linethickness": _mathml_length("thin", "medium", "thick"),
+    "columnalign": _keywords("left", "center", "right"),
+    "rowalign": _keywords("top", "bottom", "center", "baseline", "axis"),
+    **dict.fromkeys("lspace rspace width height depth".split(), _mathml_length()),
+    **dict.fromkeys(
+        "displaystyle fence separator stretchy symmetric largeop movablelimits accent accentunder".split(),
+        _TRUE_OR_FALSE,
+    ),
+}
+"""The MathML attributes whose values EPUBCheck checks, each with its check (others are text)."""
+_MATHML_LISTS = frozenset("mtable mtr".split())
+"""Elements whose columnalign and rowalign may list several keywords (elsewhere: one)."""
 
 
 class TooDeep(ValueError):
@@ -518,10 +565,11 @@ def _clean_foreign(root: html.HtmlElement, report: Report) -> None:
                 if is_svg and value.startswith("#"):
                     element.set(f"{{{XLINK_NS}}}href", value)
             elif lowered in attributes:
-                if lowered == "id":
-                    value = safe_id(value)
-                if value:
-                    element.set(attributes[lowered], value)
+                kept = _foreign_value(lowered, value, is_svg, local)
+                if kept:
+                    element.set(attributes[lowered], kept)
+                elif value.strip():
+                    report.note(f"removed {lowered}={value!r} from {language} <{local}>: not a valid value")
     if valid:
         valid = all(
             element.tag.rsplit("}", 1)[-1] in text_holders
@@ -540,6 +588,19 @@ def _clean_foreign(root: html.HtmlElement, report: Report) -> None:
     _copy_into(root, copy)
     copy.tail = root.tail
     root.getparent().replace(root, copy)
+
+
+def _foreign_value(name: str, value: str, is_svg: bool, local: str) -> str | None:
+    """An SVG or MathML attribute's value to keep, or None."""
+    if name == "id":
+        return safe_id(value) or None
+    check = None if is_svg else _MATHML_VALUES.get(name)
+    if check is None:
+        return value
+    kept = check(value.strip())
+    if kept and name in ("columnalign", "rowalign") and local not in _MATHML_LISTS and " " in kept:
+        return None
+    return kept
 
 
 def _copy_into(source: etree._Element, target: etree._Element) -> None:
@@ -563,7 +624,7 @@ def _repair(parent: html.HtmlElement, report: Report, phrasing_only: bool) -> No
         model = _group(parent, model, report)
     for name in model.childless_only:
         if len(parent) and parent.get(name) is not None:
-            report.note(f"removed {name} from <{parent.tag}>, which has children that say the same")
+            report.note(f"removed {name} from <{parent.tag}>: its children give the columns")
             del parent.attrib[name]
     _limit_children(parent, model, report)
     for table in [child for child in parent if child.tag == "table"]:
@@ -623,7 +684,7 @@ def _limit_children(parent: html.HtmlElement, model: Model, report: Report) -> N
         if tag in model.at_edge:
             elements = [child for child in parent if isinstance(child.tag, str)]
             keep = next((child for child in found if child is elements[0] or child is elements[-1]), None)
-        where = f"{'a second time' if keep is not None else 'in the middle'} in <{parent.tag}>"
+        where = f"a second time in <{parent.tag}>" if keep is not None else f"in the middle of <{parent.tag}>"
         for extra in found:
             if extra is not keep:
                 _fall_back(extra, where, report)
