@@ -217,6 +217,12 @@ LINKS = {
         None,
         "//x:a[@href='https://example.org/%5Bx%5D'] | //x:a[@href='https://[::1]:8080/x%5B1%5D']",
     ),
+    "brackets without a host": (
+        "<a href='tel:1]'>t</a> <a href='news:a[b]#c#d'>n</a>",
+        "t n",
+        None,
+        "//x:a[@href='tel:1%5D'] | //x:a[@href='news:a%5Bb%5D#c%23d']",
+    ),
     "valid addresses unchanged": (
         "<a href='https://example.org:65535/%E2%82%AC?q=1#f'>ok</a>",
         "ok",
@@ -247,6 +253,27 @@ MATHML = {
         "x",
         "//m:mtd/@columnalign | //@columnspan | //@rowspan",
         "//m:mtable[@columnalign='left right']",
+    ),
+    "attributes on elements that do not take them": (
+        "<math><mi class='a#b c' scriptlevel='1' display='block' mathvariant='bold'>x</mi></math>",
+        "x",
+        "//m:mi/@scriptlevel | //m:mi/@display | //@class[contains(., '#')]",
+        "//m:mi[@mathvariant='bold'][@class='c']",
+    ),
+    "children of the wrong number or kind become text": (
+        "<math><mfrac><mi>lone</mi></mfrac></math> <math><mtable><mi>loose</mi></mtable></math> "
+        "<math><mtd><mi>cell</mi></mtd></math> <math><semantics><annotation>n</annotation></semantics></math>",
+        "lone loose cell n",
+        "//m:math",
+        None,
+    ),
+    "well-formed structures kept": (
+        "<math><msubsup><mi>x</mi><mn>1</mn><mn>2</mn></msubsup><mmultiscripts><mi>y</mi><mi>a</mi><mi>b</mi>"
+        "<mprescripts/><mi>c</mi><mi>d</mi></mmultiscripts><semantics><mi>z</mi>"
+        "<annotation encoding='TeX'>z</annotation></semantics></math>",
+        "x12yabcdzz",
+        None,
+        "//m:msubsup | //m:mprescripts | //m:annotation[@encoding='TeX']",
     ),
 }
 FAMILIES = {"elements": ELEMENTS, "attributes": ATTRIBUTES, "ids": IDS, "links": LINKS, "mathml": MATHML}

@@ -663,12 +663,11 @@ def _web_address(href: str) -> str | None:
     href = _URL_UNSAFE.sub(lambda match: f"%{ord(match.group()):02X}", href)
     href = _LONE_PERCENT.sub("%25", href)  # a % that starts no escape stands for itself
     # Brackets belong only around an IPv6 host, '#' only once: escape them anywhere else.
-    authority = href.find("//", 0, len(scheme) + 3) + 2 if parts.netloc else 0
-    after_host = len(href)
-    for mark in "/?#":
-        found = href.find(mark, authority or len(scheme) + 1)
-        if found != -1:
-            after_host = min(after_host, found)
+    after_host = len(scheme) + 1 if scheme else 0
+    if parts.netloc:
+        authority = href.find("//", after_host) + 2
+        ends = [found for found in (href.find(mark, authority) for mark in "/?#") if found != -1]
+        after_host = min(ends, default=len(href))
     head, rest = href[:after_host], href[after_host:].replace("[", "%5B").replace("]", "%5D")
     if "#" in rest:
         path, fragment = rest.split("#", 1)

@@ -246,6 +246,7 @@ def _keywords(*words: str):  # type: ignore[no-untyped-def]
 
 _MATHML_VALUES = {
     "id": VALUE_KINDS["id"],
+    "class": VALUE_KINDS["tokens"],
     "dir": VALUE_KINDS["explicit direction"],
     "display": _one_of("block", "inline"),
     "mathvariant": _one_of(
@@ -267,8 +268,47 @@ _MATHML_VALUES = {
     ),
 }
 """The MathML attributes whose values EPUBCheck checks, each with its check (others are text)."""
-_MATHML_LISTS = frozenset("mtable mtr".split())
-"""Elements whose columnalign and rowalign may list several keywords (elsewhere: one)."""
+_MATHML_SINGLE = frozenset({("mtd", "columnalign"), ("mtd", "rowalign"), ("mtr", "rowalign")})
+"""Where columnalign or rowalign takes one keyword, not a list."""
+_MATHML_TOKEN = "mathvariant mathsize dir"
+_MATHML_STYLE = (
+    "scriptlevel displaystyle accent accentunder close columnalign columnspan depth dir fence form height largeop "
+    "linethickness lspace mathsize mathvariant movablelimits notation open rowalign rowspan rspace separator "
+    "separators stretchy symmetric width"
+)
+_MATHML_ELEMENT_ATTRIBUTES = {
+    tag: frozenset(f"id class {names}".split())
+    for tag, names in {
+        "math": _MATHML_STYLE + " display alttext",
+        "mstyle": _MATHML_STYLE,
+        "mi": _MATHML_TOKEN,
+        "mn": _MATHML_TOKEN,
+        "mtext": _MATHML_TOKEN,
+        "ms": _MATHML_TOKEN,
+        "mo": _MATHML_TOKEN + " form fence separator lspace rspace stretchy symmetric largeop movablelimits accent",
+        "mspace": _MATHML_TOKEN + " width height depth",
+        "mrow": "dir",
+        "mfrac": "linethickness",
+        "mpadded": "height depth width lspace",
+        "mfenced": "open close separators",
+        "menclose": "notation",
+        "munder": "accentunder",
+        "mover": "accent",
+        "munderover": "accent accentunder",
+        "mtable": "rowalign columnalign width displaystyle",
+        "mtr": "rowalign columnalign",
+        "mtd": "rowspan columnspan rowalign columnalign",
+        "semantics": "encoding",
+        "annotation": "encoding",
+    }.items()
+}
+"""Which of the MathML attributes each element may carry (MathML 3, as EPUBCheck checks it);
+elements not named here carry only id and class."""
+_MATHML_ARITY = {"mfrac": 2, "mroot": 2, "msub": 2, "msup": 2, "munder": 2, "mover": 2, "msubsup": 3, "munderover": 3}
+"""Elements that take exactly this many children (a fraction: numerator and denominator)."""
+_MATHML_PARENTS = {"mtr": "mtable", "mtd": "mtr", "annotation": "semantics", "mprescripts": "mmultiscripts"}
+"""Elements that stand only directly inside one other."""
+_MATHML_ONLY_CHILDREN = {"mtable": frozenset({"mtr"}), "mtr": frozenset({"mtd"})}
 
 
 class TooDeep(ValueError):
@@ -564,7 +604,9 @@ def _clean_foreign(root: html.HtmlElement, report: Report) -> None:
             if lowered in ("href", "xlink:href"):
                 if is_svg and value.startswith("#"):
                     element.set(f"{{{XLINK_NS}}}href", value)
-            elif lowered in attributes:
+            elif lowered in attributes and (
+                is_svg or lowered in _MATHML_ELEMENT_ATTRIBUTES.get(local, ("id", "class"))
+            ):
                 kept = _foreign_value(lowered, value, is_svg, local)
                 if kept:
                     element.set(attributes[lowered], kept)
@@ -576,6 +618,8 @@ def _clean_foreign(root: html.HtmlElement, report: Report) -> None:
             or (not (element.text or "").strip() and all(not (child.tail or "").strip() for child in element))
             for element in root.iter()
         )
+    if valid and not is_svg:
+        valid = all(_mathml_fits(element) for element in root.iter())
     if not valid:
         report.note(f"{language} that EPUB would reject was replaced by its text")
         span = html.Element("span")
@@ -590,6 +634,20 @@ def _clean_foreign(root: html.HtmlElement, report: Report) -> None:
     root.getparent().replace(root, copy)
 
 
+def _mathml_fits(element: etree._Element) -> bool:
+    """Whether a MathML element has the children it needs, where it may stand."""
+    local = element.tag.rsplit("}", 1)[-1]
+    parent = element.getparent()
+    if local in _MATHML_PARENTS and (parent is None or parent.tag.rsplit("}", 1)[-1] != _MATHML_PARENTS[local]):
+        return False
+    children = [child.tag.rsplit("}", 1)[-1] for child in element]
+    if local in _MATHML_ONLY_CHILDREN and not set(children) <= _MATHML_ONLY_CHILDREN[local]:
+        return False
+    if local == "semantics" and (not children or "annotation" in children[:1] or set(children[1:]) - {"annotation"}):
+        return False  # what the annotations describe, then the annotations
+    return local not in _MATHML_ARITY or len(children) == _MATHML_ARITY[local]
+
+
 def _foreign_value(name: str, value: str, is_svg: bool, local: str) -> str | None:
     """An SVG or MathML attribute's value to keep, or None."""
     if name == "id":
@@ -598,7 +656,7 @@ def _foreign_value(name: str, value: str, is_svg: bool, local: str) -> str | Non
     if check is None:
         return value
     kept = check(value.strip())
-    if kept and name in ("columnalign", "rowalign") and local not in _MATHML_LISTS and " " in kept:
+    if kept and (local, name) in _MATHML_SINGLE and " " in kept:
         return None
     return kept
 
