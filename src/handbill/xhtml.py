@@ -148,23 +148,24 @@ ELEMENT_ATTRIBUTES = {
 """Attributes beyond the global ones, by element, each with the kind of value it takes."""
 _UNTRIMMED = frozenset({"alt", "title"})
 
-# The date and time forms of HTML (a month, a date, a yearless date, a time, a local or global
-# date and time, a time-zone offset, a year, a week, a duration), as EPUBCheck checks them.
+# The date and time forms of HTML's <time> that EPUBCheck accepts: a year (four digits), a month,
+# a date, a yearless date, a time, a date and time (with or without a zone), a week, a duration.
 _DATE = r"(?P<year>\d{4,})-(?P<month>\d\d)-(?P<day>\d\d)"
 _TIME = r"(?P<hour>\d\d):(?P<minute>\d\d)(?::(?P<second>\d\d)(?:\.\d{1,3})?)?"
 _ZONE = r"(?:Z|[+-](?P<zone_hour>\d\d):?(?P<zone_minute>\d\d))"
+_SECONDS = r"\d+(?:\.\d{1,3})?S"
 _DATETIME_FORMS = {
+    "year": re.compile(r"(?P<year>\d{4})"),
     "month": re.compile(r"(?P<year>\d{4,})-(?P<month>\d\d)"),
     "date": re.compile(_DATE),
     "yearless": re.compile(r"(?:--)?(?P<month>\d\d)-(?P<day>\d\d)"),
     "time": re.compile(_TIME),
     "local": re.compile(_DATE + "[T ]" + _TIME),
     "global": re.compile(_DATE + "[T ]" + _TIME + _ZONE),
-    "zone": re.compile(_ZONE),
-    "year": re.compile(r"(?P<year>\d{4,})"),
     "week": re.compile(r"(?P<year>\d{4,})-W(?P<week>\d\d)"),
     "duration": re.compile(
-        r"P(?:\d+D|(?:\d+D)?T(?:\d+H(?:\d+M)?(?:\d+(?:\.\d+)?S)?|\d+M(?:\d+(?:\.\d+)?S)?|\d+(?:\.\d+)?S))"
+        rf"P(?:\d+D|(?:\d+D)?T(?:\d+H(?:\d+M)?(?:{_SECONDS})?|\d+M(?:{_SECONDS})?|{_SECONDS}))"
+        r"|(?: *(?:\d+ *[WDHM]|\d+(?:\.\d{1,3})? *S) *)+"
     ),
 }
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
