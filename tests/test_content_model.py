@@ -105,6 +105,18 @@ ELEMENTS = {
         "//x:table[count(x:thead) > 1]",
         None,
     ),
+    "text inside a colgroup": (
+        "<table><colgroup>before<col>after</colgroup><tr><td>1</td></tr></table>",
+        "before after 1",
+        "//x:colgroup[normalize-space(.)]",
+        "//x:colgroup/x:col",
+    ),
+    "table inside a table's stray content": (
+        "<table><span>s<table>inner text</table></span><tr><td>1</td></tr></table>",
+        "s inner text 1",
+        "//x:table[text()[normalize-space()]]",
+        None,
+    ),
     "two legends": ("<fieldset><legend>a</legend><legend>b</legend>x</fieldset>", "a b x", "//x:legend", None),
     "ruby without rt": ("<ruby>\u6f22</ruby>", "\u6f22", "//x:ruby", None),
     "ruby kept": ("<ruby>\u6f22<rp>(</rp><rt>kan</rt><rp>)</rp></ruby>", "kan", "//x:span", "//x:ruby/x:rt"),

@@ -776,14 +776,20 @@ def _repair_table(table: html.HtmlElement, report: Report) -> None:
     for child in list(table):
         if child.tag not in model.children:
             table.addprevious(child)  # its tail text moves with it
+            if child.tag == "table":
+                _repair_table(child, report)
             continue
-        if child.tail and child.tail.strip():
-            table.addprevious(_paragraph(child.tail))
-            child.tail = None
-        if child.tag == "colgroup":
+        _move_text_before(child, table)
+        if child.tag == "colgroup":  # columns only: no text, no other element
+            if child.text and child.text.strip():
+                table.addprevious(_paragraph(child.text))
+                child.text = None
             columns = CONTENT_MODEL["colgroup"].children
-            for inner in [inner for inner in child if inner.tag not in columns]:
-                table.addprevious(inner)
+            for inner in list(child):
+                if inner.tag in columns:
+                    _move_text_before(inner, table)
+                else:
+                    table.addprevious(inner)
     # A second caption, head or foot is one more body; then loose rows go into bodies of their own.
     for tag in model.once:
         for extra in [child for child in table if child.tag == tag][1:]:
@@ -805,6 +811,13 @@ def _repair_table(table: html.HtmlElement, report: Report) -> None:
     # caption first, thead before bodies, tfoot last: reorder without losing anything.
     for child in sorted(list(table), key=lambda child: model.order.index(child.tag)):
         table.append(child)
+
+
+def _move_text_before(element: html.HtmlElement, table: html.HtmlElement) -> None:
+    """Text after a table's part (where a table holds none) goes before the table."""
+    if element.tail and element.tail.strip():
+        table.addprevious(_paragraph(element.tail))
+        element.tail = None
 
 
 def _paragraph(text: str) -> html.HtmlElement:
