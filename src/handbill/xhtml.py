@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from lxml import etree, html
@@ -75,6 +75,10 @@ _MIME_TYPE = re.compile(r"^[a-zA-Z0-9!#$&+\-^_]+/[a-zA-Z0-9!#$&+\-^_]+(?:\s*;.*)
 _ID_UNSAFE = re.compile(r'[\s#%"<>\\^`{|}\[\]\x00-\x1f\x7f]+')
 
 
+Check = Callable[[str], "str | None"]
+"""A check of one attribute value: the value to keep (normalised), or None to drop it."""
+
+
 def _whole(value: str, low: int, high: int) -> str | None:
     """A whole number in [low, high] (larger ones are clamped), or None."""
     if not _WHOLE_NUMBER.match(value) or int(value) < low:
@@ -91,7 +95,7 @@ def safe_id(value: str) -> str:
     return _ID_UNSAFE.sub("-", value.strip())
 
 
-def _one_of(*words: str, fold: bool = True):  # type: ignore[no-untyped-def]
+def _one_of(*words: str, fold: bool = True) -> Check:
     """One of `words`; HTML's keywords match whatever their case (fold=False: the case counts)."""
     allowed = frozenset(words)
     if not fold:
@@ -99,8 +103,7 @@ def _one_of(*words: str, fold: bool = True):  # type: ignore[no-untyped-def]
     return lambda value: value.lower() if value.lower() in allowed else None
 
 
-# Each kind of value: a function giving the value to keep (normalised) or None to drop it.
-VALUE_KINDS = {
+VALUE_KINDS: dict[str, Check] = {
     "text": lambda value: value,
     "id": lambda value: safe_id(value) or None,
     "tokens": lambda value: " ".join(token for token in value.split() if _NAME_TOKEN.fullmatch(token)) or None,
@@ -117,7 +120,8 @@ VALUE_KINDS = {
     "date with optional time": lambda value: value if is_datetime(value, ("date", "global")) else None,
     "drop": lambda value: None,  # headers: IDREFS that rarely survive splitting
 }
-"""Each boolean attribute is written as its own name (`hidden="hidden"`): see _attribute_value."""
+"""The kinds of attribute value, each with its check. A "boolean" attribute is not checked but
+written as its own name (`hidden="hidden"`), as XML requires."""
 
 GLOBAL_ATTRIBUTES = {
     "id": "id",
@@ -234,12 +238,12 @@ _MATHML_LENGTH = re.compile(
 _TRUE_OR_FALSE = _one_of("true", "false")
 
 
-def _mathml_length(*keywords: str):  # type: ignore[no-untyped-def]
-    words = _one_of(*keywords) if keywords else lambda value: None
+def _mathml_length(*keywords: str) -> Check:
+    words = _one_of(*keywords) if keywords else VALUE_KINDS["drop"]
     return lambda value: value if _MATHML_LENGTH.fullmatch(value) else words(value)
 
 
-def _keywords(*words: str):  # type: ignore[no-untyped-def]
+def _keywords(*words: str) -> Check:
     """A list of one or more keywords (columnalign="left right")."""
     allowed = frozenset(words)
     return lambda value: " ".join(value.split()) if value.split() and set(value.split()) <= allowed else None
