@@ -153,6 +153,13 @@ ATTRIBUTES = {
         "//@type | //x:li[@value='abc']",
         "//x:ol[@start='-3'] | //x:li[@value='-2'] | //x:ol[@reversed='reversed']",
     ),
+    "attributes that need a context": (
+        "<ul><li value='3'>a</li></ul><a id='z' rel='nofollow' type='text/html' hreflang='en'>b</a>"
+        "<a href='https://example.org/' rel='nofollow'>c</a>",
+        "a b c",
+        "//x:ul/x:li/@value | //x:a[not(@href)]/@*[name() != 'id']",
+        "//x:a[@id='z'] | //x:a[@rel='nofollow'][@href]",
+    ),
     "cell spans": (
         "<table><tr><td colspan='0' rowspan='70000'>a</td><td colspan='2000'>b</td></tr></table>",
         "a b",

@@ -419,6 +419,10 @@ class Model(NamedTuple):
     """The order its children come in."""
     childless_only: tuple[str, ...] = ()
     """Attributes it keeps only while it has no children."""
+    attributes_inside: dict[str, frozenset[str]] = {}
+    """Attributes it keeps only directly inside one of these (an <li>'s value: in an <ol>)."""
+    attributes_beside: dict[str, str] = {}
+    """Attributes it keeps only beside another (an <a>'s rel and type: with an href)."""
 
 
 def _set(words: str) -> frozenset[str]:
@@ -433,7 +437,7 @@ CONTENT_MODEL: dict[str, Model] = {
     **{tag: Model(phrasing=True) for tag in "p h1 h2 h3 h4 h5 h6 pre".split()},
     "ul": Model(children=_set("li"), wrap=("li",)),
     "ol": Model(children=_set("li"), wrap=("li",)),
-    "li": Model(parents=_set("ul ol")),
+    "li": Model(parents=_set("ul ol"), attributes_inside={"value": _set("ol")}),
     "dl": Model(children=_set("dt dd"), wrap=("dd",), groups=("dt", "dd")),
     "dt": Model(parents=_set("dl"), phrasing=True),
     "dd": Model(parents=_set("dl")),
@@ -454,7 +458,12 @@ CONTENT_MODEL: dict[str, Model] = {
     "ruby": Model(must_hold="rt", fallback="span", phrasing=True),
     "rt": Model(parents=_set("ruby"), fallback="span", phrasing=True),
     "rp": Model(parents=_set("ruby"), fallback="span", phrasing=True),
-    "a": Model(not_inside=_set("a"), fallback="span", phrasing=True),
+    "a": Model(
+        not_inside=_set("a"),
+        fallback="span",
+        phrasing=True,
+        attributes_beside=dict.fromkeys(("rel", "type", "hreflang"), "href"),
+    ),
     "dfn": Model(not_inside=_set("dfn"), fallback="span", phrasing=True),
     "bdo": Model(requires=("dir",), fallback="span", phrasing=True),
     "data": Model(requires=("value",), fallback="span", phrasing=True),
@@ -701,6 +710,7 @@ def _repair(parent: html.HtmlElement, report: Report, phrasing_only: bool) -> No
             problem = _misplaced(child, parent.tag)
             if problem is not None and not _fall_back(child, problem, report):
                 continue
+            _attributes_in_context(child, parent.tag, report)
         _repair(child, report, phrasing_only or child.tag in PHRASING_PARENTS)
 
 
@@ -723,6 +733,21 @@ def _misplaced(element: html.HtmlElement, parent: str) -> str | None:
     if model.first and (not len(element) or element[0].tag != model.first or (element.text or "").strip()):
         return f"not starting with <{model.first}>"
     return None
+
+
+def _attributes_in_context(element: html.HtmlElement, parent: str, report: Report) -> None:
+    """Drop the attributes that mean nothing where the element stands or beside what it has."""
+    model = CONTENT_MODEL.get(element.tag)
+    if model is None:
+        return
+    for name, parents in model.attributes_inside.items():
+        if name in element.attrib and parent not in parents:
+            report.note(f"removed {name} from <{element.tag}> outside " + ", ".join(f"<{p}>" for p in sorted(parents)))
+            del element.attrib[name]
+    for name, needed in model.attributes_beside.items():
+        if name in element.attrib and needed not in element.attrib:
+            report.note(f"removed {name} from <{element.tag}> without {needed}")
+            del element.attrib[name]
 
 
 def _fall_back(element: html.HtmlElement, problem: str, report: Report) -> bool:
