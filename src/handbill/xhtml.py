@@ -65,11 +65,13 @@ _VOID_DROPPED = frozenset("embed input source track param area base link meta ke
 # -- attributes: which each element may carry, and the form each value must take -------------
 
 _WHOLE_NUMBER = re.compile(r"^\d{1,6}$")
-_INTEGER = re.compile(r"^-?\d{1,6}$")
+# Patterns for rarer values stay strings: `re` compiles each on first use (and caches it), so a
+# book that never has one pays nothing at start-up.
+_INTEGER = r"-?\d{1,6}"
 _DATA_ATTRIBUTE = re.compile(r"^data-[a-z0-9_.-]+$")
-_NAME_TOKEN = re.compile(r"[\w.:\-\u00b7\u0300-\u036f\u203f\u2040]+")  # XML's NMTOKEN
+_NAME_TOKEN = r"[\w.:\-\u00b7\u0300-\u036f\u203f\u2040]+"  # XML's NMTOKEN
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
-_MIME_TYPE = re.compile(r"^[a-zA-Z0-9!#$&+\-^_]+/[a-zA-Z0-9!#$&+\-^_]+(?:\s*;.*)?$")
+_MIME_TYPE = r"[a-zA-Z0-9!#$&+\-^_]+/[a-zA-Z0-9!#$&+\-^_]+(?:\s*;.*)?"
 # Characters an id may not hold: a link to it (in the text, the contents, the NCX) would need
 # them escaped, and readers differ in how they unescape a fragment.
 _ID_UNSAFE = re.compile(r'[\s#%"<>\\^`{|}\[\]\x00-\x1f\x7f]+')
@@ -87,7 +89,7 @@ def _whole(value: str, low: int, high: int) -> str | None:
 
 
 def _integer(value: str) -> str | None:
-    return str(max(-65534, min(int(value), 65534))) if _INTEGER.match(value) else None
+    return str(max(-65534, min(int(value), 65534))) if re.fullmatch(_INTEGER, value) else None
 
 
 def safe_id(value: str) -> str:
@@ -106,9 +108,9 @@ def _one_of(*words: str, fold: bool = True) -> Check:
 VALUE_KINDS: dict[str, Check] = {
     "text": lambda value: value,
     "id": lambda value: safe_id(value) or None,
-    "tokens": lambda value: " ".join(token for token in value.split() if _NAME_TOKEN.fullmatch(token)) or None,
+    "tokens": lambda value: " ".join(token for token in value.split() if re.fullmatch(_NAME_TOKEN, token)) or None,
     "language": lambda value: value if _LANGUAGE.match(value) else None,
-    "MIME type": lambda value: value if _MIME_TYPE.match(value) else None,
+    "MIME type": lambda value: value if re.fullmatch(_MIME_TYPE, value, re.S) else None,
     "integer": _integer,
     "count": lambda value: _whole(value, 0, 65534),
     "span": lambda value: _whole(value, 1, 1000),
@@ -159,15 +161,15 @@ _TIME = r"(?P<hour>\d\d):(?P<minute>\d\d)(?::(?P<second>\d\d)(?:\.\d{1,3})?)?"
 _ZONE = r"(?:Z|[+-](?P<zone_hour>\d\d):?(?P<zone_minute>\d\d))"
 _SECONDS = r"\d+(?:\.\d{1,3})?S"
 _DATETIME_FORMS = {
-    "year": re.compile(r"(?P<year>\d{4})"),
-    "month": re.compile(r"(?P<year>\d{4,})-(?P<month>\d\d)"),
-    "date": re.compile(_DATE),
-    "yearless": re.compile(r"(?:--)?(?P<month>\d\d)-(?P<day>\d\d)"),
-    "time": re.compile(_TIME),
-    "local": re.compile(_DATE + "[T ]" + _TIME),
-    "global": re.compile(_DATE + "[T ]" + _TIME + _ZONE),
-    "week": re.compile(r"(?P<year>\d{4,})-W(?P<week>\d\d)"),
-    "duration": re.compile(
+    "year": r"(?P<year>\d{4})",
+    "month": r"(?P<year>\d{4,})-(?P<month>\d\d)",
+    "date": _DATE,
+    "yearless": r"(?:--)?(?P<month>\d\d)-(?P<day>\d\d)",
+    "time": _TIME,
+    "local": _DATE + "[T ]" + _TIME,
+    "global": _DATE + "[T ]" + _TIME + _ZONE,
+    "week": r"(?P<year>\d{4,})-W(?P<week>\d\d)",
+    "duration": (
         rf"P(?:\d+D|(?:\d+D)?T(?:\d+H(?:\d+M)?(?:{_SECONDS})?|\d+M(?:{_SECONDS})?|{_SECONDS}))"
         r"|(?: *(?:\d+ *[WDHM]|\d+(?:\.\d{1,3})? *S) *)+"
     ),
@@ -178,7 +180,7 @@ _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 def is_datetime(value: str, forms: Iterable[str] = _DATETIME_FORMS) -> bool:
     """Whether `value` is one of HTML's date and time forms, with every field in range."""
     for form in forms:
-        match = _DATETIME_FORMS[form].fullmatch(value)
+        match = re.fullmatch(_DATETIME_FORMS[form], value)
         if match is None:
             continue
         fields = {name: int(number) for name, number in match.groupdict().items() if number is not None}
@@ -231,7 +233,7 @@ _MATHML_ATTRIBUTES = _names(
     "width height depth encoding alttext"
 )
 _MATHML_TEXT = frozenset("mi mn mo ms mtext annotation".split())
-_MATHML_LENGTH = re.compile(
+_MATHML_LENGTH = (
     r"\s*(?:-?[0-9]*(?:[0-9]\.?|\.[0-9])[0-9]*(?:e[mx]|in|cm|mm|p[xtc]|%)?"
     r"|(?:negative)?(?:(?:very){0,2}thi(?:n|ck)|medium)mathspace)\s*"
 )
@@ -240,7 +242,7 @@ _TRUE_OR_FALSE = _one_of("true", "false")
 
 def _mathml_length(*keywords: str) -> Check:
     words = _one_of(*keywords) if keywords else VALUE_KINDS["drop"]
-    return lambda value: value if _MATHML_LENGTH.fullmatch(value) else words(value)
+    return lambda value: value if re.fullmatch(_MATHML_LENGTH, value) else words(value)
 
 
 def _keywords(*words: str) -> Check:
