@@ -418,7 +418,7 @@ def _snippet(draw: st.DrawFn, depth: int = 0) -> str:
     return f"<{tag}{attributes}>{inner}</{tag}>"
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_snippet(), min_size=1, max_size=4).map("\n".join))
 def test_generated_content_model_breakage_builds_a_valid_book(markup: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
