@@ -295,8 +295,33 @@ MATHML = {
         "//m:msubsup | //m:mprescripts | //m:annotation[@encoding='TeX']",
     ),
 }
-FAMILIES = {"elements": ELEMENTS, "attributes": ATTRIBUTES, "ids": IDS, "links": LINKS, "mathml": MATHML}
-NAMESPACES = dict(NS, m="http://www.w3.org/1998/Math/MathML")
+SVG = {
+    "a remote paint": (
+        "<svg width='9' height='9'><rect fill='url(http://example.org/x)' stroke='url(data:x)' width='1' height='1'/>"
+        "<use href='http://example.org/#x'/></svg>",
+        "",
+        "//@fill | //@stroke | //@*[local-name() = 'href']",
+        "//s:rect",
+    ),
+    "a reference to nothing or to the wrong kind": (
+        "<svg width='9' height='9'><circle id='c' r='1'/><rect fill='url(#c)' clip-path='url(#none)' width='1' "
+        "height='1'/><use href='#missing'/></svg>",
+        "",
+        "//@fill | //@clip-path | //@*[local-name() = 'href']",
+        "//s:circle[@id='c']",
+    ),
+    "references of the right kind kept, with their ids made safe": (
+        "<svg width='9' height='9'><linearGradient id='g#1'><stop offset='0'/></linearGradient>"
+        "<symbol id='s'><circle r='1'/></symbol><rect fill=\"url('#g#1')\" width='1' height='1'/><use href='#s'/></svg>",
+        "",
+        None,
+        "//s:linearGradient[@id='g-1'] | //s:rect[@fill='url(#g-1)'] | //s:use[@xl:href='#s']",
+    ),
+}
+FAMILIES = {"elements": ELEMENTS, "attributes": ATTRIBUTES, "ids": IDS, "links": LINKS, "mathml": MATHML, "svg": SVG}
+NAMESPACES = dict(
+    NS, m="http://www.w3.org/1998/Math/MathML", s="http://www.w3.org/2000/svg", xl="http://www.w3.org/1999/xlink"
+)
 
 
 @pytest.mark.parametrize("family", FAMILIES)

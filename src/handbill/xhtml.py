@@ -618,8 +618,8 @@ def _clean_foreign(root: html.HtmlElement, report: Report) -> None:
             del element.attrib[name]
             lowered = name.lower()
             if lowered in ("href", "xlink:href"):
-                if is_svg and value.startswith("#"):
-                    element.set(f"{{{XLINK_NS}}}href", value)
+                if is_svg and value.strip().startswith("#"):
+                    element.set(f"{{{XLINK_NS}}}href", "#" + safe_id(value.strip()[1:]))
             elif lowered in attributes and (
                 is_svg or lowered in _MATHML_ELEMENT_ATTRIBUTES.get(local, ("id", "class"))
             ):
@@ -643,11 +643,56 @@ def _clean_foreign(root: html.HtmlElement, report: Report) -> None:
         span.tail = root.tail
         root.getparent().replace(root, span)
         return
+    if is_svg:
+        _svg_references(root, report)
     nsmap = {None: namespace, "xlink": XLINK_NS} if is_svg else {None: namespace}
     copy = etree.Element(root.tag, dict(root.attrib), nsmap=nsmap)
     _copy_into(root, copy)
     copy.tail = root.tail
     root.getparent().replace(root, copy)
+
+
+_SVG_URL = re.compile(r"url\(\s*['\"]?([^)'\"]*)['\"]?\s*\)", re.I)
+
+
+_SVG_SHAPES = frozenset("svg g symbol use path rect circle ellipse line polyline polygon text".split())
+_SVG_PAINT = frozenset("linearGradient radialGradient pattern".split())
+_SVG_TARGETS = {
+    "use": _SVG_SHAPES,
+    "textPath": frozenset({"path"}),
+    "fill": _SVG_PAINT,
+    "stroke": _SVG_PAINT,
+    "clip-path": frozenset({"clipPath"}),
+    "mask": frozenset({"mask"}),
+    "marker-start": frozenset({"marker"}),
+    "marker-mid": frozenset({"marker"}),
+    "marker-end": frozenset({"marker"}),
+}
+"""What an SVG reference may name: a <use> a shape, a fill a gradient or pattern, and so on."""
+
+
+def _svg_references(root: html.HtmlElement, report: Report) -> None:
+    """An SVG may point only at its own parts (`#id`, `url(#id)`) of the right kind: a reference
+    to anything else would load a remote resource, or name an id that is not there (split off,
+    or never written), or name the wrong kind of thing."""
+    kinds = {element.get("id"): element.tag.rsplit("}", 1)[-1] for element in root.iter() if element.get("id")}
+
+    def fits(target: str, referrer: str) -> bool:
+        return target.startswith("#") and kinds.get(safe_id(target[1:])) in _SVG_TARGETS.get(referrer, _SVG_SHAPES)
+
+    href = f"{{{XLINK_NS}}}href"
+    for element in root.iter():
+        target = element.get(href)
+        if target is not None and not fits(target, element.tag.rsplit("}", 1)[-1]):
+            report.note(f"removed a link in inline SVG to {target!r}: it names nothing of the right kind there")
+            del element.attrib[href]
+        for name, value in element.attrib.items():
+            urls = _SVG_URL.findall(value)
+            if any(not fits(url, name) for url in urls):
+                report.note(f"removed {name}={value!r} from inline SVG: it names nothing of the right kind there")
+                del element.attrib[name]
+            elif urls:  # the ids were made safe: so are the references to them
+                element.set(name, _SVG_URL.sub(lambda match: f"url(#{safe_id(match.group(1)[1:])})", value))
 
 
 def _mathml_fits(element: etree._Element) -> bool:
