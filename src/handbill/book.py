@@ -309,7 +309,7 @@ class _Assembly:
     def _resolve(self, href: str, source_name: str, source_path: Path) -> str | None:
         resolved = _resolve_link(href, source_name, self.targets, self.starts, self.by_key)
         if resolved is None:
-            log.warning("%s: link to %r leads nowhere in the book; kept as plain text", source_path, href)
+            log.warning("%s: link to %r %s; kept as plain text", source_path, href, _unresolved(href))
         return resolved
 
     def finish(self) -> list[ContentDocument]:
@@ -974,7 +974,7 @@ def _resolve_link(
     target = _target_source(href, source_name, by_key)
     if target is None:
         return None
-    fragment = unquote(parts.fragment)
+    fragment = xhtml.safe_id(unquote(parts.fragment))  # ids were made safe the same way
     return targets.get((target, fragment)) if fragment else starts.get(target)
 
 
@@ -997,14 +997,45 @@ def _split_url(href: str) -> SplitResult | None:
 
 
 _URL_UNSAFE = re.compile(r'[\x00-\x20"<>\\^`{|}\x7f]')
+_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_NEEDS_ADDRESSEE = ("mailto", "tel", "sms")
 
 
 def _web_address(href: str) -> str | None:
-    """A link out of the book, made a valid URL (spaces escaped), or None when it cannot be one."""
+    """A link out of the book, made a valid URL (what cannot stand plainly escaped), or None when
+    it cannot be one: no host or a bad one, a port out of range, a mailto: with no one to write to."""
     parts = urlsplit(href)
-    if parts.scheme.lower() in ("http", "https", "ftp") and not _valid_host(parts.netloc):
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https", "ftp"):
+        if not _valid_host(parts.netloc):
+            return None
+        try:
+            parts.port  # noqa: B018 - raises for a port out of range
+        except ValueError:
+            return None
+    if scheme in _NEEDS_ADDRESSEE and not (parts.path.strip() or parts.query.strip()):
         return None
-    return _URL_UNSAFE.sub(lambda match: f"%{ord(match.group()):02X}", href)
+    href = _URL_UNSAFE.sub(lambda match: f"%{ord(match.group()):02X}", href)
+    href = _LONE_PERCENT.sub("%25", href)  # a % that starts no escape stands for itself
+    # Brackets belong only around an IPv6 host, '#' only once: escape them anywhere else.
+    after_host = len(scheme) + 1 if scheme else 0
+    if parts.netloc:
+        authority = href.find("//", after_host) + 2
+        ends = [found for found in (href.find(mark, authority) for mark in "/?#") if found != -1]
+        after_host = min(ends, default=len(href))
+    head, rest = href[:after_host], href[after_host:].replace("[", "%5B").replace("]", "%5D")
+    if "#" in rest:
+        path, fragment = rest.split("#", 1)
+        rest = path + "#" + fragment.replace("#", "%23")
+    return head + rest
+
+
+def _unresolved(href: str) -> str:
+    """Why a link that leads nowhere was not kept, for the warning."""
+    parts = _split_url(href)
+    if parts is None or parts.scheme or parts.netloc:
+        return "is not a valid address"
+    return "leads nowhere in the book"
 
 
 def _valid_host(netloc: str) -> bool:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 from lxml import etree, html
 
@@ -51,8 +52,6 @@ FLOW_ONLY = frozenset(
     "thead tbody tfoot tr td th ul".split()
 )
 ALLOWED = PHRASING | FLOW_ONLY
-# Elements whose children may only be phrasing content.
-PHRASING_PARENTS = frozenset("p h1 h2 h3 h4 h5 h6 pre dt summary caption ".split()) | (PHRASING - {"ins", "del"})
 # Removed with everything inside them: they run code or show nothing a reader can read.
 DROP_WITH_CONTENT = frozenset(
     "script style iframe frame frameset embed applet template head title meta link base "
@@ -63,31 +62,143 @@ FALLBACK_ONLY = frozenset("object audio video canvas picture".split())
 VOID = frozenset("br wbr img hr col".split())
 _VOID_DROPPED = frozenset("embed input source track param area base link meta keygen".split())
 
-GLOBAL_ATTRIBUTES = frozenset("id class title lang dir hidden epub:type aria-label".split())
-ELEMENT_ATTRIBUTES = {
-    "a": {"href", "hreflang", "rel", "type"},
-    "img": {"src", "alt", "width", "height"},
-    "ol": {"start", "reversed", "type"},
-    "li": {"value"},
-    "td": {"colspan", "rowspan", "headers"},
-    "th": {"colspan", "rowspan", "headers", "scope", "abbr"},
-    "col": {"span"},
-    "colgroup": {"span"},
-    "del": {"datetime"},
-    "ins": {"datetime"},
-    "time": {"datetime"},
-    "data": {"value"},
-    "details": {"open"},
-}
+# -- attributes: which each element may carry, and the form each value must take -------------
+
 _WHOLE_NUMBER = re.compile(r"^\d{1,6}$")
-_NUMERIC_ATTRIBUTES = {"width", "height", "colspan", "rowspan", "span", "start", "value"}
+# Patterns for rarer values stay strings: `re` compiles each on first use (and caches it), so a
+# book that never has one pays nothing at start-up.
+_INTEGER = r"-?\d{1,6}"
 _DATA_ATTRIBUTE = re.compile(r"^data-[a-z0-9_.-]+$")
+_NAME_TOKEN = r"[\w.:\-\u00b7\u0300-\u036f\u203f\u2040]+"  # XML's NMTOKEN
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
-_ENUMERATED = {
-    "dir": {"ltr", "rtl", "auto"},
-    "scope": {"row", "col", "rowgroup", "colgroup"},
-    "type": {"1", "a", "A", "i", "I"},
+_MIME_TYPE = r"[a-zA-Z0-9!#$&+\-^_]+/[a-zA-Z0-9!#$&+\-^_]+(?:\s*;.*)?"
+# Characters an id may not hold: a link to it (in the text, the contents, the NCX) would need
+# them escaped, and readers differ in how they unescape a fragment.
+_ID_UNSAFE = re.compile(r'[\s#%"<>\\^`{|}\[\]\x00-\x1f\x7f]+')
+
+
+Check = Callable[[str], "str | None"]
+"""A check of one attribute value: the value to keep (normalised), or None to drop it."""
+
+
+def _whole(value: str, low: int, high: int) -> str | None:
+    """A whole number in [low, high] (larger ones are clamped), or None."""
+    if not _WHOLE_NUMBER.match(value) or int(value) < low:
+        return None
+    return str(min(int(value), high))
+
+
+def _integer(value: str) -> str | None:
+    return str(max(-65534, min(int(value), 65534))) if re.fullmatch(_INTEGER, value) else None
+
+
+def safe_id(value: str) -> str:
+    """An id as written, with what a URL fragment cannot carry plainly replaced by '-'."""
+    return _ID_UNSAFE.sub("-", value.strip())
+
+
+def _one_of(*words: str, fold: bool = True) -> Check:
+    """One of `words`; HTML's keywords match whatever their case (fold=False: the case counts)."""
+    allowed = frozenset(words)
+    if not fold:
+        return lambda value: value if value in allowed else None
+    return lambda value: value.lower() if value.lower() in allowed else None
+
+
+VALUE_KINDS: dict[str, Check] = {
+    "text": lambda value: value,
+    "id": lambda value: safe_id(value) or None,
+    "tokens": lambda value: " ".join(token for token in value.split() if re.fullmatch(_NAME_TOKEN, token)) or None,
+    "language": lambda value: value if _LANGUAGE.match(value) else None,
+    "MIME type": lambda value: value if re.fullmatch(_MIME_TYPE, value, re.S) else None,
+    "integer": _integer,
+    "count": lambda value: _whole(value, 0, 65534),
+    "span": lambda value: _whole(value, 1, 1000),
+    "direction": _one_of("ltr", "rtl", "auto"),
+    "explicit direction": _one_of("ltr", "rtl"),
+    "scope": _one_of("row", "col", "rowgroup", "colgroup"),
+    "list style": _one_of("1", "a", "A", "i", "I", fold=False),
+    "date or time": lambda value: value if is_datetime(value) else None,
+    "date with optional time": lambda value: value if is_datetime(value, ("date", "global")) else None,
+    "drop": lambda value: None,  # headers: IDREFS that rarely survive splitting
 }
+"""The kinds of attribute value, each with its check. A "boolean" attribute is not checked but
+written as its own name (`hidden="hidden"`), as XML requires."""
+
+GLOBAL_ATTRIBUTES = {
+    "id": "id",
+    "class": "text",
+    "title": "text",
+    "lang": "language",
+    "dir": "direction",
+    "hidden": "boolean",
+    "epub:type": "tokens",
+    "aria-label": "text",
+}
+ELEMENT_ATTRIBUTES = {
+    "a": {"href": "text", "hreflang": "language", "rel": "text", "type": "MIME type"},
+    "img": {"src": "text", "alt": "text", "width": "count", "height": "count"},
+    "ol": {"start": "integer", "reversed": "boolean", "type": "list style"},
+    "li": {"value": "integer"},
+    "td": {"colspan": "span", "rowspan": "count", "headers": "drop"},
+    "th": {"colspan": "span", "rowspan": "count", "headers": "drop", "scope": "scope"},
+    "col": {"span": "span"},
+    "colgroup": {"span": "span"},
+    "del": {"datetime": "date with optional time"},
+    "ins": {"datetime": "date with optional time"},
+    "time": {"datetime": "date or time"},
+    "data": {"value": "text"},
+    "details": {"open": "boolean"},
+    "bdo": {"dir": "explicit direction"},
+}
+"""Attributes beyond the global ones, by element, each with the kind of value it takes."""
+_UNTRIMMED = frozenset({"alt", "title"})
+
+# The date and time forms of HTML's <time> that EPUBCheck accepts: a year (four digits), a month,
+# a date, a yearless date, a time, a date and time (with or without a zone), a week, a duration.
+_DATE = r"(?P<year>\d{4,})-(?P<month>\d\d)-(?P<day>\d\d)"
+_TIME = r"(?P<hour>\d\d):(?P<minute>\d\d)(?::(?P<second>\d\d)(?:\.\d{1,3})?)?"
+_ZONE = r"(?:Z|[+-](?P<zone_hour>\d\d):?(?P<zone_minute>\d\d))"
+_SECONDS = r"\d+(?:\.\d{1,3})?S"
+_DATETIME_FORMS = {
+    "year": r"(?P<year>\d{4})",
+    "month": r"(?P<year>\d{4,})-(?P<month>\d\d)",
+    "date": _DATE,
+    "yearless": r"(?:--)?(?P<month>\d\d)-(?P<day>\d\d)",
+    "time": _TIME,
+    "local": _DATE + "[T ]" + _TIME,
+    "global": _DATE + "[T ]" + _TIME + _ZONE,
+    "week": r"(?P<year>\d{4,})-W(?P<week>\d\d)",
+    "duration": (
+        rf"P(?:\d+D|(?:\d+D)?T(?:\d+H(?:\d+M)?(?:{_SECONDS})?|\d+M(?:{_SECONDS})?|{_SECONDS}))"
+        r"|(?: *(?:\d+ *[WDHM]|\d+(?:\.\d{1,3})? *S) *)+"
+    ),
+}
+_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def is_datetime(value: str, forms: Iterable[str] = _DATETIME_FORMS) -> bool:
+    """Whether `value` is one of HTML's date and time forms, with every field in range."""
+    for form in forms:
+        match = re.fullmatch(_DATETIME_FORMS[form], value)
+        if match is None:
+            continue
+        fields = {name: int(number) for name, number in match.groupdict().items() if number is not None}
+        year, month, day = fields.get("year", 2000), fields.get("month", 1), fields.get("day", 1)
+        leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+        if (
+            year > 0
+            and 1 <= month <= 12
+            and 1 <= day <= (_DAYS_IN_MONTH[month - 1] if month != 2 or leap or "year" not in fields else 28)
+            and fields.get("hour", 0) <= 23
+            and fields.get("minute", 0) <= 59
+            and fields.get("second", 0) <= 59
+            and fields.get("zone_hour", 0) <= 23
+            and fields.get("zone_minute", 0) <= 59
+            and 1 <= fields.get("week", 1) <= 53
+        ):
+            return True
+    return False
 
 
 def _names(words: str) -> dict[str, str]:
@@ -122,6 +233,89 @@ _MATHML_ATTRIBUTES = _names(
     "width height depth encoding alttext"
 )
 _MATHML_TEXT = frozenset("mi mn mo ms mtext annotation".split())
+_MATHML_LENGTH = (
+    r"\s*(?:-?[0-9]*(?:[0-9]\.?|\.[0-9])[0-9]*(?:e[mx]|in|cm|mm|p[xtc]|%)?"
+    r"|(?:negative)?(?:(?:very){0,2}thi(?:n|ck)|medium)mathspace)\s*"
+)
+_TRUE_OR_FALSE = _one_of("true", "false")
+
+
+def _mathml_length(*keywords: str) -> Check:
+    words = _one_of(*keywords) if keywords else VALUE_KINDS["drop"]
+    return lambda value: value if re.fullmatch(_MATHML_LENGTH, value) else words(value)
+
+
+def _keywords(*words: str) -> Check:
+    """A list of one or more keywords (columnalign="left right")."""
+    allowed = frozenset(words)
+    return lambda value: " ".join(value.split()) if value.split() and set(value.split()) <= allowed else None
+
+
+_MATHML_VALUES = {
+    "id": VALUE_KINDS["id"],
+    "class": VALUE_KINDS["tokens"],
+    "dir": VALUE_KINDS["explicit direction"],
+    "display": _one_of("block", "inline"),
+    "mathvariant": _one_of(
+        *"normal bold italic bold-italic double-struck bold-fraktur script bold-script fraktur sans-serif "
+        "bold-sans-serif sans-serif-italic sans-serif-bold-italic monospace initial tailed looped stretched".split()
+    ),
+    "mathsize": _mathml_length("small", "normal", "big"),
+    "form": _one_of("prefix", "infix", "postfix"),
+    "scriptlevel": lambda value: value if re.fullmatch(r"[+-]?\d{1,6}", value) else None,
+    "columnspan": VALUE_KINDS["span"],
+    "rowspan": VALUE_KINDS["span"],
+    "linethickness": _mathml_length("thin", "medium", "thick"),
+    "columnalign": _keywords("left", "center", "right"),
+    "rowalign": _keywords("top", "bottom", "center", "baseline", "axis"),
+    **dict.fromkeys("lspace rspace width height depth".split(), _mathml_length()),
+    **dict.fromkeys(
+        "displaystyle fence separator stretchy symmetric largeop movablelimits accent accentunder".split(),
+        _TRUE_OR_FALSE,
+    ),
+}
+"""The MathML attributes whose values EPUBCheck checks, each with its check (others are text)."""
+_MATHML_SINGLE = frozenset({("mtd", "columnalign"), ("mtd", "rowalign"), ("mtr", "rowalign")})
+"""Where columnalign or rowalign takes one keyword, not a list."""
+_MATHML_TOKEN = "mathvariant mathsize dir"
+_MATHML_STYLE = (
+    "scriptlevel displaystyle accent accentunder close columnalign columnspan depth dir fence form height largeop "
+    "linethickness lspace mathsize mathvariant movablelimits notation open rowalign rowspan rspace separator "
+    "separators stretchy symmetric width"
+)
+_MATHML_ELEMENT_ATTRIBUTES = {
+    tag: frozenset(f"id class {names}".split())
+    for tag, names in {
+        "math": _MATHML_STYLE + " display alttext",
+        "mstyle": _MATHML_STYLE,
+        "mi": _MATHML_TOKEN,
+        "mn": _MATHML_TOKEN,
+        "mtext": _MATHML_TOKEN,
+        "ms": _MATHML_TOKEN,
+        "mo": _MATHML_TOKEN + " form fence separator lspace rspace stretchy symmetric largeop movablelimits accent",
+        "mspace": _MATHML_TOKEN + " width height depth",
+        "mrow": "dir",
+        "mfrac": "linethickness",
+        "mpadded": "height depth width lspace",
+        "mfenced": "open close separators",
+        "menclose": "notation",
+        "munder": "accentunder",
+        "mover": "accent",
+        "munderover": "accent accentunder",
+        "mtable": "rowalign columnalign width displaystyle",
+        "mtr": "rowalign columnalign",
+        "mtd": "rowspan columnspan rowalign columnalign",
+        "semantics": "encoding",
+        "annotation": "encoding",
+    }.items()
+}
+"""Which of the MathML attributes each element may carry (MathML 3, as EPUBCheck checks it);
+elements not named here carry only id and class."""
+_MATHML_ARITY = {"mfrac": 2, "mroot": 2, "msub": 2, "msup": 2, "munder": 2, "mover": 2, "msubsup": 3, "munderover": 3}
+"""Elements that take exactly this many children (a fraction: numerator and denominator)."""
+_MATHML_PARENTS = {"mtr": "mtable", "mtd": "mtr", "annotation": "semantics", "mprescripts": "mmultiscripts"}
+"""Elements that stand only directly inside one other."""
+_MATHML_ONLY_CHILDREN = {"mtable": frozenset({"mtr"}), "mtr": frozenset({"mtd"})}
 
 
 class TooDeep(ValueError):
@@ -190,6 +384,104 @@ def _strip_declarations(markup: str) -> str:
     return markup
 
 
+# -- the content model: where each element may stand and what it must hold -----------------
+
+
+class Model(NamedTuple):
+    """The rules for one element (HTML, as EPUBCheck 5.3 checks it). An element that breaks
+    one becomes its fallback, its content kept."""
+
+    parents: frozenset[str] | None = None
+    """It stands only directly inside one of these (None: anywhere; empty: nowhere)."""
+    not_inside: frozenset[str] = frozenset()
+    """It never stands inside one of these, at any depth."""
+    requires: tuple[str, ...] = ()
+    """Attributes it cannot stand without (after their values were checked)."""
+    or_text_alone: bool = False
+    """Without them, it still stands while it holds text alone (a <time> that is a date)."""
+    must_hold: str | None = None
+    """A child it cannot stand without."""
+    first: str | None = None
+    """A child it must start with, before any text."""
+    fallback: str | None = "div"
+    """What it becomes where it cannot stand (None: it goes with its content)."""
+    phrasing: bool = False
+    """It holds phrasing content only: any other child becomes a <span>."""
+    children: frozenset[str] = frozenset()
+    """The only children it holds (empty: any of its category)."""
+    wrap: tuple[str, ...] = ()
+    """Other children and loose text go into these (outermost first)."""
+    groups: tuple[str, str] | None = None
+    """Its children come as runs of the first, each followed by a run of the second."""
+    once: frozenset[str] = frozenset()
+    """Children it holds at most once."""
+    at_edge: frozenset[str] = frozenset()
+    """Children that stand first or last, nowhere else."""
+    order: tuple[str, ...] = ()
+    """The order its children come in."""
+    childless_only: tuple[str, ...] = ()
+    """Attributes it keeps only while it has no children."""
+    attributes_inside: dict[str, frozenset[str]] = {}
+    """Attributes it keeps only directly inside one of these (an <li>'s value: in an <ol>)."""
+    attributes_beside: dict[str, str] = {}
+    """Attributes it keeps only beside another (an <a>'s rel and type: with an href)."""
+
+
+def _set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+_ANYWHERE = Model()
+_TABLE_PARTS = "caption colgroup thead tbody tr tfoot"
+_SECTION = Model(parents=_set("table"), children=_set("tr"), wrap=("tr", "td"))
+CONTENT_MODEL: dict[str, Model] = {
+    **{tag: Model(phrasing=True) for tag in PHRASING - {"ins", "del"}},
+    **{tag: Model(phrasing=True) for tag in "p h1 h2 h3 h4 h5 h6 pre".split()},
+    "ul": Model(children=_set("li"), wrap=("li",)),
+    "ol": Model(children=_set("li"), wrap=("li",)),
+    "li": Model(parents=_set("ul ol"), attributes_inside={"value": _set("ol")}),
+    "dl": Model(children=_set("dt dd"), wrap=("dd",), groups=("dt", "dd")),
+    "dt": Model(parents=_set("dl"), phrasing=True),
+    "dd": Model(parents=_set("dl")),
+    "table": Model(children=_set(_TABLE_PARTS), once=_set("caption thead tfoot"), order=tuple(_TABLE_PARTS.split())),
+    "caption": Model(parents=_set("table"), phrasing=True),
+    "colgroup": Model(parents=_set("table"), children=_set("col"), childless_only=("span",)),
+    "col": Model(parents=_set("colgroup"), fallback=None),
+    "thead": _SECTION,
+    "tbody": _SECTION,
+    "tfoot": _SECTION,
+    "tr": Model(parents=_set("table thead tbody tfoot"), children=_set("td th"), wrap=("td",)),
+    "td": Model(parents=_set("tr")),
+    "th": Model(parents=_set("tr")),
+    "figure": Model(once=_set("figcaption"), at_edge=_set("figcaption")),
+    "figcaption": Model(parents=_set("figure")),
+    "details": Model(first="summary", once=_set("summary")),
+    "summary": Model(parents=_set("details"), phrasing=True),
+    "ruby": Model(must_hold="rt", fallback="span", phrasing=True),
+    "rt": Model(parents=_set("ruby"), fallback="span", phrasing=True),
+    "rp": Model(parents=_set("ruby"), fallback="span", phrasing=True),
+    "a": Model(
+        not_inside=_set("a"),
+        fallback="span",
+        phrasing=True,
+        attributes_beside=dict.fromkeys(("rel", "type", "hreflang"), "href"),
+    ),
+    "dfn": Model(not_inside=_set("dfn"), fallback="span", phrasing=True),
+    "bdo": Model(requires=("dir",), fallback="span", phrasing=True),
+    "data": Model(requires=("value",), fallback="span", phrasing=True),
+    "time": Model(requires=("datetime",), or_text_alone=True, fallback="span", phrasing=True),
+    # main may stand once in a document, and a split chapter is several; hgroup has changed meaning.
+    "main": Model(parents=frozenset()),
+    "hgroup": Model(parents=frozenset()),
+    "header": Model(not_inside=_set("header footer address")),
+    "footer": Model(not_inside=_set("header footer address")),
+    "address": Model(not_inside=_set("address")),
+}
+"""Element -> its rules. Elements not named here stand anywhere their category allows."""
+PHRASING_PARENTS = frozenset(tag for tag, model in CONTENT_MODEL.items() if model.phrasing)
+"""Elements whose children may only be phrasing content."""
+
+
 def clean(container: html.HtmlElement, report: Report) -> None:
     """Make the tree safe and valid for an EPUB content document, in place."""
     _clean_children(container, report, 0)
@@ -243,14 +535,18 @@ def _empty_void(element: html.HtmlElement) -> None:
 def _clean_attributes(element: html.HtmlElement, tag: str, report: Report) -> None:
     allowed = _ALLOWED_ATTRIBUTES.get(tag, GLOBAL_ATTRIBUTES)
     for name, value in element.attrib.items():  # lxml gives a list: the loop may change attributes
-        keep = _attribute_value(name, value, allowed, tag)
+        keep = _attribute_value(name, value, allowed)
         if keep is None:
             del element.attrib[name]
             if name.startswith("on"):
                 report.note("removed event-handler attributes")
             elif name == "style":
                 report.note("removed inline style attributes")
+            elif name in allowed and allowed[name] not in ("text", "drop"):
+                report.note(f"removed {name}={value!r} from <{tag}>: not a valid {allowed[name]}")
         elif keep != value:
+            if name == "id" and keep != value.strip():
+                report.note(f"changed id {value!r} to {keep!r}: a link could not name it")
             element.set(name, keep)
     if tag == "a" and not _safe_href(element.get("href")):
         report.note("removed a link with an unsafe address (javascript:, data:, ...)")
@@ -266,30 +562,17 @@ def _clean_attributes(element: html.HtmlElement, tag: str, report: Report) -> No
         element.set("{http://www.w3.org/XML/1998/namespace}lang", element.get("lang"))
 
 
-_ALLOWED_ATTRIBUTES = {tag: GLOBAL_ATTRIBUTES | names for tag, names in ELEMENT_ATTRIBUTES.items()}
+_ALLOWED_ATTRIBUTES = {tag: GLOBAL_ATTRIBUTES | kinds for tag, kinds in ELEMENT_ATTRIBUTES.items()}
 
 
-def _attribute_value(name: str, value: str, allowed: set[str] | frozenset[str], tag: str) -> str | None:
+def _attribute_value(name: str, value: str, allowed: dict[str, str]) -> str | None:
     """The value to keep for an attribute, or None to drop it."""
-    if not (name in allowed or _DATA_ATTRIBUTE.match(name)):
-        return None
-    value = value.strip() if name != "alt" and name != "title" else value
-    if name == "id":
-        value = re.sub(r"\s+", "-", value)
-        return value or None
-    if name in _NUMERIC_ATTRIBUTES:
-        if not _WHOLE_NUMBER.match(value) or (name in ("colspan", "span") and int(value) < 1):
-            return None
-        return str(min(int(value), 1000 if name in ("colspan", "span") else 65534))
-    if name in _ENUMERATED and not (tag != "ol" and name == "type"):
-        return value if value in _ENUMERATED[name] else None
-    if name in ("lang", "hreflang"):
-        return value if _LANGUAGE.match(value) else None
-    if name in ("hidden", "reversed", "open"):
+    kind = allowed.get(name)
+    if kind is None:
+        return value.strip() if _DATA_ATTRIBUTE.match(name) else None
+    if kind == "boolean":
         return name
-    if name == "headers":
-        return None  # IDREFS that rarely survive splitting
-    return value
+    return VALUE_KINDS[kind](value if name in _UNTRIMMED else value.strip())
 
 
 _SAFE_SCHEMES = ("http:", "https:", "mailto:", "tel:", "ftp:")
@@ -335,19 +618,24 @@ def _clean_foreign(root: html.HtmlElement, report: Report) -> None:
             del element.attrib[name]
             lowered = name.lower()
             if lowered in ("href", "xlink:href"):
-                if is_svg and value.startswith("#"):
-                    element.set(f"{{{XLINK_NS}}}href", value)
-            elif lowered in attributes:
-                if lowered == "id":
-                    value = re.sub(r"\s+", "-", value.strip())
-                if value:
-                    element.set(attributes[lowered], value)
+                if is_svg and value.strip().startswith("#"):
+                    element.set(f"{{{XLINK_NS}}}href", "#" + safe_id(value.strip()[1:]))
+            elif lowered in attributes and (
+                is_svg or lowered in _MATHML_ELEMENT_ATTRIBUTES.get(local, ("id", "class"))
+            ):
+                kept = _foreign_value(lowered, value, is_svg, local)
+                if kept:
+                    element.set(attributes[lowered], kept)
+                elif value.strip():
+                    report.note(f"removed {lowered}={value!r} from {language} <{local}>: not a valid value")
     if valid:
         valid = all(
             element.tag.rsplit("}", 1)[-1] in text_holders
             or (not (element.text or "").strip() and all(not (child.tail or "").strip() for child in element))
             for element in root.iter()
         )
+    if valid and not is_svg:
+        valid = all(_mathml_fits(element) for element in root.iter())
     if not valid:
         report.note(f"{language} that EPUB would reject was replaced by its text")
         span = html.Element("span")
@@ -355,11 +643,83 @@ def _clean_foreign(root: html.HtmlElement, report: Report) -> None:
         span.tail = root.tail
         root.getparent().replace(root, span)
         return
+    if is_svg:
+        _svg_references(root, report)
     nsmap = {None: namespace, "xlink": XLINK_NS} if is_svg else {None: namespace}
     copy = etree.Element(root.tag, dict(root.attrib), nsmap=nsmap)
     _copy_into(root, copy)
     copy.tail = root.tail
     root.getparent().replace(root, copy)
+
+
+_SVG_URL = re.compile(r"url\(\s*['\"]?([^)'\"]*)['\"]?\s*\)", re.I)
+
+
+_SVG_SHAPES = frozenset("svg g symbol use path rect circle ellipse line polyline polygon text".split())
+_SVG_PAINT = frozenset("linearGradient radialGradient pattern".split())
+_SVG_TARGETS = {
+    "use": _SVG_SHAPES,
+    "textPath": frozenset({"path"}),
+    "fill": _SVG_PAINT,
+    "stroke": _SVG_PAINT,
+    "clip-path": frozenset({"clipPath"}),
+    "mask": frozenset({"mask"}),
+    "marker-start": frozenset({"marker"}),
+    "marker-mid": frozenset({"marker"}),
+    "marker-end": frozenset({"marker"}),
+}
+"""What an SVG reference may name: a <use> a shape, a fill a gradient or pattern, and so on."""
+
+
+def _svg_references(root: html.HtmlElement, report: Report) -> None:
+    """An SVG may point only at its own parts (`#id`, `url(#id)`) of the right kind: a reference
+    to anything else would load a remote resource, or name an id that is not there (split off,
+    or never written), or name the wrong kind of thing."""
+    kinds = {element.get("id"): element.tag.rsplit("}", 1)[-1] for element in root.iter() if element.get("id")}
+
+    def fits(target: str, referrer: str) -> bool:
+        return target.startswith("#") and kinds.get(safe_id(target[1:])) in _SVG_TARGETS.get(referrer, _SVG_SHAPES)
+
+    href = f"{{{XLINK_NS}}}href"
+    for element in root.iter():
+        target = element.get(href)
+        if target is not None and not fits(target, element.tag.rsplit("}", 1)[-1]):
+            report.note(f"removed a link in inline SVG to {target!r}: it names nothing of the right kind there")
+            del element.attrib[href]
+        for name, value in element.attrib.items():
+            urls = _SVG_URL.findall(value)
+            if any(not fits(url, name) for url in urls):
+                report.note(f"removed {name}={value!r} from inline SVG: it names nothing of the right kind there")
+                del element.attrib[name]
+            elif urls:  # the ids were made safe: so are the references to them
+                element.set(name, _SVG_URL.sub(lambda match: f"url(#{safe_id(match.group(1)[1:])})", value))
+
+
+def _mathml_fits(element: etree._Element) -> bool:
+    """Whether a MathML element has the children it needs, where it may stand."""
+    local = element.tag.rsplit("}", 1)[-1]
+    parent = element.getparent()
+    if local in _MATHML_PARENTS and (parent is None or parent.tag.rsplit("}", 1)[-1] != _MATHML_PARENTS[local]):
+        return False
+    children = [child.tag.rsplit("}", 1)[-1] for child in element]
+    if local in _MATHML_ONLY_CHILDREN and not set(children) <= _MATHML_ONLY_CHILDREN[local]:
+        return False
+    if local == "semantics" and (not children or "annotation" in children[:1] or set(children[1:]) - {"annotation"}):
+        return False  # what the annotations describe, then the annotations
+    return local not in _MATHML_ARITY or len(children) == _MATHML_ARITY[local]
+
+
+def _foreign_value(name: str, value: str, is_svg: bool, local: str) -> str | None:
+    """An SVG or MathML attribute's value to keep, or None."""
+    if name == "id":
+        return safe_id(value) or None
+    check = None if is_svg else _MATHML_VALUES.get(name)
+    if check is None:
+        return value
+    kept = check(value.strip())
+    if kept and (local, name) in _MATHML_SINGLE and " " in kept:
+        return None
+    return kept
 
 
 def _copy_into(source: etree._Element, target: etree._Element) -> None:
@@ -376,79 +736,143 @@ def _repair(parent: html.HtmlElement, report: Report, phrasing_only: bool) -> No
     """Fix content models top-down, so that repaired children are checked again in place."""
     if isinstance(parent.tag, str) and parent.tag.startswith("{"):
         return  # SVG or MathML, cleaned on its own terms
-    tag = parent.tag
-    if tag in ("ul", "ol"):
-        _wrap_loose(parent, "li")
-    elif tag == "dl":
-        _wrap_loose(parent, "dd", keep=("dt", "dd"))
-        if len(parent) and parent[0].tag != "dt":  # a description before any term: not a list
-            _rename(parent, "div")
-            for child in parent:
-                _rename(child, "div")
-            tag = "div"
-    elif tag in ("thead", "tbody", "tfoot"):
-        _wrap_loose(parent, "tr", inner="td")
-    elif tag == "tr":
-        _wrap_loose(parent, "td", keep=("td", "th"))
+    model = CONTENT_MODEL.get(parent.tag, _ANYWHERE)
+    if model.wrap:
+        _wrap_loose(parent, model.wrap[0], keep=model.children, inner=model.wrap[1] if len(model.wrap) > 1 else None)
+    if model.groups:
+        model = _group(parent, model, report)
+    for name in model.childless_only:
+        if len(parent) and parent.get(name) is not None:
+            report.note(f"removed {name} from <{parent.tag}>: its children give the columns")
+            del parent.attrib[name]
+    _limit_children(parent, model, report)
     for table in [child for child in parent if child.tag == "table"]:
-        _repair_table(table)  # before the loop below, which then sees what moved out
+        _repair_table(table, report)  # before the loop below, which then sees what moved out
     for child in list(parent):
-        child_tag = child.tag
-        if isinstance(child_tag, str) and child_tag.startswith("{"):
+        if isinstance(child.tag, str) and child.tag.startswith("{"):
             continue
-        if phrasing_only and child_tag not in PHRASING:
+        if phrasing_only and child.tag not in PHRASING:
             _to_span(child)
-        elif child_tag == "a" and _inside(child, "a"):
-            _to_span(child)
-        elif child_tag in ("li",) and tag not in ("ul", "ol"):
-            _rename(child, "div")
-        elif child_tag in ("dt", "dd") and tag != "dl":
-            _rename(child, "div")
-        elif child_tag in ("thead", "tbody", "tfoot", "tr", "td", "th", "caption", "colgroup") and not _fits_table(
-            child_tag, tag
-        ):
-            _rename(child, "div")
-        elif child_tag == "col" and tag != "colgroup":
-            drop_keep_tail(child)
-            continue
-        elif child_tag in ("figcaption",) and tag != "figure":
-            _rename(child, "div")
-        elif child_tag == "summary" and tag != "details":
-            _rename(child, "div")
-        elif child_tag in ("rt", "rp") and tag != "ruby":
-            _rename(child, "span")
-        elif child_tag == "ruby" and child.find("rt") is None:
-            _rename(child, "span")
-        elif child_tag == "details" and (len(child) == 0 or child[0].tag != "summary" or (child.text or "").strip()):
-            _rename(child, "div")
-        elif child_tag in ("main", "hgroup"):
-            _rename(child, "div")
-        elif child_tag in ("header", "footer") and _inside(child, "header", "footer"):
-            _rename(child, "div")
-        elif child_tag == "address" and _inside(child, "address"):
-            _rename(child, "div")
+        else:
+            problem = _misplaced(child, parent.tag)
+            if problem is not None and not _fall_back(child, problem, report):
+                continue
+            _attributes_in_context(child, parent.tag, report)
         _repair(child, report, phrasing_only or child.tag in PHRASING_PARENTS)
 
 
-def _fits_table(child: str, parent: str) -> bool:
-    if child in ("thead", "tbody", "tfoot", "caption", "colgroup"):
-        return parent == "table"
-    if child == "tr":
-        return parent in ("table", "thead", "tbody", "tfoot")
-    return parent == "tr"
+def _misplaced(element: html.HtmlElement, parent: str) -> str | None:
+    """Why `element` cannot stand where it is under the content model, or None if it can."""
+    model = CONTENT_MODEL.get(element.tag)
+    if model is None:
+        return None
+    if model.parents is not None and parent not in model.parents:
+        return "outside " + ", ".join(f"<{tag}>" for tag in sorted(model.parents)) if model.parents else "in a chapter"
+    if model.not_inside:
+        ancestor = next((a.tag for a in element.iterancestors() if a.tag in model.not_inside), None)
+        if ancestor is not None:
+            return f"inside <{ancestor}>"
+    missing = [name for name in model.requires if element.get(name) is None]
+    if missing and not (model.or_text_alone and len(element) == 0):
+        return f"without a valid {missing[0]}"
+    if model.must_hold and element.find(model.must_hold) is None:
+        return f"without <{model.must_hold}>"
+    if model.first and (not len(element) or element[0].tag != model.first or (element.text or "").strip()):
+        return f"not starting with <{model.first}>"
+    return None
 
 
-def _repair_table(table: html.HtmlElement) -> None:
+def _attributes_in_context(element: html.HtmlElement, parent: str, report: Report) -> None:
+    """Drop the attributes that mean nothing where the element stands or beside what it has."""
+    model = CONTENT_MODEL.get(element.tag)
+    if model is None:
+        return
+    for name, parents in model.attributes_inside.items():
+        if name in element.attrib and parent not in parents:
+            report.note(f"removed {name} from <{element.tag}> outside " + ", ".join(f"<{p}>" for p in sorted(parents)))
+            del element.attrib[name]
+    for name, needed in model.attributes_beside.items():
+        if name in element.attrib and needed not in element.attrib:
+            report.note(f"removed {name} from <{element.tag}> without {needed}")
+            del element.attrib[name]
+
+
+def _fall_back(element: html.HtmlElement, problem: str, report: Report) -> bool:
+    """Replace a misplaced element by its fallback; False if it is gone altogether."""
+    fallback = CONTENT_MODEL[element.tag].fallback
+    if fallback is None:
+        report.note(f"removed <{element.tag}> {problem}")
+        drop_keep_tail(element)
+        return False
+    report.note(f"<{element.tag}> {problem} became <{fallback}>")
+    _rename(element, fallback)
+    return True
+
+
+def _limit_children(parent: html.HtmlElement, model: Model, report: Report) -> None:
+    """Children allowed once (a second <summary>) or only first or last (<figcaption>) fall back."""
+    for tag in model.once | model.at_edge:
+        found = [child for child in parent if child.tag == tag]
+        if not found:
+            continue
+        keep: html.HtmlElement | None = found[0]
+        if tag in model.at_edge:
+            elements = [child for child in parent if isinstance(child.tag, str)]
+            keep = next((child for child in found if child is elements[0] or child is elements[-1]), None)
+        where = f"a second time in <{parent.tag}>" if keep is not None else f"in the middle of <{parent.tag}>"
+        for extra in found:
+            if extra is not keep:
+                _fall_back(extra, where, report)
+
+
+def _group(parent: html.HtmlElement, model: Model, report: Report) -> Model:
+    """Children in groups (a <dl>: terms, then their descriptions). A list that starts with a
+    description is no such list; a term left without one gets an empty description."""
+    leader, follower = model.groups or ("", "")
+    if len(parent) and parent[0].tag != leader:
+        report.note(f"<{parent.tag}> not starting with <{leader}> became <div>")
+        _rename(parent, "div")
+        for child in parent:
+            _rename(child, "div")
+        return _ANYWHERE
+    for child in list(parent):
+        following = child.getnext()
+        if child.tag == leader and (following is None or following.tag not in (leader, follower)):
+            report.note(f"<{leader}> without <{follower}> got an empty one")
+            child.addnext(html.Element(follower))
+    return model
+
+
+def _repair_table(table: html.HtmlElement, report: Report) -> None:
     """A table holds only its own parts; stray content moves before it, loose rows get a tbody."""
+    model = CONTENT_MODEL["table"]
     if table.text and table.text.strip():
         table.addprevious(_paragraph(table.text))
     table.text = None
     for child in list(table):
-        if child.tag not in ("caption", "colgroup", "thead", "tbody", "tfoot", "tr"):
+        if child.tag not in model.children:
             table.addprevious(child)  # its tail text moves with it
-        elif child.tail and child.tail.strip():
-            table.addprevious(_paragraph(child.tail))
-            child.tail = None
+            if child.tag == "table":
+                _repair_table(child, report)
+            continue
+        _move_text_before(child, table)
+        if child.tag == "colgroup":  # columns only: no text, no other element
+            if child.text and child.text.strip():
+                table.addprevious(_paragraph(child.text))
+                child.text = None
+            columns = CONTENT_MODEL["colgroup"].children
+            for inner in list(child):
+                if inner.tag in columns:
+                    _move_text_before(inner, table)
+                else:
+                    table.addprevious(inner)
+    # A second caption, head or foot is one more body; then loose rows go into bodies of their own.
+    for tag in model.once:
+        for extra in [child for child in table if child.tag == tag][1:]:
+            report.note(f"<{tag}> a second time in <table> became <tbody>")
+            _rename(extra, "tbody")
+            if tag == "caption":
+                _wrap_children(extra, "tr", "td")
     kinds = {child.tag for child in table}
     if "tr" in kinds and kinds & {"tbody", "thead", "tfoot"}:
         body = None
@@ -461,25 +885,15 @@ def _repair_table(table: html.HtmlElement) -> None:
             else:
                 body = None
     # caption first, thead before bodies, tfoot last: reorder without losing anything.
-    order = {"caption": 0, "colgroup": 1, "thead": 2, "tbody": 3, "tr": 3, "tfoot": 4}
-    children = sorted(list(table), key=lambda child: order[child.tag])
-    seen_caption = seen_head = seen_foot = False
-    for child in children:
-        if child.tag == "caption":
-            if seen_caption:
-                _rename(child, "tbody")
-                _wrap_children(child, "tr", "td")
-            seen_caption = True
-        elif child.tag == "thead":
-            if seen_head:
-                child.tag = "tbody"
-            seen_head = True
-        elif child.tag == "tfoot":
-            if seen_foot:
-                child.tag = "tbody"
-            seen_foot = True
-    for child in children:
+    for child in sorted(list(table), key=lambda child: model.order.index(child.tag)):
         table.append(child)
+
+
+def _move_text_before(element: html.HtmlElement, table: html.HtmlElement) -> None:
+    """Text after a table's part (where a table holds none) goes before the table."""
+    if element.tail and element.tail.strip():
+        table.addprevious(_paragraph(element.tail))
+        element.tail = None
 
 
 def _paragraph(text: str) -> html.HtmlElement:
@@ -543,7 +957,7 @@ def _to_span(element: html.HtmlElement) -> None:
 
 def _rename(element: html.HtmlElement, tag: str) -> None:
     element.tag = tag
-    allowed = GLOBAL_ATTRIBUTES | ELEMENT_ATTRIBUTES.get(tag, set())
+    allowed = _ALLOWED_ATTRIBUTES.get(tag, GLOBAL_ATTRIBUTES)
     for name in list(element.attrib):
         if name not in allowed and not _DATA_ATTRIBUTE.match(name) and not name.startswith("{"):
             del element.attrib[name]
