@@ -17,6 +17,9 @@ from typing import NamedTuple
 
 from lxml import etree, html
 
+from .config import XML_FORBIDDEN
+from .languages import is_language_tag
+
 log = logging.getLogger("handbill")
 
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -70,7 +73,6 @@ _WHOLE_NUMBER = re.compile(r"^\d{1,6}$")
 _INTEGER = r"-?\d{1,6}"
 _DATA_ATTRIBUTE = re.compile(r"^data-[a-z0-9_.-]+$")
 _NAME_TOKEN = r"[\w.:\-\u00b7\u0300-\u036f\u203f\u2040]+"  # XML's NMTOKEN
-_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 _MIME_TYPE = r"[a-zA-Z0-9!#$&+\-^_]+/[a-zA-Z0-9!#$&+\-^_]+(?:\s*;.*)?"
 # Characters an id may not hold: a link to it (in the text, the contents, the NCX) would need
 # them escaped, and readers differ in how they unescape a fragment.
@@ -109,7 +111,7 @@ VALUE_KINDS: dict[str, Check] = {
     "text": lambda value: value,
     "id": lambda value: safe_id(value) or None,
     "tokens": lambda value: " ".join(token for token in value.split() if re.fullmatch(_NAME_TOKEN, token)) or None,
-    "language": lambda value: value if _LANGUAGE.match(value) else None,
+    "language": lambda value: value if is_language_tag(value) else None,
     "MIME type": lambda value: value if re.fullmatch(_MIME_TYPE, value, re.S) else None,
     "integer": _integer,
     "count": lambda value: _whole(value, 0, 65534),
@@ -340,7 +342,7 @@ class Report:
 def parse_fragment(markup: str) -> html.HtmlElement:
     """Parse rendered HTML into a `<div>` holding its top-level blocks."""
     markup = _CHARACTER_REFERENCE.sub(_allowed_reference, _strip_declarations(markup))
-    markup = _CONTROL.sub("", markup)
+    markup = XML_FORBIDDEN.sub("", markup)
     document = html.document_fromstring(f"<html><body><div>{markup}</div></body></html>", _PARSER)
     body = document.body
     container = body[0] if len(body) and body[0].tag == "div" else body
@@ -357,7 +359,6 @@ def parse_fragment(markup: str) -> html.HtmlElement:
 _CHARACTER_REFERENCE = re.compile(r"&#(?:[xX]([0-9A-Fa-f]+)|([0-9]+));?")
 # Raw control characters: Python-Markdown's own placeholders (\x02, \x03) can leak from odd
 # raw HTML, and XML allows none of them.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _allowed_reference(match: re.Match[str]) -> str:
