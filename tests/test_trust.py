@@ -436,3 +436,34 @@ def test_a_pathological_summary_line_is_read_in_linear_time(write_book, build_bo
     epub, _ = build_book(book)
     assert time.monotonic() - started < 20  # minutes before the pattern was made linear
     assert [label for label, _ in epub.toc()] == ["One", "Two"]
+
+
+def test_hidden_folders_inside_the_book_are_not_read(write_book, build_book) -> None:
+    book = write_book({"a.md": "# A\n\n![key](.ssh/key.png) ![ok](img/ok.png)\n", ".ssh/key.png": png(8, 8)})
+    (book / "img").mkdir()
+    (book / "img" / "ok.png").write_bytes(png(8, 8))
+    epub, warnings = build_book(book)
+    images = [name for name in epub.files if name.startswith("EPUB/images/") and "cover" not in name]
+    assert len(images) == 1 and "ok" in images[0]
+    assert any("key.png" in warning and "outside" in warning for warning in warnings)
+
+
+def test_files_over_the_resource_limit_are_refused_unread(write_book, build_book, tmp_path, monkeypatch) -> None:
+    from handbill import sources
+
+    book = write_book({"a.md": "# A\n\n![big](big.png)\n", "style.css": "@font-face { src: url(big.ttf) }\n"})
+    for name in ("big.png", "big.ttf", "big-cover.png", "big.css"):
+        with (book / name).open("wb") as file:  # sparse: nothing to read, and nothing is
+            file.truncate(sources.MAX_RESOURCE_BYTES + 1)
+    read = []
+    real = sources.Path.read_bytes
+    monkeypatch.setattr(sources.Path, "read_bytes", lambda self: read.append(self) or real(self))
+    (book / "book.toml").write_text('stylesheet = "style.css"\n')
+    epub, warnings = build_book(book)
+    assert sum("larger than 50 MB" in warning for warning in warnings) == 2  # the image and the font
+    assert not [path for path in read if path.name.startswith("big")]
+    for setting in ('cover = "big-cover.png"', 'stylesheet = "big.css"'):
+        (book / "book.toml").write_text(setting + "\n")
+        code, _, err = run("build", str(book), "-o", str(tmp_path / "x.epub"))
+        errors = [line for line in err.splitlines() if line.startswith("Error:")]
+        assert code == 1 and len(errors) == 1 and "larger than 50 MB" in errors[0], err

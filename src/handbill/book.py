@@ -24,13 +24,13 @@ from urllib.parse import SplitResult, unquote, urlsplit
 from lxml import etree, html
 
 from . import __version__, xhtml
-from .config import BookConfig, check_language
+from .config import BookConfig, check_language, is_inside
 from .cover import CoverImage
-from .errors import ConfigError
+from .errors import ConfigError, SourceError
 from .images import BadImage, check_image
 from .names import slugify
 from .render import RenderedDocument, inline_text
-from .sources import MARKDOWN_SUFFIXES, Manuscript
+from .sources import MARKDOWN_SUFFIXES, Manuscript, read_limited
 from .styles import stylesheet_files
 from .xhtml import quoteattr
 
@@ -1063,7 +1063,7 @@ class _ImageStore:
     """Reads each referenced image once, from inside the book only, under a safe name."""
 
     def __init__(self, config: BookConfig):
-        self.roots = [root.resolve() for root in config.allowed_roots]
+        self.roots = tuple(root.resolve() for root in config.allowed_roots)
         self.by_path: dict[Path, Resource | None] = {}
         self.resources: list[Resource] = []
 
@@ -1097,13 +1097,17 @@ class _ImageStore:
         return resource
 
     def _read(self, path: Path, src: str, source_path: Path) -> Resource | None:
-        if not any(path.is_relative_to(root) for root in self.roots):
+        if not is_inside(path, self.roots):
             log.warning("%s: image %r is outside the book folder; left out", source_path, src[:80])
             return None
         if not path.is_file():
             log.warning("%s: image %r does not exist; its alt text is kept", source_path, src[:80])
             return None
-        data = path.read_bytes()
+        try:
+            data = read_limited(path, what="an image may be")
+        except SourceError as error:
+            log.warning("%s: image %r is left out, its alt text kept: it %s", source_path, src[:80], error.detail)
+            return None
         try:
             kind = check_image(data)
         except BadImage as error:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from . import DATA
 from .errors import CoverError
 from .images import PNG_SIGNATURE, BadImage, plain_png
+from .sources import read_limited
 
 if TYPE_CHECKING:  # Pillow is imported where a cover is made: a build needs it only at the end
     from PIL import ImageDraw, ImageFont
@@ -199,7 +200,7 @@ def load_cover(path: Path) -> CoverImage:
     path = Path(path)
     if not path.is_file():
         raise CoverError("cover image does not exist", path)
-    data = path.read_bytes()
+    data = read_limited(path, what="a cover image may be")
     try:
         ready = _ready_as_it_is(data)
         if ready is not None:

@@ -142,20 +142,26 @@ MAX_SOURCE_BYTES = 20 * 1024 * 1024
 """The largest Markdown file handbill reads (20 MB): rendering takes about ten times a file's size
 in memory, and a book's chapters are seldom over 1 MB."""
 
+MAX_RESOURCE_BYTES = 50 * 1024 * 1024
+"""The largest image, font, stylesheet or cover handbill reads (50 MB): Send to Kindle takes no
+larger book, and no reader wants one."""
+
 
 def read_source_bytes(path: Path) -> bytes:
     """A source file's bytes; one over MAX_SOURCE_BYTES is refused by name before it is read."""
+    return read_limited(path, MAX_SOURCE_BYTES, "a Markdown file may be; split it")
+
+
+def read_limited(path: Path, limit: int = MAX_RESOURCE_BYTES, what: str = "a file of a book may be") -> bytes:
+    """A regular file's bytes, refused by name (SourceError) when over `limit`, before it is read."""
     try:
         with path.open("rb") as file:
             info = os.fstat(file.fileno())
             if not stat.S_ISREG(info.st_mode):
                 raise SourceError("is not a regular file", path)
             # a file that grows while it is read is cut short all the same
-            if info.st_size > MAX_SOURCE_BYTES or len(data := file.read(MAX_SOURCE_BYTES + 1)) > MAX_SOURCE_BYTES:
-                raise SourceError(
-                    f"is larger than {MAX_SOURCE_BYTES // (1024 * 1024)} MB, the most a Markdown file may be; split it",
-                    path,
-                )
+            if info.st_size > limit or len(data := file.read(limit + 1)) > limit:
+                raise SourceError(f"is larger than {limit // (1024 * 1024)} MB, the most {what}", path)
             return data
     except OSError as error:
         raise SourceError(f"cannot be read ({error.strerror})", path) from error

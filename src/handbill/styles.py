@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from . import DATA
-from .config import BookConfig
-from .errors import ConfigError
+from .config import BookConfig, is_inside
+from .errors import ConfigError, SourceError
 from .names import image_type, slugify
+from .sources import read_limited
 
 if TYPE_CHECKING:
     from tinycss2.ast import Node
@@ -59,7 +60,7 @@ def stylesheet_files(config: BookConfig) -> Files:
     for number, path in enumerate(config.stylesheets, start=1):
         if not path.is_file():
             raise ConfigError(f"stylesheet {str(path)!r} does not exist", config.config_file or config.source)
-        text, encoding = _decode(path.read_bytes(), path)
+        text, encoding = _decode(read_limited(path, what="a stylesheet may be"), path)
         css = _Sheet(path, encoding, roots, embedded, files).rewrite(text)
         name = slugify(path.stem, limit=40) or "style"
         files.append((f"styles/{number:02d}-{name}.css", "text/css", css.encode("utf-8"), f"style-{number:02d}"))
@@ -277,8 +278,12 @@ class _Sheet:
         if path in self.embedded:
             return self.embedded[path]
         kind: tuple[str, str] | None = None
-        if path.is_file() and any(path.is_relative_to(root) for root in self.roots):
-            data = path.read_bytes()
+        if path.is_file() and is_inside(path, tuple(self.roots)):
+            try:
+                data = read_limited(path, what="a font or image may be")
+            except SourceError as error:
+                self._warn(token, f"url({target[:80]}) is left out: {error.detail}")
+                return None
             suffix = path.suffix.lower()
             kind = (FONT_TYPES[suffix], suffix[1:]) if suffix in FONT_TYPES else _checked_image(data)
         if kind is None:
