@@ -4,6 +4,7 @@ a user's files are never destroyed, and every mistake is one line that names the
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -467,3 +468,14 @@ def test_files_over_the_resource_limit_are_refused_unread(write_book, build_book
         code, _, err = run("build", str(book), "-o", str(tmp_path / "x.epub"))
         errors = [line for line in err.splitlines() if line.startswith("Error:")]
         assert code == 1 and len(errors) == 1 and "larger than 50 MB" in errors[0], err
+
+
+def test_every_setting_is_declared_once_and_documented() -> None:
+    """book.toml's keys live in one schema (config.SETTINGS); the README's table names each of them."""
+    from handbill.config import SETTINGS
+
+    readme = (CONTENT.parent / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("**`book.toml`**") : readme.index("**Front matter**")]
+    documented = set(re.findall(r"`([a-z_]+)`", table.split("| --- |")[1]))
+    assert set(SETTINGS) <= documented, set(SETTINGS) - documented
+    assert all(setting.help for setting in SETTINGS.values())

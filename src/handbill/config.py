@@ -8,10 +8,11 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import ConfigError
 from .languages import repaired_language_tag
@@ -129,35 +130,6 @@ def project_root(book_root: Path) -> Path:
     return book_root
 
 
-_STRING_KEYS = {
-    "title",
-    "subtitle",
-    "language",
-    "date",
-    "modified",
-    "identifier",
-    "description",
-    "publisher",
-    "rights",
-    "accessibility_summary",
-}
-_LIST_KEYS = {"authors", "subjects"}
-_PATH_KEYS = {"cover", "assets"}
-_KNOWN_KEYS = (
-    _STRING_KEYS
-    | _LIST_KEYS
-    | _PATH_KEYS
-    | {
-        "author",
-        "chapters",
-        "stylesheet",
-        "stylesheets",
-        "split_level",
-        "toc_depth",
-    }
-)
-
-
 def load_config(book: Path, allow_outside: tuple[Path, ...] = (), **overrides: Any) -> BookConfig:
     """Read `book.toml` (when there is one) and apply overrides that are not None.
 
@@ -224,6 +196,130 @@ def _from_mdbook(settings: dict[str, Any], root: Path, config_file: Path) -> tup
     return mapped, root
 
 
+class _Invalid(Exception):
+    """A setting's value is not what its key needs; the message says what is."""
+
+
+class _Reading(NamedTuple):
+    """What a setting's validator may need to know besides the value."""
+
+    key: str
+    where: Path
+    base: Path
+    """The folder paths in book.toml are relative to."""
+
+
+def _text(value: Any, reading: _Reading) -> str | None:
+    if not isinstance(value, str):
+        raise _Invalid("must be a string")
+    return _printable(value.strip(), reading) or None
+
+
+def _texts(value: Any, reading: _Reading) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
+        raise _Invalid("must be a string or a list of strings")
+    return tuple(_printable(item.strip(), reading) for item in value if item.strip())
+
+
+def _language(value: Any, reading: _Reading) -> str | None:
+    tag = _text(value, reading)
+    if tag is None:
+        return None
+    problems: list[str] = []
+    tag = check_language(tag, problems, reading.where)
+    if problems:
+        raise _Invalid(f"{_shown(tag)} is not a BCP 47 language tag such as 'en' or 'pt-BR'")
+    return tag
+
+
+def _date(value: Any, reading: _Reading) -> str | None:
+    """`YYYY`, `YYYY-MM` or `YYYY-MM-DD`, a day that exists, in the years a zip can record."""
+    text = _text(value if isinstance(value, str) else str(value), reading)  # TOML reads 2026-01-22 as a date
+    if text is None:
+        return None
+    if _DATE.match(text):
+        pieces = [int(piece) for piece in text.split("-")] + [1, 1]
+        try:
+            date(*pieces[:3])
+            if EARLIEST_YEAR <= pieces[0] <= LATEST_YEAR:
+                return text
+        except ValueError:
+            pass
+    raise _Invalid(f"must be a real date from {EARLIEST_YEAR} to {LATEST_YEAR} like 2026-01-22, not {_shown(text)}")
+
+
+def _timestamp(value: Any, reading: _Reading) -> str | None:
+    text = _text(value, reading)
+    if text is None:
+        return None
+    if _TIMESTAMP.match(text):
+        try:
+            if EARLIEST_YEAR <= datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").year <= LATEST_YEAR:
+                return text
+        except ValueError:
+            pass
+    raise _Invalid(
+        f"must be a real UTC time from {EARLIEST_YEAR} to {LATEST_YEAR} like 2026-01-22T12:00:00Z, not {_shown(text)}"
+    )
+
+
+def _level(value: Any, reading: _Reading) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 6:
+        raise _Invalid("must be a whole number from 1 to 6")
+    return value
+
+
+def _path(value: Any, reading: _Reading) -> Path:
+    if isinstance(value, Path):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        raise _Invalid("must be a path")
+    return reading.base / value
+
+
+def _paths(value: Any, reading: _Reading) -> tuple[Path, ...]:
+    return tuple(reading.base / name for name in _texts(value, reading))
+
+
+class Setting(NamedTuple):
+    """One key of book.toml: how its value is read and checked, and what it means."""
+
+    read: Callable[[Any, _Reading], Any]
+    help: str
+    field: str | None = None
+    """The BookConfig field it sets, when that is not the key itself (`author` sets `authors`)."""
+
+
+SETTINGS: dict[str, Setting] = {
+    "title": Setting(_text, "The book's title; default: the first `#` heading."),
+    "subtitle": Setting(_text, "A subtitle, shown on the cover and title page."),
+    "authors": Setting(_texts, "One name or a list, in order."),
+    "author": Setting(_texts, "The same as `authors`.", "authors"),
+    "language": Setting(_language, "BCP 47 tag such as `en` or `pt-BR`; `en_US` is corrected with a warning."),
+    "date": Setting(_date, "Publication date: `2026-01-22`, `2026-01` or `2026`, from 1980 to 2107."),
+    "modified": Setting(_timestamp, "A fixed `dcterms:modified`, `2026-01-22T12:00:00Z`."),
+    "identifier": Setting(_text, "A stable identifier (URN, ISBN, URL); default: derived from title and authors."),
+    "description": Setting(_text, "Library metadata: what the book is about."),
+    "publisher": Setting(_text, "Library metadata."),
+    "rights": Setting(_text, "Library metadata: the licence or copyright."),
+    "subjects": Setting(_texts, "Library metadata: one subject or a list."),
+    "accessibility_summary": Setting(_text, "Replaces handbill's generated EPUB Accessibility summary."),
+    "chapters": Setting(_paths, "Chapter files in reading order, relative to book.toml."),
+    "cover": Setting(_path, "Cover image (JPEG or PNG; others are converted); default: one drawn from the metadata."),
+    "stylesheets": Setting(_paths, "Extra CSS (one file or a list), added after handbill's own."),
+    "stylesheet": Setting(_paths, "The same as `stylesheets`.", "stylesheets"),
+    "assets": Setting(_path, "A second folder images may come from."),
+    "split_level": Setting(_level, "Start a chapter at every heading of this level or above (1-6)."),
+    "toc_depth": Setting(_level, "Heading levels shown in the table of contents (1-6; default 2)."),
+}
+"""Every key book.toml may hold, declared once: the reader, the check and the help are here."""
+
+_NAMED_FILES = ("cover", "assets", "stylesheets", "chapters")
+"""Settings that name files: each must stay inside the book's project (see `project_root`)."""
+
+
 def _to_config(
     settings: dict[str, Any],
     source: Path,
@@ -233,75 +329,44 @@ def _to_config(
     project: Path | None = None,
     allow_outside: tuple[Path, ...] = (),
 ) -> BookConfig:
+    """Read every setting through its declaration; every problem is reported at once."""
     problems: list[str] = []
     where = config_file or source
+    base = config_file.parent if config_file else root
 
-    unknown = sorted(set(settings) - _KNOWN_KEYS)
+    unknown = sorted(set(settings) - SETTINGS.keys())
     if unknown:
         problems.append(
             f"unknown setting(s): {', '.join(key if key.isprintable() else _shown(key) for key in unknown)}"
         )
-
     values: dict[str, Any] = {}
-    for key in _STRING_KEYS & settings.keys():
-        value = settings[key]
-        if key == "date" and not isinstance(value, str):
-            value = str(value)  # TOML reads 2026-01-22 as a date
-        if not isinstance(value, str):
-            problems.append(f"'{key}' must be a string")
-        elif value.strip():
-            values[key] = _printable(value.strip(), key, where)
-
-    authors = settings.get("authors", settings.get("author"))
-    if authors is not None:
-        values["authors"] = _string_list(authors, "authors", problems, where)
-    if "subjects" in settings:
-        values["subjects"] = _string_list(settings["subjects"], "subjects", problems, where)
-
-    if "language" in values:
-        values["language"] = check_language(values["language"], problems, where)
-    if "date" in values:
-        _check_date(values["date"], problems)
-    if "modified" in values:
-        _check_modified(values["modified"], problems)
-
-    for key in ("split_level", "toc_depth"):
-        if key in settings:
-            number = settings[key]
-            if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 6:
-                problems.append(f"'{key}' must be a whole number from 1 to 6")
-            else:
-                values[key] = number
-
-    base = config_file.parent if config_file else root
-    for key in _PATH_KEYS & settings.keys():
-        value = settings[key]
-        if isinstance(value, Path):
-            values[key] = value
-        elif isinstance(value, str) and value.strip():
-            values[key] = base / value
-        else:
-            problems.append(f"'{key}' must be a path")
-    if "chapters" in settings:
-        names = _string_list(settings["chapters"], "chapters", problems, where)
-        values["chapters"] = tuple(base / name for name in names)
-    sheets = settings.get("stylesheets", settings.get("stylesheet"))
-    if sheets is not None:
-        values["stylesheets"] = tuple(base / name for name in _string_list(sheets, "stylesheets", problems, where))
+    for key, value in settings.items():
+        if key not in SETTINGS:
+            continue
+        setting = SETTINGS[key]
+        field = setting.field or key
+        if field in values and field != key:
+            continue  # `authors` wins over `author`, `stylesheets` over `stylesheet`
+        try:
+            read = setting.read(value, _Reading(key, where, base))
+        except _Invalid as problem:
+            problems.append(f"'{key}' {problem}")
+            continue
+        if read is not None:
+            values[field] = read
 
     # Every file the settings name stays inside the project; what the command line names may not.
     project = project or project_root(root)
-    named: list[tuple[str, Path]] = [
-        (key, values[key]) for key in ("cover", "assets") if key in values and key not in overrides
-    ]
-    named += [("stylesheet", path) for path in values.get("stylesheets", ())]
-    named += [("chapters", path) for path in values.get("chapters", ())]
-    for key, path in named:
-        if not is_inside(path, (project,), allow_outside):
-            problems.append(
-                f"'{key}' {_shown(str(path))} is outside the book's project folder {_shown(str(project))}"
-                " (pass --allow-outside PATH to allow it)"
-            )
+    for key in _NAMED_FILES:
+        named = values.get(key)
+        if named is None or key in overrides:
+            continue
+        for path in named if isinstance(named, tuple) else (named,):
+            if not is_inside(path, (project,), allow_outside):
+                problems.append(
+                    f"'{key}' {_shown(str(path))} is outside the book's project folder {_shown(str(project))}"
+                    " (pass --allow-outside PATH to allow it)"
+                )
     if problems:
         raise ConfigError("; ".join(problems), where)
     return BookConfig(
@@ -314,22 +379,12 @@ def _shown(text: str) -> str:
     return repr(text)
 
 
-def _printable(value: str, key: str, where: Path) -> str:
+def _printable(value: str, reading: _Reading) -> str:
     """Metadata without the characters XML cannot hold (they would empty the field or break the book)."""
     if XML_FORBIDDEN.search(value) is None:
         return value
-    log.warning("%s: '%s' holds control characters XML does not allow; removed", where, key)
+    log.warning("%s: '%s' holds control characters XML does not allow; removed", reading.where, reading.key)
     return XML_FORBIDDEN.sub("", value)
-
-
-def _string_list(value: Any, key: str, problems: list[str], where: Path | None = None) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
-        problems.append(f"'{key}' must be a string or a list of strings")
-        return ()
-    items = (item.strip() for item in value)
-    return tuple(_printable(item, key, where) if where else item for item in items if item)
 
 
 def check_language(tag: str, problems: list[str], where: Path | None = None) -> str:
@@ -341,32 +396,3 @@ def check_language(tag: str, problems: list[str], where: Path | None = None) -> 
     if repaired != tag:
         log.warning("%slanguage %s is not a BCP 47 tag; using %r", f"{where}: " if where else "", _shown(tag), repaired)
     return repaired
-
-
-def _check_date(text: str, problems: list[str]) -> None:
-    """`YYYY`, `YYYY-MM` or `YYYY-MM-DD`, a day that exists, in the years a zip can record."""
-    if _DATE.match(text):
-        pieces = [int(piece) for piece in text.split("-")] + [1, 1]
-        try:
-            date(*pieces[:3])
-            if EARLIEST_YEAR <= pieces[0] <= LATEST_YEAR:
-                return
-        except ValueError:
-            pass
-    problems.append(
-        f"'date' must be a real date from {EARLIEST_YEAR} to {LATEST_YEAR} like 2026-01-22, not {_shown(text)}"
-    )
-
-
-def _check_modified(text: str, problems: list[str]) -> None:
-    if _TIMESTAMP.match(text):
-        try:
-            moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
-            if EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
-                return
-        except ValueError:
-            pass
-    problems.append(
-        f"'modified' must be a real UTC time from {EARLIEST_YEAR} to {LATEST_YEAR} like 2026-01-22T12:00:00Z,"
-        f" not {_shown(text)}"
-    )
