@@ -1,9 +1,10 @@
-"""Write a `Book` as an EPUB 3 file: the only module that touches ebooklib and the zip.
+"""Write a `Book` as an EPUB 3 file: the only module that writes the zip.
 
-ebooklib builds the package document, the NCX and the container; handbill supplies
-finished XHTML (ebooklib would otherwise re-parse and pretty-print every chapter),
-its own navigation document, and a zip writer whose bytes depend only on the book:
-`mimetype` first and stored, every timestamp pinned.
+Each content document goes into the zip the moment it is final, so the book is never held
+whole. ebooklib, through its public API only, writes the package document and the NCX from
+its `EpubBook` model once the book is complete (see `_package_files`); handbill supplies the
+finished XHTML, its own navigation document and container, and a zip writer whose bytes
+depend only on the book: `mimetype` first and stored, every timestamp pinned.
 """
 
 from __future__ import annotations
@@ -59,13 +60,15 @@ _APPLE_DISPLAY_OPTIONS = (
 _FOLDER = "EPUB"
 """The package folder inside the zip."""
 
-
-class _Document(epub.EpubItem):
-    """A content document in the manifest: its bytes went into the zip when it was finished."""
-
-    def __init__(self, uid: str, file_name: str, properties: tuple[str, ...] = (), data: bytes = b""):
-        super().__init__(uid=uid, file_name=file_name, media_type="application/xhtml+xml", content=data)
-        self.properties = list(properties)
+_CONTAINER = (
+    '<?xml version="1.0" encoding="utf-8"?>\n'
+    '<container xmlns="urn:oasis:names:tc:opendocument:xmlns:container" version="1.0">\n'
+    "  <rootfiles>\n"
+    f'    <rootfile media-type="application/oebps-package+xml" full-path="{_FOLDER}/content.opf"/>\n'
+    "  </rootfiles>\n"
+    "</container>\n"
+)
+"""`META-INF/container.xml`: where the package document is."""
 
 
 _COMPRESSED = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".woff", ".woff2")
@@ -89,30 +92,6 @@ class _PinnedZip(zipfile.ZipFile):
         super().writestr(info, data, compresslevel=compresslevel)
 
 
-class _Writer(epub.EpubWriter):
-    """ebooklib's writer for what comes last: the package document, NCX, navigation, resources."""
-
-    def __init__(self, out: _PinnedZip, book: epub.EpubBook, modified: datetime):
-        super().__init__("", book, {"epub3_pages": False, "epub3_landmark": False, "mtime": modified})
-        self.out = out
-
-    def _write_opf_file(self, root) -> None:  # type: ignore[no-untyped-def]
-        # Accessibility checkers want the package's language on <package> itself.
-        root.set("{http://www.w3.org/XML/1998/namespace}lang", self.book.language)
-        super()._write_opf_file(root)
-
-    def _write_items(self) -> None:
-        for item in self.book.get_items():
-            if isinstance(item, _Document) and not item.content:
-                continue  # written by EpubStream.add
-            data = self._get_ncx() if isinstance(item, epub.EpubNcx) else item.get_content()
-            self.out.writestr(f"{self.book.FOLDER_NAME}/{item.file_name}" if item.manifest else item.file_name, data)
-
-    def write(self) -> None:
-        self._write_opf()
-        self._write_items()
-
-
 class EpubStream:
     """An EPUB written while its book is assembled, so the book is never held whole.
 
@@ -128,7 +107,7 @@ class EpubStream:
         self.shown = shown
         self.zip = _PinnedZip(file, self.modified.timetuple()[:6])
         self.zip.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
-        self.zip.writestr(epub.CONTAINER_PATH, epub.CONTAINER_XML % {"folder_name": _FOLDER})
+        self.zip.writestr("META-INF/container.xml", _CONTAINER)
         self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=16)
         self._failure: BaseException | None = None
         # Started with the first document: by then any worker processes have been forked, and a
@@ -167,7 +146,15 @@ class EpubStream:
         self._drain()
         self._check()
         try:
-            _Writer(self.zip, _package(book), self.modified).write()
+            package_document, ncx = _package_files(book, self.modified)
+            self.zip.writestr(f"{_FOLDER}/content.opf", package_document)
+            for resource in book.resources:
+                self.zip.writestr(f"{_FOLDER}/{resource.file_name}", resource.data)
+            if any(resource.media_type.startswith("font/") for resource in book.resources):
+                # Apple Books ignores embedded fonts unless the book asks for them here.
+                self.zip.writestr("META-INF/com.apple.ibooks.display-options.xml", _APPLE_DISPLAY_OPTIONS)
+            self.zip.writestr(f"{_FOLDER}/nav.xhtml", _nav_document(book))
+            self.zip.writestr(f"{_FOLDER}/toc.ncx", ncx)
             self.zip.close()
         except OSError as error:
             raise self._failed(error) from error
@@ -318,13 +305,48 @@ class OutputFile:
             pass
 
 
+def _package_files(book: Book, modified: datetime) -> tuple[bytes, bytes]:
+    """The package document and the NCX, written by ebooklib's public `write_epub`.
+
+    `write_epub` writes a whole book in one call, from items held in memory, with the clock's
+    time on every zip entry, so it cannot write handbill's streamed, reproducible file. It is
+    given a skeleton instead, every item in the manifest but without content, and writes it into
+    memory; the two files handbill wants are taken from there.
+    """
+    skeleton = io.BytesIO()
+    epub.write_epub(skeleton, _package(book), {"epub3_pages": False, "epub3_landmark": False, "mtime": modified})
+    with zipfile.ZipFile(skeleton) as written:
+        package_document = written.read(f"{_FOLDER}/content.opf")
+        ncx = written.read(f"{_FOLDER}/toc.ncx")
+    return _with_language(package_document, book.language), ncx
+
+
+def _with_language(package_document: bytes, language: str) -> bytes:
+    """Accessibility checkers want the package's language on `<package>` itself.
+
+    Added to the bytes rather than by re-parsing, which would change how the rest is written
+    (`<meta ...></meta>` would become `<meta .../>`). The start tag ends at its first `>`:
+    inside attribute values lxml writes `&gt;`.
+    """
+    before, package, after = package_document.partition(b"<package ")
+    end = after.index(b">")
+    return before + package + after[:end] + f" xml:lang={quoteattr(language)}".encode() + after[end:]
+
+
+def _item(item_id: str, file_name: str, media_type: str, properties: tuple[str, ...] = ()) -> epub.EpubItem:
+    """A manifest entry without content (the content is handbill's to write)."""
+    item = epub.EpubItem(uid=item_id, file_name=file_name, media_type=media_type)
+    item.properties = list(properties)  # read by ebooklib's manifest writer, as for its own pages
+    return item
+
+
 def _package(book: Book) -> epub.EpubBook:
     package = epub.EpubBook()
     package.FOLDER_NAME = _FOLDER
     package.set_identifier(book.identifier)
     package.set_title(book.title)
     package.set_language(book.language)
-    package.metadata[epub.NAMESPACES["OPF"]]["generator"] = [("", {"name": "generator", "content": GENERATOR})]
+    package.set_unique_metadata("OPF", "generator", "", {"name": "generator", "content": GENERATOR})
     if xhtml.is_right_to_left(book.language):
         package.set_direction("rtl")
     for number, author in enumerate(book.authors, start=1):
@@ -347,28 +369,13 @@ def _package(book: Book) -> epub.EpubBook:
         if resource.item_id == "cover-image":
             item = epub.EpubCover(uid=resource.item_id, file_name=resource.file_name)
             item.media_type = resource.media_type
-            item.content = resource.data
         else:
-            item = epub.EpubItem(
-                uid=resource.item_id,
-                file_name=resource.file_name,
-                media_type=resource.media_type,
-                content=resource.data,
-            )
+            item = _item(resource.item_id, resource.file_name, resource.media_type)
         package.add_item(item)
 
-    if any(resource.media_type.startswith("font/") for resource in book.resources):
-        # Apple Books ignores embedded fonts unless the book asks for them here.
-        package.add_item(
-            epub.EpubItem(
-                uid="apple-display-options",
-                file_name="META-INF/com.apple.ibooks.display-options.xml",
-                content=_APPLE_DISPLAY_OPTIONS,
-                manifest=False,
-            )
-        )
-    documents = [_Document(document.item_id, document.file_name, document.properties) for document in book.documents]
-    nav = _Document("nav", "nav.xhtml", ("nav",), _nav_document(book))
+    xhtml_type = "application/xhtml+xml"
+    documents = [_item(doc.item_id, doc.file_name, xhtml_type, doc.properties) for doc in book.documents]
+    nav = _item("nav", "nav.xhtml", xhtml_type, ("nav",))
     for document in documents:
         package.add_item(document)
     package.add_item(nav)
