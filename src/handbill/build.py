@@ -6,6 +6,7 @@ import contextlib
 import io
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from copy import deepcopy
 from datetime import datetime
@@ -156,7 +157,9 @@ def build(
             for kind in formats:
                 files[kind] = OutputFile(folder)
             targets: dict[str, str | io.BytesIO] = {kind: file.path for kind, file in files.items()}
+            started = time.perf_counter()
             book = _write_editions(config, builder or Builder(), targets, modified, output or folder.path)
+            log.info("%s: %d chapters in %.2f s", config.source, book.chapters, time.perf_counter() - started)
         _refuse_warnings(strict, warnings, output or default_output(book))
         path = output or default_output(book)
         final = {kind: path if kind == "epub" else kepub_path(path) for kind in files}
@@ -168,8 +171,6 @@ def build(
             file.discard()
         folder.discard()
         raise
-    for written in paths:
-        log.info("wrote %s", written)
     return BuildResult(book, paths, tuple(path.stat().st_size for path in paths), tuple(warnings))
 
 
