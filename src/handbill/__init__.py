@@ -127,7 +127,7 @@ def build(
             raise TypeError("overrides and allow_outside apply when loading a book; give a path, not a BookConfig")
         config = book
     else:
-        config = load_config(book, tuple(_Path(path) for path in allow_outside), **_checked(overrides))
+        config = load_config(_Path(book), tuple(_Path(path) for path in allow_outside), **_checked(overrides))
     if output is not None and not hasattr(output, "write"):
         output = _Path(output)  # type: ignore[arg-type]
     return build_book(config, output, formats, strict=strict)  # type: ignore[arg-type]
