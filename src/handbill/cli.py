@@ -144,7 +144,11 @@ def build(
             split_level=split_level,
         )
         if to_stdout:
-            result = build_book(config, sys.stdout.buffer, formats, builder, strict=strict)
+            try:
+                result = build_book(config, sys.stdout.buffer, formats, builder, strict=strict)
+                sys.stdout.buffer.flush()
+            except BrokenPipeError as error:
+                raise click.ClickException("standard output was closed before the whole book was written") from error
         else:
             result = build_book(config, output, formats, builder, strict=strict)
         for path in result.paths:
