@@ -2,33 +2,46 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
+import threading
+import time
 from collections.abc import Callable, Iterator
 from copy import deepcopy
 from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 from .book import Book, ContentDocument, Sink, assemble
 from .config import BookConfig
 from .render import Progress, RenderedDocument, render_each
 from .sources import SourceDocument, read_manuscript
 
+log = logging.getLogger(__name__)
+
 FORMATS = ("epub", "kepub")
 """What `--format` accepts (and `all`): the EPUB, and the Kobo edition named *.kepub.epub."""
 
 
 class BuildResult(NamedTuple):
+    """What a build made: the book, the files written (in the order of the formats asked for; none
+    when the EPUB went to a stream), their sizes, and the warnings logged while building it."""
+
     book: Book
     paths: tuple[Path, ...]
+    sizes: tuple[int, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     @property
     def path(self) -> Path:
+        """The EPUB's path (the first format's)."""
         return self.paths[0]
 
     @property
     def size(self) -> int:
-        return self.path.stat().st_size
+        """The EPUB's size in bytes (the first format's)."""
+        return self.sizes[0] if self.sizes else self.path.stat().st_size
 
 
 class Builder:
@@ -94,9 +107,11 @@ def _write_editions(
     streams: list[tuple[EpubStream, Callable[[ContentDocument], ContentDocument] | None]] = []
     try:
         for kind, target in targets.items():
-            convert = None
+            convert: Callable[[ContentDocument], ContentDocument] | None = None
             if kind == "kepub":
-                from .kepub import kepub_document as convert
+                from .kepub import kepub_document
+
+                convert = kepub_document
             streams.append((EpubStream(target, modified, shown), convert))
 
         def sink(document: ContentDocument) -> None:
@@ -119,28 +134,40 @@ def _write_editions(
 
 def build(
     config: BookConfig,
-    output: Path | None = None,
+    output: Path | BinaryIO | None = None,
     formats: tuple[str, ...] = ("epub",),
     builder: Builder | None = None,
+    strict: bool = False,
 ) -> BuildResult:
     """Build the book and write each format (default: the EPUB at `dist/<slug>.epub`).
 
     Each format is written to a temporary file beside its final name, which it takes only once
     the whole book is written: a failed build leaves any earlier output untouched, and no
     folder it made. Only an earlier EPUB (or an empty file) is ever replaced.
+
+    `output` may also be a binary stream (one format only): the EPUB is made in memory and
+    written to it in one piece once whole. With `strict`, a build that logs a warning on the
+    "handbill" logger writes nothing and raises StrictError.
     """
+    if output is not None and hasattr(output, "write"):
+        return _build_to_stream(config, output, formats, builder or Builder(), strict)  # type: ignore[arg-type]
     from .epub import OutputFile, OutputFolder, check_target, modified_time
 
+    output = Path(output) if output is not None else None  # type: ignore[arg-type]
     modified = modified_time(config.modified, config.date)
     if output is not None:
         _check_targets(output, formats, check_target)
     folder = OutputFolder(output.parent if output else Path("dist"), output)
     files: dict[str, OutputFile] = {}
     try:
-        for kind in formats:
-            files[kind] = OutputFile(folder)
-        targets: dict[str, str | io.BytesIO] = {kind: file.path for kind, file in files.items()}
-        book = _write_editions(config, builder or Builder(), targets, modified, output or folder.path)
+        with _warnings_logged() as warnings:
+            for kind in formats:
+                files[kind] = OutputFile(folder)
+            targets: dict[str, str | io.BytesIO] = {kind: file.path for kind, file in files.items()}
+            started = time.perf_counter()
+            book = _write_editions(config, builder or Builder(), targets, modified, output or folder.path)
+            log.info("%s: %d chapters in %.2f s", config.source, book.chapters, time.perf_counter() - started)
+        _refuse_warnings(strict, warnings, output or default_output(book))
         path = output or default_output(book)
         final = {kind: path if kind == "epub" else kepub_path(path) for kind in files}
         if output is None:
@@ -151,7 +178,52 @@ def build(
             file.discard()
         folder.discard()
         raise
-    return BuildResult(book=book, paths=paths)
+    return BuildResult(book, paths, tuple(path.stat().st_size for path in paths), tuple(warnings))
+
+
+def _build_to_stream(
+    config: BookConfig, stream: BinaryIO, formats: tuple[str, ...], builder: Builder, strict: bool
+) -> BuildResult:
+    from .epub import modified_time
+
+    if len(formats) != 1:
+        raise ValueError("a stream holds one format; give a path to write several")
+    buffer = io.BytesIO()
+    with _warnings_logged() as warnings:
+        book = _write_editions(config, builder, {formats[0]: buffer}, modified_time(config.modified, config.date))
+    _refuse_warnings(strict, warnings, None)
+    data = buffer.getvalue()
+    stream.write(data)
+    return BuildResult(book, (), (len(data),), tuple(warnings))
+
+
+@contextlib.contextmanager
+def _warnings_logged() -> Iterator[list[str]]:
+    """The warnings this thread logs on the "handbill" logger meanwhile (those that reach it: a
+    program that silences the logger below WARNING silences them here too)."""
+    messages: list[str] = []
+    thread = threading.get_ident()
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.thread == thread:
+                messages.append(record.getMessage())
+
+    collect = Collect(logging.WARNING)
+    logger = logging.getLogger("handbill")
+    logger.addHandler(collect)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(collect)
+
+
+def _refuse_warnings(strict: bool, warnings: list[str], output: Path | None) -> None:
+    if strict and warnings:
+        from .errors import StrictError
+
+        count = f"{len(warnings)} warning{'s' if len(warnings) > 1 else ''}"
+        raise StrictError(f"{count} in strict mode; nothing was written", output)
 
 
 def _check_targets(output: Path, formats: tuple[str, ...], check: Callable[[Path], None]) -> None:

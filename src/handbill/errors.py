@@ -47,3 +47,7 @@ class CoverError(HandbillError):
 
 class OutputError(HandbillError):
     """The e-book cannot be written where it was asked for."""
+
+
+class StrictError(HandbillError):
+    """A strict build logged warnings, so it wrote nothing (`--strict`)."""

@@ -6,8 +6,8 @@ import gc
 import logging
 import os
 import re
-import signal
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -25,7 +25,7 @@ from .typography import smarten
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-log = logging.getLogger("handbill")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -55,16 +55,21 @@ _OPTIONAL_EXTENSIONS: dict[str, Callable[[str], object]] = {
     "tables": lambda text: "|" in text,
     "toc_marker": lambda text: "[TOC]" in text,
 }
-_converters: dict[tuple[str, ...], markdown.Markdown] = {}
+_local = threading.local()
+"""Each thread's converters, by the optional extensions they have: a converter holds the state
+of the text it is converting, so two threads never share one (a build may run in any thread)."""
 
 
 def _converter(text: str | None = None) -> markdown.Markdown:
-    """A converter with the extensions `text` can use (all of them for no text), made once."""
+    """This thread's converter with the extensions `text` can use (all of them for no text), made
+    once per thread."""
     wanted = tuple(name for name, used in _OPTIONAL_EXTENSIONS.items() if text is None or used(text))
-    converter = _converters.get(wanted)
+    converters: dict[tuple[str, ...], markdown.Markdown] | None = getattr(_local, "converters", None)
+    if converters is None:
+        converters = _local.converters = {}
+    converter = converters.get(wanted)
     if converter is None:
-        converter = markdown.Markdown(extensions=_extensions(wanted), output_format="xhtml")
-        _converters[wanted] = converter
+        converter = converters[wanted] = markdown.Markdown(extensions=_extensions(wanted), output_format="xhtml")
     return converter
 
 
@@ -326,20 +331,110 @@ class _TooSlow(Exception):
 
 
 def _within_budget(text: str) -> str:
-    """render_markdown() with a time limit (a timer signal: main threads on Unix only)."""
-    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+    """render_markdown() with a time limit, in any thread.
+
+    In the main thread, when nothing else uses SIGALRM, a timer signal interrupts it (no thread
+    is started: worker processes are forked from a process with a single thread). Elsewhere (a
+    build in another thread, or a program with its own SIGALRM timer) a watchdog thread raises
+    the same exception in the rendering thread. Either way the previous state is left as it was.
+    """
+    seconds = RENDER_SECONDS + RENDER_SECONDS_PER_MEGABYTE * len(text) / 1_000_000
+    if _alarm_is_free():
+        return _with_alarm(text, seconds)
+    token = object()
+    with _watchdog_wake:  # the watchdog holds this while it raises: never while this thread does
+        _watchdog_deadlines[token] = (threading.get_ident(), time.monotonic() + seconds)
+        _start_watchdog()
+        _watchdog_wake.notify()
+    try:
         return render_markdown(text)
+    finally:
+        if _watchdog_deadlines.pop(token, None) is None:
+            _take_back_late_exception(token)
+
+
+def _alarm_is_free() -> bool:
+    import signal
+
+    return (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.SIG_IGN)
+        and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    )
+
+
+def _with_alarm(text: str, seconds: float) -> str:
+    import signal
 
     def expire(signum: int, frame: object) -> None:
         raise _TooSlow()
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, RENDER_SECONDS + RENDER_SECONDS_PER_MEGABYTE * len(text) / 1_000_000)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         return render_markdown(text)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+_watchdog_deadlines: dict[object, tuple[int, float]] = {}
+"""Renderings the watchdog times, each (thread id, monotonic deadline) under a token of its own.
+The rendering thread removes its entry when done; the watchdog removes an expired one and then
+raises _TooSlow in that thread. Whichever removes it first decides (dict.pop is atomic)."""
+_watchdog_sending: set[object] = set()
+_watchdog_wake = threading.Condition()
+_watchdog: threading.Thread | None = None
+
+
+def _start_watchdog() -> None:
+    global _watchdog
+    if _watchdog is None or not _watchdog.is_alive():
+        _watchdog = threading.Thread(target=_watch_deadlines, name="handbill render time limit", daemon=True)
+        _watchdog.start()
+
+
+def _watch_deadlines() -> None:
+    with _watchdog_wake:
+        while True:
+            now = time.monotonic()
+            for token, (ident, deadline) in list(_watchdog_deadlines.items()):
+                if deadline <= now:
+                    _watchdog_sending.add(token)
+                    if _watchdog_deadlines.pop(token, None) is not None:
+                        _set_async_exception(ident, _TooSlow)
+                    _watchdog_sending.discard(token)
+            deadlines = [deadline for _, deadline in list(_watchdog_deadlines.values())]
+            _watchdog_wake.wait(min(deadlines) - now if deadlines else None)
+
+
+def _take_back_late_exception(token: object) -> None:
+    """The watchdog timed this rendering out: its exception has been raised here, or is about to
+    be. Wait until it is sent, then cancel it if it has not been raised yet (it would surface in
+    whatever code runs next)."""
+    while token in _watchdog_sending:
+        time.sleep(0.001)
+    _set_async_exception(threading.get_ident(), None)
+
+
+def _set_async_exception(ident: int, exception: type[BaseException] | None) -> None:
+    import ctypes
+
+    raised = ctypes.py_object(exception) if exception is not None else None  # None: cancel a pending one
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), raised)
+
+
+def _reset_after_fork() -> None:
+    """A forked worker has none of its parent's threads: its own watchdog starts when needed."""
+    global _watchdog, _watchdog_wake
+    _watchdog, _watchdog_wake = None, threading.Condition()
+    _watchdog_deadlines.clear()
+    _watchdog_sending.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def inline_text(text: str) -> str:
