@@ -134,9 +134,9 @@ def build(
 
 
 def _checked(overrides: dict[str, Any]) -> dict[str, Any]:
-    from .config import _KNOWN_KEYS
+    from .config import SETTINGS
 
-    unknown = sorted(set(overrides) - _KNOWN_KEYS)
+    unknown = sorted(set(overrides) - SETTINGS.keys())
     if unknown:
         raise TypeError(f"unknown book setting(s): {', '.join(unknown)}")
     return overrides
