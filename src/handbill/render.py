@@ -8,7 +8,7 @@ import os
 import re
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -97,6 +97,21 @@ def _extensions(optional: tuple[str, ...]) -> list[Extension]:
     return [make() for name, make in every.items() if name not in _OPTIONAL_EXTENSIONS or name in optional]
 
 
+class _Definitions(OrderedDict[str, str]):
+    """Footnote definitions. Iterating the keys also yields definitions added meanwhile: a footnote's
+    text that holds another definition adds it while the notes are rendered, where a plain
+    OrderedDict made Python-Markdown fail ("OrderedDict mutated during iteration")."""
+
+    def keys(self) -> Iterator[str]:  # type: ignore[override]
+        seen = list(super().keys())
+        index = 0
+        while index < len(seen):
+            yield seen[index]
+            index += 1
+            if index == len(seen) and len(self) > len(seen):
+                seen = list(super().keys())
+
+
 def _linear_footnotes() -> type[Extension]:
     """Python-Markdown's footnotes with the same output in linear time.
 
@@ -131,6 +146,7 @@ def _linear_footnotes() -> type[Extension]:
 
         def reset(self) -> None:
             super().reset()
+            self.footnotes = _Definitions()
             self.numbers: dict[str, int] = {}
             self.referenced: set[str] = set()
 
