@@ -212,9 +212,11 @@ def _watch(book: Path, once, cover: Path | None, output: Path | None) -> None:  
         if attempt():
             click.echo(f"rebuilt in {time.perf_counter() - started:.2f} s")
 
-    attempt()
-    click.echo(f"watching {book} for changes (Ctrl-C to stop)")
-    watch(roots, rebuild, ignore=lambda: written)
+    def start() -> None:
+        attempt()
+        click.echo(f"watching {book} for changes (Ctrl-C to stop)")
+
+    watch(roots, rebuild, ignore=lambda: written, start=start)
 
 
 def _progress_bar():  # type: ignore[no-untyped-def]

@@ -45,10 +45,13 @@ def watch(
     interval: float = 0.2,
     should_stop: Callable[[], bool] = lambda: False,
     ignore: Callable[[], Collection[Path]] = lambda: (),
+    start: Callable[[], None] = lambda: None,
 ) -> None:
     """Call `rebuild` whenever a file under `roots()` changes, until `should_stop()` or Ctrl-C.
-    The files `ignore()` names (the e-books just written) are not looked at."""
+    The files `ignore()` names (the e-books just written) are not looked at. `start` runs once
+    the files have been looked at (the first build): an edit made while it runs is not missed."""
     last = snapshot(roots(), ignore())
+    start()
     while not should_stop():
         time.sleep(interval)
         current = snapshot(roots(), ignore())
