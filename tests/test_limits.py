@@ -77,7 +77,7 @@ def test_front_matter_beyond_the_limits_is_one_error_at_its_line(write_book, fro
 def test_front_matter_without_aliases_keeps_working(write_book, build_book) -> None:
     """Anchors alone, nested lists and dates within the depth limit are still read."""
     front = "title: Anchored &x\ntype: &kind appendix\ntags: [[a, [b]], {c: [d]}]\ndate: 2026-01-22\n"
-    epub, warnings = build_book(write_book({"book.toml": "title = \"T\"\n", "a.md": f"---\n{front}---\ntext\n"}))
+    epub, warnings = build_book(write_book({"book.toml": 'title = "T"\n', "a.md": f"---\n{front}---\ntext\n"}))
     assert epub.toc()[0][0] == "Anchored &x"
     assert epub.document(epub.body_documents()[0]).find(".//{*}section").get("class") == "appendix"
     assert not warnings

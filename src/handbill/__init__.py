@@ -5,4 +5,4 @@ from pathlib import Path
 __version__ = "0.1.0"
 
 DATA = Path(__file__).parent / "data"
-"""The files handbill ships: its stylesheet, the cover fonts, the EPUBCheck batch runner."""
+"""The files handbill ships: its stylesheet and the cover fonts."""
