@@ -94,7 +94,7 @@ def _write_editions(
     streams: list[tuple[EpubStream, Callable[[ContentDocument], ContentDocument] | None]] = []
     try:
         for kind, target in targets.items():
-            convert = None
+            convert: Callable[[ContentDocument], ContentDocument] | None = None
             if kind == "kepub":
                 from .kepub import kepub_document as convert
             streams.append((EpubStream(target, modified, shown), convert))

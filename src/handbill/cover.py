@@ -170,7 +170,7 @@ def load_cover(path: Path) -> CoverImage:
         with Image.open(io.BytesIO(data)) as probe:
             kind = probe.format
             probe.verify()
-        image = Image.open(io.BytesIO(data))
+        image: Image.Image = Image.open(io.BytesIO(data))
         image.load()
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as error:
         raise CoverError(f"not an image handbill can read ({type(error).__name__})", path) from error

@@ -183,7 +183,7 @@ def _read_report(completed: subprocess.CompletedProcess[str]) -> Result:
     try:
         report, _ = json.JSONDecoder().raw_decode(stdout, start)
         checker = report["checker"]
-        counts = [checker[key] for key in ("nFatal", "nError", "nWarning")]
+        fatal, errors, warnings = counts = [checker[key] for key in ("nFatal", "nError", "nWarning")]
         if not all(type(count) is int and count >= 0 for count in counts):
             raise ValueError(f"counts {counts}")
         messages = tuple(
@@ -197,7 +197,7 @@ def _read_report(completed: subprocess.CompletedProcess[str]) -> Result:
         )
     except (ValueError, KeyError, TypeError, AttributeError, IndexError) as error:
         raise EpubCheckError(f"EPUBCheck's report cannot be read ({type(error).__name__}: {error})") from error
-    return Result(*counts, messages)
+    return Result(fatal, errors, warnings, messages)
 
 
 def _location(locations: list[dict]) -> str:
