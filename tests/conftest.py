@@ -41,6 +41,7 @@ if os.environ.get("CI"):
     settings.load_profile("ci")  # CI explores the same examples every run; local runs explore anew
 
 _BATCH: Batch | None = None  # the session's, while it runs
+_FINISHED: list[Batch] = []  # the session's, once done: the summary reports on it
 _INTERRUPTED = False
 
 
@@ -171,6 +172,10 @@ def epubcheck_batch(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fi
     global _BATCH
     batch = _BATCH = Batch(tmp_path_factory.getbasetemp() / "epubcheck")
     try:
+        batch.start()  # Java warms up while the first tests run
+    except BatchError:
+        pass  # the first test that builds a book fails, saying what is missing
+    try:
         yield batch
     finally:
         _BATCH = None
@@ -182,11 +187,20 @@ def epubcheck_batch(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fi
         failures = batch.finish()
     except BatchError as error:
         pytest.fail(str(error), pytrace=False)
+    _FINISHED.append(batch)
     if failures:
         checked = len(batch.books)
         report = "\n\n".join(book.describe() for book in failures)
         pytest.fail(
             f"EPUBCheck: {len(failures)} of the {checked} books the tests built are not clean:\n{report}", pytrace=False
+        )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for batch in _FINISHED:
+        terminalreporter.write_line(
+            f"EPUBCheck: {len(batch.books)} distinct books of {batch.built} built, "
+            f"{batch.waited:.1f} s of waiting after the last test"
         )
 
 

@@ -1,7 +1,7 @@
 """EPUBCheck for the test suite: every distinct book the tests build, validated by one Java
 process that runs beside the tests (test-only code, not part of the wheel).
 
-The first registered book starts `java -cp epubcheck.jar EpubCheckBatch.java` (single-file
+The session's first test (or the first registered book) starts `java -cp epubcheck.jar EpubCheckBatch.java` (single-file
 source mode: no build step). Each distinct book (by content hash) is copied into the batch's
 folder, which the tests cannot touch, and its name is sent on the program's standard input; a
 thread reads the verdicts as they come. `finish()` closes the input, waits for the last
@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +73,8 @@ class Batch:
         self.process: subprocess.Popen[str] | None = None
         self.reader: threading.Thread | None = None
         self.said: list[str] = []  # standard output lines outside any book's block
+        self.built = 0  # books registered, counting duplicates
+        self.waited = 0.0  # seconds finish() waited for the last verdicts
         self.lock = threading.Lock()
 
     def add(self, path: Path, built_by: str, source: str = "") -> None:
@@ -79,13 +82,13 @@ class Batch:
         digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
         name = f"{digest[:32]}.epub"
         with self.lock:
+            self.built += 1
             known = self.books.get(name)
             if known is not None:
                 known.built_by.append(built_by)
                 return
             self.books[name] = Book(self.folder / name, [built_by], source)
-            if self.process is None:
-                self._start()
+            self.start()
         shutil.copyfile(path, self.folder / name)
         self._send(name)
 
@@ -94,16 +97,22 @@ class Batch:
         did not give a verdict for every book, or did not flag the broken one."""
         if self.process is None:
             return []
+        if list(self.books) == [CANARY]:  # no test built a book: nothing to wait for
+            self.stop()
+            shutil.rmtree(self.folder, ignore_errors=True)
+            return []
         assert self.process.stdin is not None and self.reader is not None
         self.process.stdin.close()
         waiting = sum(book.counts is None for book in self.books.values())
         limit = TIMEOUT_SECONDS + SECONDS_PER_BOOK * waiting
+        started = time.monotonic()
         try:
             self.process.wait(timeout=limit)
         except subprocess.TimeoutExpired:
             self.stop()
             raise BatchError(f"EPUBCheck did not finish within {limit:g} s of the last test and was stopped") from None
         self.reader.join()
+        self.waited = time.monotonic() - started
         canary = self.books.pop(CANARY)
         missing = [book for book in self.books.values() if book.counts is None]
         if missing or canary.counts is None:
@@ -139,7 +148,10 @@ class Batch:
         except OSError:  # the process is gone: finish() reports what it said
             pass
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Start Java (once), and have it validate the broken book while it warms up."""
+        if self.process is not None:
+            return
         jar = self.jar or jar_path()
         java = shutil.which("java")
         if jar is None or java is None:
