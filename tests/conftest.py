@@ -181,7 +181,7 @@ def epubcheck_batch(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fi
         _BATCH = None
     session = request.session
     if _INTERRUPTED or session.shouldfail or session.shouldstop:  # stopping early (Ctrl-C, -x): exit is non-zero
-        batch.stop()
+        batch.discard()
         return
     try:
         failures = batch.finish()

@@ -98,8 +98,7 @@ class Batch:
         if self.process is None:
             return []
         if list(self.books) == [CANARY]:  # no test built a book: nothing to wait for
-            self.stop()
-            shutil.rmtree(self.folder, ignore_errors=True)
+            self.discard()
             return []
         assert self.process.stdin is not None and self.reader is not None
         self.process.stdin.close()
@@ -130,6 +129,11 @@ class Batch:
         if not failures:
             shutil.rmtree(self.folder, ignore_errors=True)
         return failures
+
+    def discard(self) -> None:
+        """Stop without verdicts (a session stopped early), leaving nothing behind."""
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def stop(self) -> None:
         """Stop the Java process at once (an interrupted session)."""
