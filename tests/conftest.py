@@ -198,10 +198,11 @@ def epubcheck_batch(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fi
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for batch in _FINISHED:
-        terminalreporter.write_line(
-            f"EPUBCheck: {len(batch.books)} distinct books of {batch.built} built, "
-            f"{batch.waited:.1f} s of waiting after the last test"
-        )
+        if batch.built:
+            terminalreporter.write_line(
+                f"EPUBCheck: {len(batch.books)} distinct books of {batch.built} built, "
+                f"{batch.waited:.1f} s of waiting after the last test"
+            )
 
 
 def pytest_keyboard_interrupt() -> None:

@@ -98,6 +98,7 @@ class Batch:
         if self.process is None:
             return []
         if list(self.books) == [CANARY]:  # no test built a book: nothing to wait for
+            self.books.clear()
             self.discard()
             return []
         assert self.process.stdin is not None and self.reader is not None
