@@ -29,6 +29,9 @@ PROGRAM = Path(__file__).with_name("EpubCheckBatch.java")
 SECONDS_PER_BOOK = 60.0  # the time limit at the end: TIMEOUT_SECONDS, and this per book still waiting
 CANARY = "canary.epub"  # broken on purpose (no container.xml, no package document)
 SHOWN_MESSAGES = 5
+# The quick compiler only, one GC thread: Java is ready in half the time (the statement alone:
+# 5.6 s of CPU instead of 12.3 s), and validating 250 small books costs about the same.
+FAST_START = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
 
 
 class BatchError(RuntimeError):
@@ -164,7 +167,7 @@ class Batch:
         self.folder.mkdir(parents=True, exist_ok=True)
         _write_canary(self.folder / CANARY)
         self.books[CANARY] = Book(self.folder / CANARY, ["the batch itself"], "")
-        command = [java, f"-Xmx{JAVA_HEAP}", "-XX:+UseSerialGC", *JVM_OPTIONS, "-cp", str(jar), str(PROGRAM)]
+        command = [java, f"-Xmx{JAVA_HEAP}", *FAST_START, *JVM_OPTIONS, "-cp", str(jar), str(PROGRAM)]
         self.process = subprocess.Popen(
             command,
             cwd=self.folder,
