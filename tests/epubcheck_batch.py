@@ -180,7 +180,7 @@ class Batch:
         )
         self.reader = threading.Thread(target=self._read, name="epubcheck-batch", daemon=True)
         self.reader.start()
-        self.process.stdin.write(CANARY + "\n")  # type: ignore[union-attr]
+        self._send(CANARY)
 
     def _read(self) -> None:
         """Take each `@@BEGIN name` ... `@@END fatal errors warnings` block as it comes."""
