@@ -1,17 +1,18 @@
 """Shared fixtures: build small books in tmp_path, read what was built as a reader would.
 
-Every EPUB a test builds through `build_book` is validated by EPUBCheck in one batch at the
-end of the session (see test_zz_epubcheck.py): one Java start-up instead of one per book.
+Every EPUB a test builds through `build_book` (or hands to `register`) is validated by
+EPUBCheck in one Java process that runs beside the tests (tests/epubcheck_batch.py), each
+distinct book once. The session fixture `epubcheck_batch` waits for the last verdicts when
+the tests are done: a book that is not clean is an error at the teardown of the last test,
+naming the test that built it and its source, so `pytest` fails, whichever tests ran.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
-import shutil
-import tempfile
 import zipfile
+from collections.abc import Iterator
 from copy import deepcopy
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,8 @@ from lxml import etree
 from handbill.build import build
 from handbill.config import load_config
 
+from .epubcheck_batch import Batch, BatchError, built_by
+
 REPO = Path(__file__).resolve().parent.parent
 CONTENT = REPO / "content"
 NS = {
@@ -32,12 +35,14 @@ NS = {
     "epub": "http://www.idpf.org/2007/ops",
     "ncx": "http://www.daisy.org/z3986/2005/ncx/",
 }
+pytest_plugins = ("pytester",)  # test_epubcheck_batch runs an inner session
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")  # CI explores the same examples every run; local runs explore anew
 
-BUILT_BOOKS: list[Path] = []
-_KEEP = Path(tempfile.mkdtemp(prefix="handbill-built-"))
+_BATCH: Batch | None = None  # the session's, while it runs
+_FINISHED: list[Batch] = []  # the session's, once done: the summary reports on it
+_INTERRUPTED = False
 
 
 @dataclass
@@ -154,13 +159,55 @@ def build_book(tmp_path: Path, caplog: pytest.LogCaptureFixture):
 
 
 def register(path: Path, source: object = None) -> None:
-    """Keep a copy of a built book for the session's EPUBCheck batch (with its input, if given,
-    so that a failure there shows what was built)."""
-    keep = _KEEP / f"{len(BUILT_BOOKS):04d}-{re.sub(r'[^A-Za-z0-9.-]', '_', path.name)}"
-    shutil.copyfile(path, keep)
-    if source is not None:
-        keep.with_suffix(".source.txt").write_text(repr(source), encoding="utf-8")
-    BUILT_BOOKS.append(keep)
+    """Have EPUBCheck validate a built book (a copy: the test may change or delete its own), with
+    its input, if given, so that a failure shows what was built."""
+    if _BATCH is None:
+        raise RuntimeError("register() works only inside a test session (conftest's epubcheck_batch)")
+    _BATCH.add(path, built_by(), "" if source is None else repr(source))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def epubcheck_batch(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Batch]:
+    """EPUBCheck for the session; its teardown (after the last test) fails on any book not clean."""
+    global _BATCH
+    batch = _BATCH = Batch(tmp_path_factory.getbasetemp() / "epubcheck")
+    try:
+        batch.start()  # Java warms up while the first tests run
+    except BatchError:
+        pass  # the first test that builds a book fails, saying what is missing
+    try:
+        yield batch
+    finally:
+        _BATCH = None
+    session = request.session
+    if _INTERRUPTED or session.shouldfail or session.shouldstop:  # stopping early (Ctrl-C, -x): exit is non-zero
+        batch.discard()
+        return
+    try:
+        failures = batch.finish()
+    except BatchError as error:
+        pytest.fail(str(error), pytrace=False)
+    _FINISHED.append(batch)
+    if failures:
+        checked = len(batch.books)
+        report = "\n\n".join(book.describe() for book in failures)
+        pytest.fail(
+            f"EPUBCheck: {len(failures)} of the {checked} books the tests built are not clean:\n{report}", pytrace=False
+        )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for batch in _FINISHED:
+        if batch.built:
+            terminalreporter.write_line(
+                f"EPUBCheck: {len(batch.books)} distinct books of {batch.built} built, "
+                f"{batch.waited:.1f} s of waiting after the last test"
+            )
+
+
+def pytest_keyboard_interrupt() -> None:
+    global _INTERRUPTED
+    _INTERRUPTED = True
 
 
 @pytest.fixture(scope="session")

@@ -120,27 +120,6 @@ def test_every_finding_is_one_line_whatever_the_names(statement: Epub, tmp_path,
     assert "error: KINDLE-XML-DECLARATION: EPUB/x\\nbook.epub: ok" in out
 
 
-def test_validate_many_passes_absolute_names_and_keys_results_as_given(tmp_path, fake_java, monkeypatch) -> None:
-    seen = tmp_path / "arguments"
-    fake_java(
-        f'printf "%s\\n" "$@" > "{seen}"\n'
-        'for a in "$@"; do case "$a" in *.epub) echo "@@BEGIN $a"; echo "ERROR(X): bad"; echo "@@END 0 1 0";; esac; done'
-    )
-    monkeypatch.chdir(tmp_path)
-    books = [Path("-one.epub"), Path("two.epub")]
-    results = epubcheck.validate_many(books)
-    assert set(results) == set(books) and results[books[0]].errors == 1
-    assert not any(line.startswith("-one") for line in seen.read_text().splitlines())
-
-
-def test_validate_many_that_stops_early_is_an_error(tmp_path, fake_java) -> None:
-    fake_java('for a in "$@"; do case "$a" in *a.epub) echo "@@BEGIN $a"; echo "@@END 0 0 0";; esac; done; exit 1')
-    with pytest.raises(
-        epubcheck.EpubCheckError, match="did not report on .*b.epub: EPUBCheck failed with exit status 1"
-    ):
-        epubcheck.validate_many([tmp_path / "a.epub", tmp_path / "b.epub"])
-
-
 # EPUBCheck that cannot give a verdict.
 
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 __version__ = "0.1.0"
 
 DATA = _Path(__file__).parent / "data"
-"""The files handbill ships: its stylesheet, the cover fonts, the EPUBCheck batch runner."""
+"""The files handbill ships: its stylesheet and the cover fonts."""
 
 if TYPE_CHECKING:
     from .build import BuildResult

@@ -719,6 +719,7 @@ def _split_table(table: html.HtmlElement, sizes: _Sizes) -> list[html.HtmlElemen
                 holder, holder_of = _shell(body, id(body) not in started), body
                 started.add(id(body))
                 piece.append(holder)
+            assert holder is not None  # set with holder_of, which is `body` here
             holder.append(row)
         if index == len(chunks) - 1:
             piece.extend(foot)
@@ -773,7 +774,7 @@ def _split_paragraph(paragraph: html.HtmlElement, sizes: _Sizes) -> list[html.Ht
             not units
             or (isinstance(before, str) and before[-1:].isspace())
             or (isinstance(segment, str) and segment[:1].isspace())
-            or (not isinstance(before, str) and before.tag == "br")
+            or (before is not None and not isinstance(before, str) and before.tag == "br")
         ):
             units.append([])
             unit_sizes.append(0)

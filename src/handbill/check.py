@@ -275,6 +275,10 @@ def _open(path: Path) -> _Book:
             return _open_archive(path, size, archive)
 
 
+# Fields of the end record _EndRecData returns (zipfile's private _ECD_ENTRIES_TOTAL and _ECD_SIZE).
+_END_ENTRIES_TOTAL, _END_DIRECTORY_SIZE = 4, 5
+
+
 def _refuse_huge_directory(path: Path, file: BinaryIO) -> None:
     """zipfile turns the whole central directory into objects before anything can be looked at
     (300,000 empty entries: 4 s and 190 MB), so read its size and count from the end record first.
@@ -288,7 +292,7 @@ def _refuse_huge_directory(path: Path, file: BinaryIO) -> None:
         return
     if not end:
         return
-    count, directory = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]
+    count, directory = end[_END_ENTRIES_TOTAL], end[_END_DIRECTORY_SIZE]
     if count > MAX_ENTRIES or directory > MAX_ENTRIES * 1024:
         raise _Unreadable(
             f"{path} has {count:,} entries in a {directory / MB:,.1f} MB directory, over the {MAX_ENTRIES:,} "
@@ -485,13 +489,12 @@ def _kindle_documents(book: _Book) -> Iterator[Finding]:
                 )
     if book.ncx is not None:
         for content in book.ncx.iterfind(".//ncx:content", NS):
-            target = _link_target(book.ncx_name or "", content.get("src") or "")
-            if target is not None and body_ids.get(target[0]) == target[1]:
+            link = _link_target(book.ncx_name or "", content.get("src") or "")
+            if link is not None and body_ids.get(link[0]) == link[1]:
                 yield Finding(
                     "error",
                     "KINDLE-BODY-LINK",
-                    f"{book.ncx_name} links to {target[0]}#{target[1]}, "
-                    "the id of its <body>; Send to Kindle rejects this",
+                    f"{book.ncx_name} links to {link[0]}#{link[1]}, the id of its <body>; Send to Kindle rejects this",
                 )
 
 

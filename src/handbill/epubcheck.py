@@ -18,7 +18,6 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 INSTALL_HINT = (
@@ -28,7 +27,6 @@ INSTALL_HINT = (
 # Time limits. On a busy 2-core machine EPUBCheck took 186 s (450 MB) on an 11 MB book.
 TIMEOUT_SECONDS = 300.0  # one book: at least this long...
 SECONDS_PER_MB = 30.0  # ...and longer for a large one, per MB of EPUB file
-BATCH_SECONDS_PER_BOOK = 60.0  # validate_many: on top of TIMEOUT_SECONDS, per book
 JAVA_HEAP = "2g"  # the JVM's -Xmx, its memory limit
 # Out of memory, the JVM stops at once (status 3) instead of leaving EPUBCheck half-alive.
 JVM_OPTIONS = ("-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true")
@@ -185,7 +183,7 @@ def _read_report(completed: subprocess.CompletedProcess[str]) -> Result:
     try:
         report, _ = json.JSONDecoder().raw_decode(stdout, start)
         checker = report["checker"]
-        counts = [checker[key] for key in ("nFatal", "nError", "nWarning")]
+        fatal, errors, warnings = counts = [checker[key] for key in ("nFatal", "nError", "nWarning")]
         if not all(type(count) is int and count >= 0 for count in counts):
             raise ValueError(f"counts {counts}")
         messages = tuple(
@@ -199,7 +197,7 @@ def _read_report(completed: subprocess.CompletedProcess[str]) -> Result:
         )
     except (ValueError, KeyError, TypeError, AttributeError, IndexError) as error:
         raise EpubCheckError(f"EPUBCheck's report cannot be read ({type(error).__name__}: {error})") from error
-    return Result(*counts, messages)
+    return Result(fatal, errors, warnings, messages)
 
 
 def _location(locations: list[dict]) -> str:
@@ -211,45 +209,3 @@ def _location(locations: list[dict]) -> str:
     if type(line) is int and line > 0:
         where += f":{line}"
     return where
-
-
-def validate_many(paths: list[Path], jar: Path | None = None, timeout: float | None = None) -> dict[Path, Result]:
-    """Validate many EPUBs in one Java process: the test suite's fast path.
-
-    Results are keyed by the paths as given; raises EpubCheckError unless every book has one."""
-    jar = jar or jar_path()
-    if jar is None:
-        raise EpubCheckError(INSTALL_HINT)
-    if not paths:
-        return {}
-    if timeout is None:
-        timeout = TIMEOUT_SECONDS + BATCH_SECONDS_PER_BOOK * len(paths)
-    by_name = {os.path.abspath(path): Path(path) for path in paths}  # absolute: never an option
-    source = resources.files("handbill").joinpath("data/EpubCheckBatch.java")
-    with resources.as_file(source) as program:
-        completed = _java(["-cp", str(jar), str(program), *by_name], timeout)
-    results: dict[Path, Result] = {}
-    current: Path | None = None
-    lines: list[str] = []
-    for line in completed.stdout.splitlines():
-        if line.startswith("@@BEGIN "):
-            current, lines = by_name.get(line[8:]), []
-        elif line.startswith("@@END ") and current is not None:
-            counts = line.split()[1:4]
-            if len(counts) != 3 or not all(number.isdigit() for number in counts):
-                raise EpubCheckError(f"EPUBCheck's batch report cannot be read: {line[:200]}")
-            fatal, errors, warnings = (int(number) for number in counts)
-            messages = tuple(
-                Message(severity=text.split("(")[0], id="", text=text)
-                for text in lines
-                if text.startswith(("FATAL", "ERROR", "WARNING"))
-            )
-            results[current] = Result(fatal, errors, warnings, messages)
-            current = None
-        else:
-            lines.append(line)
-    missing = [path for path in by_name.values() if path not in results]
-    if missing:
-        problem = _failure(completed) if completed.returncode else _tail(completed)
-        raise EpubCheckError(f"EPUBCheck did not report on {missing[0]}: {problem}")
-    return results

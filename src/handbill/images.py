@@ -127,7 +127,7 @@ def plain_png(data: bytes) -> PngInfo | None:
         raise BadImage("not a PNG image")
     position = len(PNG_SIGNATURE)
     header: PngInfo | None = None
-    inflater = None
+    inflater: _RowsInflater | None = None
     transparency = idat_done = palette = False
     while True:
         if position + 12 > len(data):
@@ -145,7 +145,10 @@ def plain_png(data: bytes) -> PngInfo | None:
             if header is None:
                 return None  # interlaced: Pillow decodes it
             inflater = _RowsInflater(header)
-        elif kind == b"IDAT":
+            position = end
+            continue
+        assert inflater is not None  # made from the header, the first chunk
+        if kind == b"IDAT":
             if idat_done:
                 raise BadImage("pixel data in pieces apart")
             inflater.feed(body)
@@ -163,6 +166,8 @@ def plain_png(data: bytes) -> PngInfo | None:
             elif kind[0] & 0x20 == 0 and kind != b"IHDR":
                 raise BadImage(f"unknown critical chunk {kind.decode('latin-1')!r}")
         position = end
+    if header is None or inflater is None:
+        raise BadImage("no IHDR chunk")
     if header.colour == 3 and not palette:
         raise BadImage("palette image without a palette")
     inflater.finish()

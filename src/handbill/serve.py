@@ -662,7 +662,7 @@ def listen(host: str, port: int) -> socket.socket:
     return listening
 
 
-def _server_class():  # type: ignore[no-untyped-def]
+def _server_class() -> type:
     """waitress's server and connection, taught to shed slow clients (imported only to serve)."""
     from waitress.channel import HTTPChannel
     from waitress.server import TcpWSGIServer
@@ -684,6 +684,7 @@ def _server_class():  # type: ignore[no-untyped-def]
     class Server(TcpWSGIServer):
         channel_class = Channel
         request_seconds = LIMITS.request_seconds
+        next_channel_cleanup: float  # waitress's: when maintenance() next runs
 
         def _open(self) -> list:  # type: ignore[type-arg]
             return [channel for channel in list(self.active_channels.values()) if not channel.will_close]
