@@ -998,12 +998,14 @@ def _split_url(href: str) -> SplitResult | None:
 
 _URL_UNSAFE = re.compile(r'[\x00-\x20"<>\\^`{|}\x7f]')
 _LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")
 _NEEDS_ADDRESSEE = ("mailto", "tel", "sms")
 
 
 def _web_address(href: str) -> str | None:
     """A link out of the book, made a valid URL (what cannot stand plainly escaped), or None when
     it cannot be one: no host or a bad one, a port out of range, a mailto: with no one to write to."""
+    href = _TAB_OR_NEWLINE.sub("", href)  # as urlsplit and every browser do: the host checked is the host kept
     parts = urlsplit(href)
     scheme = parts.scheme.lower()
     if scheme in ("http", "https", "ftp"):
@@ -1063,7 +1065,7 @@ class _ImageStore:
     """Reads each referenced image once, from inside the book only, under a safe name."""
 
     def __init__(self, config: BookConfig):
-        self.roots = [root.resolve() for root in config.allowed_roots]
+        self.config = config
         self.by_path: dict[Path, Resource | None] = {}
         self.resources: list[Resource] = []
 
@@ -1097,7 +1099,7 @@ class _ImageStore:
         return resource
 
     def _read(self, path: Path, src: str, source_path: Path) -> Resource | None:
-        if not any(path.is_relative_to(root) for root in self.roots):
+        if not self.config.may_embed(path):
             log.warning("%s: image %r is outside the book folder; left out", source_path, src[:80])
             return None
         if not path.is_file():
