@@ -199,3 +199,27 @@ def test_many_attributes_the_element_allows_are_kept(write_book, build_book) -> 
     epub, _ = build_book(book)
     p = epub.document(epub.body_documents()[0]).find(".//{*}p[@id='p1']")
     assert p.get("title") == "t" and p.get("data-k299") == "v" and p.get("onclick") is None and p.get("bogus") is None
+
+
+# -- check: an entry name that unpacks outside the book ("zip slip") is an error ---------------
+
+
+@pytest.mark.parametrize("bad", ["../../evil.txt", "/abs.txt", "EPUB/../../x.txt", "C:/win.txt", "..\\..\\w.txt"])
+def test_check_flags_entry_names_that_unpack_outside_the_book(tmp_path: Path, statement: Epub, bad: str) -> None:
+    target = tmp_path / "slip.epub"
+    with zipfile.ZipFile(statement.path) as source, zipfile.ZipFile(target, "w") as archive:
+        for info in source.infolist():
+            archive.writestr(info, source.read(info))
+        archive.writestr(bad, "x")
+    code, out, err = run("check", "--no-epubcheck", str(target))
+    assert code == 1 and "EPUB-UNSAFE-NAME" in out + err, out + err
+
+
+def test_check_keeps_ordinary_names_with_dots(tmp_path: Path, statement: Epub) -> None:
+    target = tmp_path / "dots.epub"
+    with zipfile.ZipFile(statement.path) as source, zipfile.ZipFile(target, "w") as archive:
+        for info in source.infolist():
+            archive.writestr(info, source.read(info))
+        archive.writestr("EPUB/..notes..txt", "x")
+    code, out, err = run("check", "--no-epubcheck", str(target))
+    assert "EPUB-UNSAFE-NAME" not in out + err
