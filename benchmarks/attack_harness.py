@@ -132,6 +132,10 @@ case(P, "pyproject in HOME (home never project)", toml('stylesheet = "../../secr
 case(P, "allow-outside file ok", toml('stylesheet = "{home}/ok.css"\n'), ["--allow-outside", "{home}/ok.css"], expect="ok")
 case(P, "allow-outside file then ../ from css", toml('stylesheet = "{home}/ok2.css"\n'), ["--allow-outside", "{home}/ok2.css"])
 case(P, "allow-outside prefix sibling", toml('stylesheet = "{home}/okdir-evil/x.css"\n'), ["--allow-outside", "{home}/okdir"])
+case(P, "assets = .git", {**toml('assets = ".git"\n'), "01.md": "# C\n\n![x](x.png)\n", ".git/x.png": secret_png()})
+case(P, "css font in hidden dir", {**toml('stylesheet = "s.css"\n'), "s.css": "@font-face{font-family:x;src:url(.fonts/k.woff)}", ".fonts/k.woff": b"wOFF" + SECRET})
+case(P, "symlink into .git", {"01.md": "# C\n\n![x](pics/x.png)\n", ".git/x.png": secret_png()},
+     setup=lambda c, b: os.symlink(b / ".git", b / "pics"))
 case(P, "chapter FIFO", setup=lambda c, b: os.mkfifo(b / "02.md"))
 case(P, "stylesheet FIFO", toml('stylesheet = "s.css"\n'), setup=lambda c, b: os.mkfifo(b / "s.css"))
 case(P, "image FIFO", {"01.md": "# C\n\n![x](p.png)\n"}, setup=lambda c, b: os.mkfifo(b / "p.png"))
@@ -179,6 +183,10 @@ case(O, "-o kepub name with --format kepub", args=["--format", "kepub", "-o", "{
 case(O, "-o zip source chapter-like", args=["-o", "{book}/old.epub"], files={"old.epub": b"PK\x03\x04junk"})
 case(O, "-o hardlink to source", args=["-o", "{out}/h.epub"], expect="error",
      setup=lambda c, b: ((c / "out").mkdir(), os.link(b / "01.md", c / "out/h.epub")))
+case(O, "-o user's .docx", args=["-o", "{home}/thesis.docx"], expect="error",
+     setup=lambda c, b: zipfile.ZipFile(c / "home/thesis.docx", "w").writestr("word/document.xml", "<d/>"))
+case(O, "-o user's backup zip", args=["-o", "{home}/backup.zip"], expect="error",
+     setup=lambda c, b: zipfile.ZipFile(c / "home/backup.zip", "w").writestr("notes.txt", "years of notes"))
 case(O, "-o stale .part sweep", args=["-o", "{out}/s.epub"], expect="ok",
      setup=lambda c, b: ((c / "out").mkdir(), (c / "out/.s.epub.12345.part").write_bytes(b"x")))
 
@@ -312,6 +320,9 @@ for name, css in {
     "many braces": "{" * 10000,
     "deep nested blocks": "@media screen {" * 500 + "p{}" + "}" * 500,
     "font-face local": "@font-face { font-family: x; src: local(Arial) }",
+    "data url png ok": "p { background: url(data:image/png;base64," + __import__("base64").b64encode(png()).decode() + ") }",
+    "data url font junk": "@font-face { font-family: q; src: url(data:font/woff2;base64,AAAA) }",
+    "data url no comma": "p { background: url(data:image/png) }",
     "url with quotes escapes": "p { background: url(\"p\\2e png\") }",
 }.items():
     files = {**toml('stylesheet = "s.css"\n'), "notes.txt": "hello", "junk.ttf": b"\x00\x01\x00\x00junkjunk", "p.png": png()}

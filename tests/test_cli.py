@@ -149,9 +149,7 @@ def test_disk_full_while_writing_is_an_error_and_leaves_nothing(tmp_path: Path, 
     output.write_bytes(EARLIER_BOOK)
     code, _, err = run("build", str(CONTENT), "-o", str(output))
     assert code == 1 and "No space left on device" in err and "book.epub" in err and len(err.splitlines()) == 1
-    assert output.read_bytes() == EARLIER_BOOK and [path.name for path in output.parent.iterdir()] == [
-        "book.epub"
-    ]
+    assert output.read_bytes() == EARLIER_BOOK and [path.name for path in output.parent.iterdir()] == ["book.epub"]
 
 
 def test_module_entry_point_runs() -> None:
