@@ -223,3 +223,24 @@ def test_check_keeps_ordinary_names_with_dots(tmp_path: Path, statement: Epub) -
         archive.writestr("EPUB/..notes..txt", "x")
     code, out, err = run("check", "--no-epubcheck", str(target))
     assert "EPUB-UNSAFE-NAME" not in out + err
+
+
+# -- a mistake in the command line is one line too (exit status 2) -------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, named",
+    [
+        (["build", str(CONTENT), "--cover", "/"], "--cover"),
+        (["build", str(CONTENT), "-o", "/"], "--output"),
+        (["serve", "--port", "70000"], "--port"),
+        (["build", "--no-such-option"], "--no-such-option"),
+    ],
+)
+def test_a_usage_mistake_is_one_error_line(args: list[str], named: str) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "handbill", *args], capture_output=True, text=True, timeout=60)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2 and len(lines) == 1 and lines[0].startswith("Error: ") and named in lines[0], lines
