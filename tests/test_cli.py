@@ -11,6 +11,9 @@ from handbill.cli import cli
 
 from .conftest import CONTENT, Epub, register
 
+# What an earlier EPUB starts with: a zip whose first entry is `mimetype` (handbill replaces only that).
+EARLIER_BOOK = b"PK\x03\x04" + bytes(22) + b"\x08\x00\x00\x00mimetypeapplication/epub+zip earlier book"
+
 
 def run(*args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
@@ -107,14 +110,14 @@ def test_bad_input_is_one_clear_line_and_leaves_earlier_output(
 ) -> None:
     book = write_book(files)
     output = tmp_path / "out.epub"
-    output.write_bytes(b"PK\x03\x04 earlier book")
+    output.write_bytes(EARLIER_BOOK)
     code, out, err = run("build", str(book), "-o", str(output))
     assert code == 1
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), err
     assert expected in lines[0]
     assert "Traceback" not in out + err
-    assert output.read_bytes() == b"PK\x03\x04 earlier book"
+    assert output.read_bytes() == EARLIER_BOOK
     assert sorted(path.name for path in tmp_path.iterdir() if path.name != "book") == ["out.epub"]
 
 
@@ -143,12 +146,10 @@ def test_disk_full_while_writing_is_an_error_and_leaves_nothing(tmp_path: Path, 
     monkeypatch.setattr(epub._PinnedZip, "writestr", full)
     output = tmp_path / "out" / "book.epub"
     output.parent.mkdir()
-    output.write_bytes(b"PK\x03\x04 an earlier book")
+    output.write_bytes(EARLIER_BOOK)
     code, _, err = run("build", str(CONTENT), "-o", str(output))
     assert code == 1 and "No space left on device" in err and "book.epub" in err and len(err.splitlines()) == 1
-    assert output.read_bytes() == b"PK\x03\x04 an earlier book" and [path.name for path in output.parent.iterdir()] == [
-        "book.epub"
-    ]
+    assert output.read_bytes() == EARLIER_BOOK and [path.name for path in output.parent.iterdir()] == ["book.epub"]
 
 
 def test_module_entry_point_runs() -> None:

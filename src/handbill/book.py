@@ -24,7 +24,7 @@ from urllib.parse import SplitResult, unquote, urlsplit
 from lxml import etree, html
 
 from . import __version__, xhtml
-from .config import BookConfig, check_language, is_inside
+from .config import BookConfig, check_language
 from .cover import CoverImage
 from .errors import ConfigError, SourceError
 from .images import BadImage, check_image
@@ -999,12 +999,14 @@ def _split_url(href: str) -> SplitResult | None:
 
 _URL_UNSAFE = re.compile(r'[\x00-\x20"<>\\^`{|}\x7f]')
 _LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")
 _NEEDS_ADDRESSEE = ("mailto", "tel", "sms")
 
 
 def _web_address(href: str) -> str | None:
     """A link out of the book, made a valid URL (what cannot stand plainly escaped), or None when
     it cannot be one: no host or a bad one, a port out of range, a mailto: with no one to write to."""
+    href = _TAB_OR_NEWLINE.sub("", href)  # as urlsplit and every browser do: the host checked is the host kept
     parts = urlsplit(href)
     scheme = parts.scheme.lower()
     if scheme in ("http", "https", "ftp"):
@@ -1064,7 +1066,7 @@ class _ImageStore:
     """Reads each referenced image once, from inside the book only, under a safe name."""
 
     def __init__(self, config: BookConfig):
-        self.roots = tuple(root.resolve() for root in config.allowed_roots)
+        self.config = config
         self.by_path: dict[Path, Resource | None] = {}
         self.resources: list[Resource] = []
 
@@ -1098,7 +1100,7 @@ class _ImageStore:
         return resource
 
     def _read(self, path: Path, src: str, source_path: Path) -> Resource | None:
-        if not is_inside(path, self.roots):
+        if not self.config.may_embed(path):
             log.warning("%s: image %r is outside the book folder; left out", source_path, src[:80])
             return None
         if not path.is_file():

@@ -307,7 +307,11 @@ def _open_archive(path: Path, size: int, archive: zipfile.ZipFile) -> _Book:
         raise _Unreadable(
             f"{path} unpacks to {total // MB:,} MB in {len(infos):,} entries: refusing it as a likely zip bomb"
         )
-    problems: list[Finding] = []
+    problems: list[Finding] = [
+        Finding("error", "EPUB-UNSAFE-NAME", f"entry {info.filename[:200]!r} would unpack outside the book's folder")
+        for info in infos
+        if _escapes(info.filename)
+    ]
     entries = _Zip(archive, path, problems)
     container = entries.xml("META-INF/container.xml")
     rootfile = container.find("c:rootfiles/c:rootfile", NS)
@@ -318,6 +322,12 @@ def _open_archive(path: Path, size: int, archive: zipfile.ZipFile) -> _Book:
     if etree.QName(opf).localname != "package":
         raise _Unreadable(f"{opf_name} is not an EPUB package document")
     return _gather(path, size, entries, opf_name, opf, problems)
+
+
+def _escapes(name: str) -> bool:
+    """A zip entry name that a reader unpacking the book would write outside its folder ("zip slip")."""
+    parts = name.replace("\\", "/").split("/")
+    return name.startswith(("/", "\\")) or bool(re.match(r"^[A-Za-z]:", name)) or ".." in parts
 
 
 def _gather(path: Path, size: int, entries: _Zip, opf_name: str, opf: etree._Element, problems: list[Finding]) -> _Book:

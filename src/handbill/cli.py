@@ -376,6 +376,9 @@ def main() -> None:
     code: int | str | None
     try:
         code = cli.main(prog_name="handbill", standalone_mode=False)
+    except click.UsageError as error:  # one line naming the option, like every other mistake
+        click.echo(f"Error: {error.format_message()}", err=True)
+        code = error.exit_code
     except click.ClickException as error:
         error.show()
         code = error.exit_code

@@ -89,6 +89,11 @@ class BookConfig:
             roots.append(self.assets)
         return (*roots, *self.allow_outside)
 
+    def may_embed(self, path: Path) -> bool:
+        """Whether an image, font or stylesheet file may go into the book: inside the book folder or
+        `assets` (symlinks followed, no hidden folder such as `.git`), or named with `--allow-outside`."""
+        return is_inside(path, (self.root,) if self.assets is None else (self.root, self.assets), self.allow_outside)
+
     def may_read(self, path: Path, roots: tuple[Path, ...] | None = None) -> bool:
         """Whether the book may read `path`: inside one of `roots` (default: the project folder)
         after symlinks are followed, and not in a hidden folder there (`.git`, `.ssh`, ...),

@@ -257,10 +257,11 @@ def check_target(target: Path) -> None:
         return
     try:
         with open(target, "rb") as existing:
-            signature = existing.read(4)
+            header = existing.read(38)
     except OSError as error:
         raise OutputError(f"cannot be replaced ({_reason(error)})", target) from error
-    if signature != b"PK\x03\x04":
+    # An EPUB's first entry is its `mimetype` (OCF): any other zip (.docx, .jar, a backup) is the user's.
+    if header[:4] != b"PK\x03\x04" or header[26:28] != b"\x08\x00" or header[30:38] != b"mimetype":
         raise OutputError("exists and is not an e-book (a source file?); handbill will not replace it", target)
 
 

@@ -10,20 +10,23 @@ file and line, and the rest is kept:
   an unclosed string or `url(`, an at-rule EPUB readers do not know;
 - an `@font-face` without `src` (empty, or its fonts could not be embedded);
 - a `url(...)` that is not a font or image inside the book: the declaration goes. Fonts and
-  images inside the book are embedded and the `url()` pointed at them; `data:` URLs are kept.
+  images inside the book are embedded and the `url()` pointed at them; a `data:` URL is
+  decoded, checked and embedded the same way.
 """
 
 from __future__ import annotations
 
 import codecs
+import hashlib
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from . import DATA
-from .config import BookConfig, is_inside
+from .config import BookConfig
 from .errors import ConfigError, SourceError
 from .names import image_type, slugify
 from .sources import read_limited
@@ -56,12 +59,11 @@ def stylesheet_files(config: BookConfig) -> Files:
     default = (DATA / "handbill.css").read_bytes()
     files = [("styles/handbill.css", "text/css", default, "style-handbill")]
     embedded: dict[Path, str] = {}
-    roots = [root.resolve() for root in config.allowed_roots]
     for number, path in enumerate(config.stylesheets, start=1):
         if not path.is_file():
             raise ConfigError(f"stylesheet {str(path)!r} does not exist", config.config_file or config.source)
         text, encoding = _decode(read_limited(path, what="a stylesheet may be"), path)
-        css = _Sheet(path, encoding, roots, embedded, files).rewrite(text)
+        css = _Sheet(path, encoding, config.may_embed, embedded, files).rewrite(text)
         name = slugify(path.stem, limit=40) or "style"
         files.append((f"styles/{number:02d}-{name}.css", "text/css", css.encode("utf-8"), f"style-{number:02d}"))
     return files
@@ -90,10 +92,12 @@ def _decode(data: bytes, path: Path) -> tuple[str, str]:
 class _Sheet:
     """One user stylesheet being rewritten; warnings name its file and line."""
 
-    def __init__(self, path: Path, encoding: str, roots: list[Path], embedded: dict[Path, str], files: Files):
+    def __init__(
+        self, path: Path, encoding: str, may_embed: Callable[[Path], bool], embedded: dict[Path, str], files: Files
+    ):
         self.path = path
         self.encoding = encoding
-        self.roots = roots
+        self.may_embed = may_embed
         self.embedded = embedded
         self.files = files
 
@@ -260,8 +264,6 @@ class _Sheet:
             if target is None:
                 continue
             target = target.strip()
-            if target.lower().startswith("data:"):
-                continue
             name = self._embed(target, token)
             if name is None:
                 return False
@@ -271,22 +273,27 @@ class _Sheet:
     def _embed(self, target: str, token: Any) -> str | None:
         """The file name inside the EPUB for a url() target, or None (with a warning) to drop it."""
         parts = urlsplit(target)
-        if parts.scheme or parts.netloc or not parts.path:
+        if parts.scheme.lower() == "data":  # checked as a file would be, and embedded as one
+            data, suffix = _data_url(target)
+            path = Path(f"data-{hashlib.sha256(data).hexdigest()[:16]}{suffix}")
+        elif parts.scheme or parts.netloc or not parts.path:
             self._warn(token, f"url({target[:80]}) is not inside the book; the declaration is removed")
             return None
-        path = (self.path.parent / unquote(parts.path)).resolve()
+        else:
+            path = (self.path.parent / unquote(parts.path)).resolve()
+            data, suffix = None, path.suffix.lower()
         if path in self.embedded:
             return self.embedded[path]
         kind: tuple[str, str] | None = None
-        if path.is_file() and is_inside(path, tuple(self.roots)):
+        if data is None and path.is_file() and self.may_embed(path):
             try:
                 data = read_limited(path, what="a font or image may be")
             except SourceError as error:
                 self._warn(token, f"url({target[:80]}) is left out: {error.detail}")
                 return None
-            suffix = path.suffix.lower()
+        if data:
             kind = (FONT_TYPES[suffix], suffix[1:]) if suffix in FONT_TYPES else _checked_image(data)
-        if kind is None:
+        if kind is None or data is None:
             self._warn(token, f"url({target[:80]}) is missing, outside the book or not a font or image; removed")
             return None
         folder = "fonts" if kind[0].startswith("font/") else "images"
@@ -295,6 +302,26 @@ class _Sheet:
         self.files.append((name, kind[0], data, f"css-file-{number:02d}"))
         self.embedded[path] = name
         return name
+
+
+def _data_url(target: str) -> tuple[bytes, str]:
+    """The bytes a `data:` URL holds and the file suffix its media type implies (b"" when it
+    cannot be decoded)."""
+    import base64
+    import binascii
+    from urllib.parse import unquote_to_bytes
+
+    header, comma, payload = target[5:].partition(",")
+    media_type = header.split(";")[0].strip().lower()
+    suffix = next((suffix for suffix, kind in FONT_TYPES.items() if kind == media_type), "")
+    if not comma:
+        return b"", suffix
+    try:
+        if header.lower().replace(" ", "").endswith(";base64"):
+            return base64.b64decode("".join(unquote(payload).split()), validate=True), suffix
+        return unquote_to_bytes(payload), suffix
+    except (binascii.Error, ValueError):
+        return b"", suffix
 
 
 def _checked_image(data: bytes) -> tuple[str, str] | None:

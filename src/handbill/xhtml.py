@@ -343,6 +343,8 @@ def parse_fragment(markup: str) -> html.HtmlElement:
     """Parse rendered HTML into a `<div>` holding its top-level blocks."""
     markup = _CHARACTER_REFERENCE.sub(_allowed_reference, _strip_declarations(markup))
     markup = XML_FORBIDDEN.sub("", markup)
+    if len(markup) > _LONG_TAG:
+        markup = _START_TAG.sub(_uncrowded, markup)
     document = html.document_fromstring(f"<html><body><div>{markup}</div></body></html>", _PARSER)
     body = document.body
     container = body[0] if len(body) and body[0].tag == "div" else body
@@ -354,6 +356,25 @@ def parse_fragment(markup: str) -> html.HtmlElement:
             container.text = body.text + (container.text or "")
     container.tail = None
     return container
+
+
+MAX_ATTRIBUTES = 1000
+"""A start tag with more attributes loses them all: lxml's parser takes time in proportion to the
+square of their number (50,000 take minutes), and no real tag comes near."""
+_LONG_TAG = 8 * MAX_ATTRIBUTES  # shorter tags cannot hold that many attributes
+_START_TAG = re.compile(r"<([A-Za-z][^\s/<>]*)(\s[^<>]{" + str(_LONG_TAG) + ",})>")
+
+
+# One attribute, `name`, `name=value`, `name="value"` or `name='value'`: each match takes what it
+# reads for good, so counting them is linear.
+_ATTRIBUTE = re.compile(r"""[^\s/>"'=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]*))?""")
+
+
+def _uncrowded(match: re.Match[str]) -> str:
+    if len(_ATTRIBUTE.findall(match.group(2))) <= MAX_ATTRIBUTES:
+        return match.group()
+    log.warning("a <%s> tag with over %d attributes: they are removed", match.group(1)[:40], MAX_ATTRIBUTES)
+    return f"<{match.group(1)}>"
 
 
 _CHARACTER_REFERENCE = re.compile(r"&#(?:[xX]([0-9A-Fa-f]+)|([0-9]+));?")
@@ -535,20 +556,24 @@ def _empty_void(element: html.HtmlElement) -> None:
 
 def _clean_attributes(element: html.HtmlElement, tag: str, report: Report) -> None:
     allowed = _ALLOWED_ATTRIBUTES.get(tag, GLOBAL_ATTRIBUTES)
-    for name, value in element.attrib.items():  # lxml gives a list: the loop may change attributes
+    attributes = element.attrib.items()
+    kept: list[tuple[str, str]] = []
+    for name, value in attributes:
         keep = _attribute_value(name, value, allowed)
+        if keep is not None:
+            kept.append((name, keep))
         if keep is None:
-            del element.attrib[name]
             if name.startswith("on"):
                 report.note("removed event-handler attributes")
             elif name == "style":
                 report.note("removed inline style attributes")
             elif name in allowed and allowed[name] not in ("text", "drop"):
                 report.note(f"removed {name}={value!r} from <{tag}>: not a valid {allowed[name]}")
-        elif keep != value:
-            if name == "id" and keep != value.strip():
-                report.note(f"changed id {value!r} to {keep!r}: a link could not name it")
-            element.set(name, keep)
+        elif keep != value and name == "id" and keep != value.strip():
+            report.note(f"changed id {value!r} to {keep!r}: a link could not name it")
+    if kept != attributes:  # all at once: deleting one by one takes time in proportion to all of them
+        element.attrib.clear()
+        element.attrib.update(kept)
     if tag == "a" and not _safe_href(element.get("href")):
         report.note("removed a link with an unsafe address (javascript:, data:, ...)")
         del element.attrib["href"]
