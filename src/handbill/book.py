@@ -14,7 +14,7 @@ import logging
 import posixpath
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from copy import deepcopy
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,11 +23,11 @@ from urllib.parse import SplitResult, unquote, urlsplit
 
 from lxml import etree, html
 
-from . import __version__, xhtml
+from . import xhtml
 from .config import BookConfig, check_language
-from .cover import CoverImage
 from .errors import ConfigError, SourceError
 from .images import BadImage, check_image
+from .model import Book, ContentDocument, CoverImage, Resource, Sink, TocEntry
 from .names import slugify
 from .render import RenderedDocument, inline_text
 from .sources import MARKDOWN_SUFFIXES, Manuscript, read_limited
@@ -65,73 +65,6 @@ DOCUMENT_TYPES = {
     "frontmatter": (None, "frontmatter"),
     "backmatter": (None, "backmatter"),
 }
-
-
-class Resource(NamedTuple):
-    """A file inside the EPUB's package folder that is not a content document."""
-
-    file_name: str
-    media_type: str
-    data: bytes
-    item_id: str
-
-
-class TocEntry(NamedTuple):
-    title: str
-    href: str
-    children: tuple[TocEntry, ...] = ()
-
-
-class ContentDocument(NamedTuple):
-    """One XHTML file of the spine."""
-
-    file_name: str
-    item_id: str
-    title: str
-    data: bytes
-    kind: str
-    """Its epub:type: chapter, titlepage, cover, appendix, ..."""
-    properties: tuple[str, ...] = ()
-    words: int = 0
-
-
-Sink = Callable[[ContentDocument], None]
-"""Takes each content document of a book as soon as it is final (an EPUB being written)."""
-
-
-class Book(NamedTuple):
-    """Everything the EPUB writer needs, checked and ready."""
-
-    title: str
-    authors: tuple[str, ...]
-    language: str
-    identifier: str
-    date: str | None
-    description: str | None
-    publisher: str | None
-    rights: str | None
-    subjects: tuple[str, ...]
-    accessibility_summary: str
-    cover: CoverImage
-    documents: tuple[ContentDocument, ...]
-    """The spine, in reading order, cover page first."""
-    resources: tuple[Resource, ...]
-    toc: tuple[TocEntry, ...]
-    landmarks: tuple[tuple[str, str, str], ...]
-    """(epub:type, href, label) for the nav's landmarks."""
-    slug: str
-    subtitle: str | None = None
-    text_images: bool = False
-    """Whether the text shows images (each with its text alternative), not only the cover and
-    what stylesheets draw."""
-
-    @property
-    def words(self) -> int:
-        return sum(document.words for document in self.documents)
-
-    @property
-    def chapters(self) -> int:
-        return len(self.toc)
 
 
 @dataclass
@@ -1261,6 +1194,3 @@ def _accessibility_summary(images: bool) -> str:
     if images:
         summary += " Its images carry text alternatives."
     return summary
-
-
-GENERATOR = f"handbill {__version__}"

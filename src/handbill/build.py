@@ -13,8 +13,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
-from .book import Book, ContentDocument, Sink, assemble
+from .book import assemble
 from .config import BookConfig
+from .model import Book, ContentDocument, Sink
 from .render import Progress, RenderedDocument, render_each
 from .sources import SourceDocument, read_manuscript
 

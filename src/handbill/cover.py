@@ -6,11 +6,12 @@ import functools
 import io
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from . import DATA
 from .errors import CoverError
 from .images import PNG_SIGNATURE, BadImage, plain_png
+from .model import CoverImage
 from .sources import read_limited
 
 if TYPE_CHECKING:  # Pillow is imported where a cover is made: a build needs it only at the end
@@ -36,14 +37,6 @@ _PALETTE = [
     for step in range(128)
     for channel, start in enumerate(base)
 ]
-
-
-class CoverImage(NamedTuple):
-    data: bytes
-    media_type: str
-    extension: str
-    width: int
-    height: int
 
 
 def _font(name: str, size: int) -> ImageFont.FreeTypeFont:

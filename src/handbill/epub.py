@@ -23,9 +23,9 @@ from pathlib import Path
 from ebooklib import epub
 
 from . import xhtml
-from .book import GENERATOR, Book, ContentDocument, TocEntry
 from .config import LATEST_YEAR
 from .errors import OutputError
+from .model import GENERATOR, Book, ContentDocument, TocEntry
 from .xhtml import escape, quoteattr
 
 DEFAULT_TIME = datetime(1980, 1, 1, tzinfo=UTC)

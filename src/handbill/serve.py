@@ -33,8 +33,8 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import wrap_file
 
-from .book import Book
 from .errors import HandbillError
+from .model import Book
 
 EPUB_TYPE = "application/epub+zip"
 OPDS_ACQUISITION = "application/atom+xml;profile=opds-catalog;kind=acquisition"

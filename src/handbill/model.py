@@ -1,0 +1,92 @@
+"""The data every stage shares: what the assembler hands the writers, the checker and the site.
+
+Types only, no behaviour beyond small derived properties: a module that needs a Book to write
+or show imports it from here, not from the stage that makes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+from . import __version__
+
+GENERATOR = f"handbill {__version__}"
+"""What the package document names as the tool that made the book."""
+
+
+class CoverImage(NamedTuple):
+    """The cover as it goes into the book: JPEG or PNG bytes and their size in pixels."""
+
+    data: bytes
+    media_type: str
+    extension: str
+    width: int
+    height: int
+
+
+class Resource(NamedTuple):
+    """A file inside the EPUB's package folder that is not a content document."""
+
+    file_name: str
+    media_type: str
+    data: bytes
+    item_id: str
+
+
+class TocEntry(NamedTuple):
+    title: str
+    href: str
+    children: tuple[TocEntry, ...] = ()
+
+
+class ContentDocument(NamedTuple):
+    """One XHTML file of the spine."""
+
+    file_name: str
+    item_id: str
+    title: str
+    data: bytes
+    kind: str
+    """Its epub:type: chapter, titlepage, cover, appendix, ..."""
+    properties: tuple[str, ...] = ()
+    words: int = 0
+
+
+Sink = Callable[[ContentDocument], None]
+"""Takes each content document of a book as soon as it is final (an EPUB being written)."""
+
+
+class Book(NamedTuple):
+    """Everything the EPUB writer needs, checked and ready."""
+
+    title: str
+    authors: tuple[str, ...]
+    language: str
+    identifier: str
+    date: str | None
+    description: str | None
+    publisher: str | None
+    rights: str | None
+    subjects: tuple[str, ...]
+    accessibility_summary: str
+    cover: CoverImage
+    documents: tuple[ContentDocument, ...]
+    """The spine, in reading order, cover page first."""
+    resources: tuple[Resource, ...]
+    toc: tuple[TocEntry, ...]
+    landmarks: tuple[tuple[str, str, str], ...]
+    """(epub:type, href, label) for the nav's landmarks."""
+    slug: str
+    subtitle: str | None = None
+    text_images: bool = False
+    """Whether the text shows images (each with its text alternative), not only the cover and
+    what stylesheets draw."""
+
+    @property
+    def words(self) -> int:
+        return sum(document.words for document in self.documents)
+
+    @property
+    def chapters(self) -> int:
+        return len(self.toc)
