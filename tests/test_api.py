@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 import handbill
-from handbill import render
 from handbill.errors import SourceError
+from handbill.render import markdown as render
 
 from .conftest import CONTENT, REPO, Epub, register
 

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from handbill import render
 from handbill.build import Builder, make_book
 from handbill.config import load_config
 from handbill.epub import epub_bytes
 from handbill.errors import SourceError
+from handbill.render import markdown as render
 
 build_module = sys.modules["handbill.build"]  # `handbill.build` is the API's function; this is the module
 

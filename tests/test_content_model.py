@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from handbill import xhtml
 from handbill.build import build
 from handbill.config import load_config
+from handbill.render import attributes, repair, sanitize
 
 from .conftest import NS, Epub, reader_text, register
 
@@ -403,31 +403,31 @@ def test_warnings_say_what_changed(write_book, build_book) -> None:
     ],
 )
 def test_date_and_time_forms(value: str, valid: bool) -> None:
-    assert xhtml.is_datetime(value) is valid
+    assert attributes.is_datetime(value) is valid
 
 
 def test_every_model_names_only_known_elements() -> None:
     """The table is data other code trusts: a typo there would quietly do nothing."""
-    known = xhtml.ALLOWED
-    for tag, model in xhtml.CONTENT_MODEL.items():
+    known = sanitize.ALLOWED
+    for tag, model in repair.CONTENT_MODEL.items():
         assert tag in known, tag
         named = (model.parents or set()) | model.not_inside | model.children | model.once | model.at_edge
         named |= set(model.wrap) | set(model.groups or ()) | set(model.order)
         named |= {name for name in (model.must_hold, model.first, model.fallback) if name}
         assert named <= known, (tag, named - known)
         assert set(model.once) <= set(model.children) or not model.children
-    for tag, kinds in xhtml.ELEMENT_ATTRIBUTES.items():
-        assert tag in known and set(kinds.values()) <= set(xhtml.VALUE_KINDS) | {"boolean"}, tag
+    for tag, kinds in attributes.ELEMENT_ATTRIBUTES.items():
+        assert tag in known and set(kinds.values()) <= set(attributes.VALUE_KINDS) | {"boolean"}, tag
 
 
 # Generated raw HTML from the elements and attribute values the content model is about.
 _TAGS = (
-    sorted(xhtml.CONTENT_MODEL) + "div section span fieldset legend rb rtc label math mi mo mfrac mtable mtd".split()
+    sorted(repair.CONTENT_MODEL) + "div section span fieldset legend rb rtc label math mi mo mfrac mtable mtd".split()
 )
 _VALUES = ["", *"x soon -3 0 2 70000 rtl RTL 2026-01-22 2026-02-30 text/html a#b 50% true block 1em left".split()]
 _NAMES = sorted(
-    {name for kinds in xhtml.ELEMENT_ATTRIBUTES.values() for name in kinds}
-    | set(xhtml.GLOBAL_ATTRIBUTES)
+    {name for kinds in attributes.ELEMENT_ATTRIBUTES.values() for name in kinds}
+    | set(attributes.GLOBAL_ATTRIBUTES)
     | {"display", "mathvariant", "scriptlevel", "columnalign", "linethickness", "stretchy"}
 )
 

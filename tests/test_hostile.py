@@ -231,7 +231,7 @@ def test_deeply_nested_brackets_read_the_same(write_book, build_book) -> None:
 
 
 def test_markdown_that_would_take_minutes_is_refused_with_a_clear_error(write_book, monkeypatch) -> None:
-    from handbill import render
+    from handbill.render import markdown as render
 
     monkeypatch.setattr(render, "RENDER_SECONDS", 0.3)
     book = write_book({"a.md": "# Fine\n\ntext\n", "b.md": "[a](" * 20000})

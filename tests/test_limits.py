@@ -137,7 +137,7 @@ def upstream_footnotes(text: str) -> str:
     import markdown
     from markdown.extensions.footnotes import FootnoteExtension
 
-    from handbill import render
+    from handbill.render import markdown as render
 
     extensions = [
         FootnoteExtension(SEPARATOR="-", BACKLINK_TEXT="") if isinstance(extension, FootnoteExtension) else extension
@@ -148,7 +148,7 @@ def upstream_footnotes(text: str) -> str:
 
 @pytest.mark.parametrize("text", FOOTNOTE_TEXTS)
 def test_linear_footnotes_render_as_python_markdown_does(text: str) -> None:
-    from handbill import render
+    from handbill.render import markdown as render
 
     assert render.render_markdown(text) == upstream_footnotes(text)
 
@@ -164,7 +164,7 @@ def test_linear_footnotes_render_as_python_markdown_does(text: str) -> None:
 )
 @settings(max_examples=150, deadline=None)
 def test_linear_footnotes_match_python_markdown_on_any_text(text: str) -> None:
-    from handbill import render
+    from handbill.render import markdown as render
 
     rendered = render.render_markdown(text)
     try:
@@ -181,7 +181,7 @@ def test_linear_footnotes_match_python_markdown_on_any_text(text: str) -> None:
 
 
 def test_a_definition_inside_a_note_is_rendered_not_a_crash() -> None:
-    from handbill import render
+    from handbill.render import markdown as render
 
     text = "a[^1]\n\n[^1]: b [^2]\n\n    [^2]: inner\n\n[^3]:[^[^4]:\n\n[^4]:\n"
     with pytest.raises(RuntimeError):
@@ -348,8 +348,8 @@ def test_large_blocks_are_split_with_every_word_kept(write_book, build_book, mon
 def _render_whole(markdown: str):
     from lxml import html
 
-    from handbill import render
-    from handbill.typography import smarten
+    from handbill.render import markdown as render
+    from handbill.render.typography import smarten
 
     container = html.fragment_fromstring(render.render_markdown(markdown), create_parent="div")
     smarten(container)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handbill import render
+from handbill.render import markdown as render
 
 from .conftest import CONTENT
 from .test_properties import DOCUMENTS

@@ -1,4 +1,9 @@
-"""Markdown to a cleaned element tree, one source document at a time."""
+"""Markdown to a cleaned element tree, one source document at a time.
+
+In: SourceDocuments (their Markdown text). Out: RenderedDocuments, each a `<div>` of cleaned
+XHTML blocks with the Report of what cleaning changed, in order, rendered in worker processes
+when the book is large, each within a time limit (linear footnotes included).
+"""
 
 from __future__ import annotations
 
@@ -17,9 +22,10 @@ import markdown
 from lxml import html
 from markdown.extensions import Extension
 
-from . import xhtml
-from .errors import SourceError
-from .sources import SourceDocument
+from .. import xhtml
+from ..errors import SourceError
+from ..sources import SourceDocument
+from . import sanitize
 from .typography import smarten
 
 if TYPE_CHECKING:
@@ -34,7 +40,7 @@ class RenderedDocument:
 
     source: SourceDocument
     container: html.HtmlElement
-    report: xhtml.Report
+    report: sanitize.Report
     markup_size: int | None = None
     """Characters of HTML Python-Markdown made of it, which bound the size of its XHTML (None:
     not known)."""
@@ -188,16 +194,16 @@ def render_markdown(text: str) -> str:
 def render_document(document: SourceDocument, markup: str | None = None, text: str | None = None) -> RenderedDocument:
     """Markdown (its `text` once defused, or its already rendered `markup`) to a cleaned tree
     with smart punctuation."""
-    report = xhtml.Report()
+    report = sanitize.Report()
     try:
         if markup == _GAVE_UP:
             raise _TooSlow()
         if markup is None:
             markup = _within_budget(_defused(document) if text is None else text)
-        container = xhtml.parse_fragment(markup)
-        xhtml.clean(container, report)
-    except (xhtml.TooDeep, RecursionError) as error:
-        message = str(error) if isinstance(error, xhtml.TooDeep) else "nested too deeply to render"
+        container = sanitize.parse_fragment(markup)
+        sanitize.clean(container, report)
+    except (sanitize.TooDeep, RecursionError) as error:
+        message = str(error) if isinstance(error, sanitize.TooDeep) else "nested too deeply to render"
         raise SourceError(message, document.path) from error
     except _TooSlow as error:
         raise SourceError(
@@ -455,6 +461,6 @@ if hasattr(os, "register_at_fork"):
 
 def inline_text(text: str) -> str:
     """A plain label (a front-matter title) with the same smart punctuation as the body."""
-    container = xhtml.parse_fragment(render_markdown(text))
+    container = sanitize.parse_fragment(render_markdown(text))
     smarten(container)
     return xhtml.text_of(container) or text.strip()
