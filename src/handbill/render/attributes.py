@@ -16,7 +16,7 @@ _WHOLE_NUMBER = re.compile(r"^\d{1,6}$")
 # Patterns for rarer values stay strings: `re` compiles each on first use (and caches it), so a
 # book that never has one pays nothing at start-up.
 _INTEGER = r"-?\d{1,6}"
-_DATA_ATTRIBUTE = re.compile(r"^data-[a-z0-9_.-]+$")
+DATA_ATTRIBUTE = re.compile(r"^data-[a-z0-9_.-]+$")
 _NAME_TOKEN = r"[\w.:\-\u00b7\u0300-\u036f\u203f\u2040]+"  # XML's NMTOKEN
 _MIME_TYPE = r"[a-zA-Z0-9!#$&+\-^_]+/[a-zA-Z0-9!#$&+\-^_]+(?:\s*;.*)?"
 
@@ -35,7 +35,7 @@ def _integer(value: str) -> str | None:
     return str(max(-65534, min(int(value), 65534))) if re.fullmatch(_INTEGER, value) else None
 
 
-def _one_of(*words: str, fold: bool = True) -> Check:
+def one_of(*words: str, fold: bool = True) -> Check:
     """One of `words`; HTML's keywords match whatever their case (fold=False: the case counts)."""
     allowed = frozenset(words)
     if not fold:
@@ -52,10 +52,10 @@ VALUE_KINDS: dict[str, Check] = {
     "integer": _integer,
     "count": lambda value: _whole(value, 0, 65534),
     "span": lambda value: _whole(value, 1, 1000),
-    "direction": _one_of("ltr", "rtl", "auto"),
-    "explicit direction": _one_of("ltr", "rtl"),
-    "scope": _one_of("row", "col", "rowgroup", "colgroup"),
-    "list style": _one_of("1", "a", "A", "i", "I", fold=False),
+    "direction": one_of("ltr", "rtl", "auto"),
+    "explicit direction": one_of("ltr", "rtl"),
+    "scope": one_of("row", "col", "rowgroup", "colgroup"),
+    "list style": one_of("1", "a", "A", "i", "I", fold=False),
     "date or time": lambda value: value if is_datetime(value) else None,
     "date with optional time": lambda value: value if is_datetime(value, ("date", "global")) else None,
     "drop": lambda value: None,  # headers: IDREFS that rarely survive splitting
@@ -139,14 +139,14 @@ def is_datetime(value: str, forms: Iterable[str] = _DATETIME_FORMS) -> bool:
     return False
 
 
-_ALLOWED_ATTRIBUTES = {tag: GLOBAL_ATTRIBUTES | kinds for tag, kinds in ELEMENT_ATTRIBUTES.items()}
+ALLOWED_ATTRIBUTES = {tag: GLOBAL_ATTRIBUTES | kinds for tag, kinds in ELEMENT_ATTRIBUTES.items()}
 
 
-def _attribute_value(name: str, value: str, allowed: dict[str, str]) -> str | None:
+def attribute_value(name: str, value: str, allowed: dict[str, str]) -> str | None:
     """The value to keep for an attribute, or None to drop it."""
     kind = allowed.get(name)
     if kind is None:
-        return value.strip() if _DATA_ATTRIBUTE.match(name) else None
+        return value.strip() if DATA_ATTRIBUTE.match(name) else None
     if kind == "boolean":
         return name
     return VALUE_KINDS[kind](value if name in _UNTRIMMED else value.strip())

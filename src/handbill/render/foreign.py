@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from lxml import etree, html
 
 from ..xhtml import MATHML_NS, SVG_NS, XLINK_NS, drop_keep_tail, safe_id, text_of
-from .attributes import VALUE_KINDS, Check, _one_of
+from .attributes import VALUE_KINDS, Check, one_of
 
 if TYPE_CHECKING:
     from .sanitize import Report
@@ -54,11 +54,11 @@ _MATHML_LENGTH = (
     r"\s*(?:-?[0-9]*(?:[0-9]\.?|\.[0-9])[0-9]*(?:e[mx]|in|cm|mm|p[xtc]|%)?"
     r"|(?:negative)?(?:(?:very){0,2}thi(?:n|ck)|medium)mathspace)\s*"
 )
-_TRUE_OR_FALSE = _one_of("true", "false")
+_TRUE_OR_FALSE = one_of("true", "false")
 
 
 def _mathml_length(*keywords: str) -> Check:
-    words = _one_of(*keywords) if keywords else VALUE_KINDS["drop"]
+    words = one_of(*keywords) if keywords else VALUE_KINDS["drop"]
     return lambda value: value if re.fullmatch(_MATHML_LENGTH, value) else words(value)
 
 
@@ -72,13 +72,13 @@ _MATHML_VALUES = {
     "id": VALUE_KINDS["id"],
     "class": VALUE_KINDS["tokens"],
     "dir": VALUE_KINDS["explicit direction"],
-    "display": _one_of("block", "inline"),
-    "mathvariant": _one_of(
+    "display": one_of("block", "inline"),
+    "mathvariant": one_of(
         *"normal bold italic bold-italic double-struck bold-fraktur script bold-script fraktur sans-serif "
         "bold-sans-serif sans-serif-italic sans-serif-bold-italic monospace initial tailed looped stretched".split()
     ),
     "mathsize": _mathml_length("small", "normal", "big"),
-    "form": _one_of("prefix", "infix", "postfix"),
+    "form": one_of("prefix", "infix", "postfix"),
     "scriptlevel": lambda value: value if re.fullmatch(r"[+-]?\d{1,6}", value) else None,
     "columnspan": VALUE_KINDS["span"],
     "rowspan": VALUE_KINDS["span"],
@@ -135,7 +135,7 @@ _MATHML_PARENTS = {"mtr": "mtable", "mtd": "mtr", "annotation": "semantics", "mp
 _MATHML_ONLY_CHILDREN = {"mtable": frozenset({"mtr"}), "mtr": frozenset({"mtd"})}
 
 
-def _clean_foreign(root: html.HtmlElement, report: Report) -> None:
+def clean_foreign(root: html.HtmlElement, report: Report) -> None:
     """Inline SVG and MathML: into their namespaces, active parts removed, attributes limited.
 
     Markup that a reading system's SVG or MathML schema would still reject (unknown elements,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from lxml import html
 
 from ..xhtml import PHRASING, drop_keep_tail
-from .attributes import _ALLOWED_ATTRIBUTES, _DATA_ATTRIBUTE, GLOBAL_ATTRIBUTES
+from .attributes import ALLOWED_ATTRIBUTES, DATA_ATTRIBUTE, GLOBAL_ATTRIBUTES
 
 if TYPE_CHECKING:
     from .sanitize import Report
@@ -114,7 +114,7 @@ PHRASING_PARENTS = frozenset(tag for tag, model in CONTENT_MODEL.items() if mode
 """Elements whose children may only be phrasing content."""
 
 
-def _repair(parent: html.HtmlElement, report: Report, phrasing_only: bool) -> None:
+def repair_tree(parent: html.HtmlElement, report: Report, phrasing_only: bool) -> None:
     """Fix content models top-down, so that repaired children are checked again in place."""
     if isinstance(parent.tag, str) and parent.tag.startswith("{"):
         return  # SVG or MathML, cleaned on its own terms
@@ -140,7 +140,7 @@ def _repair(parent: html.HtmlElement, report: Report, phrasing_only: bool) -> No
             if problem is not None and not _fall_back(child, problem, report):
                 continue
             _attributes_in_context(child, parent.tag, report)
-        _repair(child, report, phrasing_only or child.tag in PHRASING_PARENTS)
+        repair_tree(child, report, phrasing_only or child.tag in PHRASING_PARENTS)
 
 
 def _misplaced(element: html.HtmlElement, parent: str) -> str | None:
@@ -339,7 +339,7 @@ def _to_span(element: html.HtmlElement) -> None:
 
 def _rename(element: html.HtmlElement, tag: str) -> None:
     element.tag = tag
-    allowed = _ALLOWED_ATTRIBUTES.get(tag, GLOBAL_ATTRIBUTES)
+    allowed = ALLOWED_ATTRIBUTES.get(tag, GLOBAL_ATTRIBUTES)
     for name in list(element.attrib):
-        if name not in allowed and not _DATA_ATTRIBUTE.match(name) and not name.startswith("{"):
+        if name not in allowed and not DATA_ATTRIBUTE.match(name) and not name.startswith("{"):
             del element.attrib[name]

@@ -21,9 +21,9 @@ from lxml import etree, html
 
 from ..config import XML_FORBIDDEN
 from ..xhtml import PHRASING, drop_keep_tail, unwrap
-from .attributes import _ALLOWED_ATTRIBUTES, GLOBAL_ATTRIBUTES, _attribute_value
-from .foreign import _clean_foreign
-from .repair import _repair
+from .attributes import ALLOWED_ATTRIBUTES, GLOBAL_ATTRIBUTES, attribute_value
+from .foreign import clean_foreign
+from .repair import repair_tree
 
 log = logging.getLogger("handbill")
 
@@ -45,6 +45,7 @@ MAX_DEPTH = 200
 _DECLARATION = re.compile(r"<!(?:ENTITY|ELEMENT|ATTLIST|NOTATION)\b(?:\"[^\"]*\"|'[^']*'|[^>\"'])*>", re.I)
 _DOCTYPE = re.compile(r"<!DOCTYPE\b[^>\[]*(?:>|(\[))", re.I)
 _SUBSET_END = re.compile(r"\]\s*(?:>|&gt;)")
+
 FLOW_ONLY = frozenset(
     "address article aside blockquote details div dl dd dt figcaption figure footer h1 h2 h3 "
     "h4 h5 h6 header hgroup hr li main nav ol p pre section summary table caption colgroup col "
@@ -151,7 +152,7 @@ def _strip_declarations(markup: str) -> str:
 def clean(container: html.HtmlElement, report: Report) -> None:
     """Make the tree safe and valid for an EPUB content document, in place."""
     _clean_children(container, report, 0)
-    _repair(container, report, phrasing_only=False)
+    repair_tree(container, report, phrasing_only=False)
 
 
 _QUIETLY_UNWRAPPED = frozenset("html body font center big tt strike nobr noscript".split())
@@ -166,7 +167,7 @@ def _clean_children(parent: html.HtmlElement, report: Report, depth: int) -> Non
             continue
         tag = element.tag.lower()
         if tag in ("svg", "math"):
-            _clean_foreign(element, report)
+            clean_foreign(element, report)
             continue
         if tag in DROP_WITH_CONTENT:
             report.note(f"removed <{tag}> and its content")
@@ -199,11 +200,11 @@ def _empty_void(element: html.HtmlElement) -> None:
 
 
 def _clean_attributes(element: html.HtmlElement, tag: str, report: Report) -> None:
-    allowed = _ALLOWED_ATTRIBUTES.get(tag, GLOBAL_ATTRIBUTES)
+    allowed = ALLOWED_ATTRIBUTES.get(tag, GLOBAL_ATTRIBUTES)
     attributes = element.attrib.items()
     kept: list[tuple[str, str]] = []
     for name, value in attributes:
-        keep = _attribute_value(name, value, allowed)
+        keep = attribute_value(name, value, allowed)
         if keep is not None:
             kept.append((name, keep))
         if keep is None:
