@@ -22,11 +22,11 @@ from pathlib import Path
 
 from ebooklib import epub
 
-from . import xhtml
-from .config import LATEST_YEAR
-from .errors import OutputError
-from .model import GENERATOR, Book, ContentDocument, TocEntry
-from .xhtml import escape, quoteattr
+from .. import xhtml
+from ..config import LATEST_YEAR
+from ..errors import OutputError
+from ..model import GENERATOR, Book, ContentDocument, TocEntry
+from ..xhtml import escape, quoteattr
 
 DEFAULT_TIME = datetime(1980, 1, 1, tzinfo=UTC)
 """The earliest time a zip can record: used when neither the book nor the environment names one."""
