@@ -5,6 +5,9 @@ specification forbids. The reader checks here find what Send to Kindle, Google P
 Apple Books and Adobe-engine readers reject or mangle in books that EPUBCheck passes (see
 the Readers and Accessibility notes). Every finding names the file inside the EPUB it is
 about. Nothing here prints: the command line decides how to show a `CheckReport`.
+
+In: the path of any file. Out: a `CheckReport` holding the problems the `reader` met opening it,
+the findings of every `rules` rule, and EPUBCheck's messages (`epubcheck`) as findings.
 """
 
 from __future__ import annotations
