@@ -956,7 +956,7 @@ def main() -> None:
         outcomes = list(pool.map(lambda ic: run_case(*ic), selected))
     books = [(o, p) for o in outcomes if o.rc == 0 for p in o.epubs]
     if books:
-        from handbill.epubcheck import validate_many
+        from handbill.check.epubcheck import validate_many
 
         flat = Path(tempfile.mkdtemp(prefix="attack-check-"))
         copies = []

@@ -23,7 +23,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from handbill.epubcheck import INSTALL_HINT, JAVA_HEAP, JVM_OPTIONS, TIMEOUT_SECONDS, jar_path
+from handbill.check.epubcheck import INSTALL_HINT, JAVA_HEAP, JVM_OPTIONS, TIMEOUT_SECONDS, jar_path
 
 PROGRAM = Path(__file__).with_name("EpubCheckBatch.java")
 SECONDS_PER_BOOK = 60.0  # the time limit at the end: TIMEOUT_SECONDS, and this per book still waiting

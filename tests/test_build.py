@@ -10,9 +10,9 @@ import pytest
 
 from handbill.build import Builder, make_book
 from handbill.config import load_config
-from handbill.epub import epub_bytes
 from handbill.errors import SourceError
 from handbill.render import markdown as render
+from handbill.write.epub import epub_bytes
 
 build_module = sys.modules["handbill.build"]  # `handbill.build` is the API's function; this is the module
 

@@ -134,7 +134,7 @@ def test_unwritable_output_is_an_error_not_a_traceback(tmp_path: Path) -> None:
 
 
 def test_disk_full_while_writing_is_an_error_and_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
-    from handbill import epub
+    from handbill.write import epub
 
     real = epub._PinnedZip.writestr
 

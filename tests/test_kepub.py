@@ -158,7 +158,7 @@ def test_kepub_alone_renames_the_same_way(write_book, tmp_path: Path) -> None:
 
 
 def test_kobo_id_renames_only_what_could_clash_and_never_two_ids_to_one() -> None:
-    from handbill.kepub import kobo_id
+    from handbill.write.kepub import kobo_id
 
     assert kobo_id("intro") == "intro" and kobo_id("kobo-like") == "kobo-like"
     assert kobo_id("book-inner") == "_book-inner" and kobo_id("kobo.2.1") == "_kobo.2.1"

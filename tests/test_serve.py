@@ -15,8 +15,8 @@ from lxml import etree
 
 from handbill.build import make_book
 from handbill.config import load_config
-from handbill.epub import epub_bytes, modified_time
 from handbill.serve import Edition, Library, ServeError, make_server, served_book
+from handbill.write.epub import epub_bytes, modified_time
 
 from .conftest import CONTENT, register
 from .serving import running

@@ -10,8 +10,8 @@ import pytest
 from lxml import etree
 
 from handbill.build import build
+from handbill.check.epubcheck import jar_path, validate
 from handbill.config import load_config
-from handbill.epubcheck import jar_path, validate
 
 from .conftest import CONTENT, REPO, Epub
 

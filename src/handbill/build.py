@@ -103,14 +103,14 @@ def _write_editions(
     shown: Path | None = None,
 ) -> Book:
     """Build the book into one EPUB per format (`epub`, `kepub`), each written as it is assembled."""
-    from .epub import EpubStream  # ebooklib is loaded when the first document is final
+    from .write.epub import EpubStream  # ebooklib is loaded when the first document is final
 
     streams: list[tuple[EpubStream, Callable[[ContentDocument], ContentDocument] | None]] = []
     try:
         for kind, target in targets.items():
             convert: Callable[[ContentDocument], ContentDocument] | None = None
             if kind == "kepub":
-                from .kepub import kepub_document
+                from .write.kepub import kepub_document
 
                 convert = kepub_document
             streams.append((EpubStream(target, modified, shown), convert))
@@ -122,7 +122,7 @@ def _write_editions(
         book = builder.make_book(config, sink)
         for stream, convert in streams:
             if convert is not None:
-                from .kepub import kepub_book  # its contents follow the ids the Kobo edition renames
+                from .write.kepub import kepub_book  # its contents follow the ids the Kobo edition renames
 
                 stream.finish(kepub_book(book))
             else:
@@ -152,7 +152,7 @@ def build(
     """
     if output is not None and hasattr(output, "write"):
         return _build_to_stream(config, output, formats, builder or Builder(), strict)  # type: ignore[arg-type]
-    from .epub import OutputFile, OutputFolder, check_target, modified_time
+    from .write.epub import OutputFile, OutputFolder, check_target, modified_time
 
     output = Path(output) if output is not None else None  # type: ignore[arg-type]
     modified = modified_time(config.modified, config.date)
@@ -185,7 +185,7 @@ def build(
 def _build_to_stream(
     config: BookConfig, stream: BinaryIO, formats: tuple[str, ...], builder: Builder, strict: bool
 ) -> BuildResult:
-    from .epub import modified_time
+    from .write.epub import modified_time
 
     if len(formats) != 1:
         raise ValueError("a stream holds one format; give a path to write several")
@@ -244,7 +244,7 @@ def _check_targets(output: Path, formats: tuple[str, ...], check: Callable[[Path
 
 def edition_bytes(config: BookConfig) -> tuple[Book, datetime, dict[str, bytes]]:
     """The book and every edition in memory, for serving."""
-    from .epub import modified_time
+    from .write.epub import modified_time
 
     modified = modified_time(config.modified, config.date)
     buffers = {kind: io.BytesIO() for kind in FORMATS}

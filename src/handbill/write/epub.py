@@ -3,8 +3,13 @@
 Each content document goes into the zip the moment it is final, so the book is never held
 whole. ebooklib, through its public API only, writes the package document and the NCX from
 its `EpubBook` model once the book is complete (see `_package_files`); handbill supplies the
-finished XHTML, its own navigation document and container, and a zip writer whose bytes
+finished XHTML, its own navigation document (`nav`) and container, and a zip writer whose bytes
 depend only on the book: `mimetype` first and stored, every timestamp pinned.
+
+In: the `Book` and its `ContentDocument` stream. Out: the EPUB, written to an `OutputFile` in its
+`OutputFolder` (a part file moved into place when whole: a failed build leaves nothing behind),
+after `check_target` has made sure the output path may be replaced; `modified_time` is the one
+timestamp the book carries.
 """
 
 from __future__ import annotations
@@ -22,11 +27,12 @@ from pathlib import Path
 
 from ebooklib import epub
 
-from . import xhtml
-from .config import LATEST_YEAR
-from .errors import OutputError
-from .model import GENERATOR, Book, ContentDocument, TocEntry
-from .xhtml import escape, quoteattr
+from .. import xhtml
+from ..config import LATEST_YEAR
+from ..errors import OutputError
+from ..model import GENERATOR, Book, ContentDocument, TocEntry
+from ..xhtml import quoteattr
+from .nav import nav_document
 
 DEFAULT_TIME = datetime(1980, 1, 1, tzinfo=UTC)
 """The earliest time a zip can record: used when neither the book nor the environment names one."""
@@ -153,7 +159,7 @@ class EpubStream:
             if any(resource.media_type.startswith("font/") for resource in book.resources):
                 # Apple Books ignores embedded fonts unless the book asks for them here.
                 self.zip.writestr("META-INF/com.apple.ibooks.display-options.xml", _APPLE_DISPLAY_OPTIONS)
-            self.zip.writestr(f"{_FOLDER}/nav.xhtml", _nav_document(book))
+            self.zip.writestr(f"{_FOLDER}/nav.xhtml", nav_document(book))
             self.zip.writestr(f"{_FOLDER}/toc.ncx", ncx)
             self.zip.close()
         except OSError as error:
@@ -422,27 +428,3 @@ def _accessibility(package: epub.EpubBook, book: Book) -> None:
     entries.append(("schema:accessibilitySummary", book.accessibility_summary))
     for name, value in entries:
         package.add_metadata(None, "meta", value, {"property": name})
-
-
-def _nav_document(book: Book) -> bytes:
-    """The EPUB 3 navigation document: table of contents and landmarks."""
-
-    def items(entries: tuple[TocEntry, ...]) -> str:
-        rows = []
-        for entry in entries:
-            nested = f"\n<ol>\n{items(entry.children)}\n</ol>\n" if entry.children else ""
-            rows.append(f"<li><a href={quoteattr(entry.href)}>{escape(entry.title)}</a>{nested}</li>")
-        return "\n".join(rows)
-
-    landmarks = "\n".join(
-        f'<li><a epub:type="{kind}" href={quoteattr(href)}>{escape(label)}</a></li>'
-        for kind, href, label in book.landmarks
-    )
-    stylesheets = [resource.file_name for resource in book.resources if resource.media_type == "text/css"]
-    body = (
-        '<nav epub:type="toc" id="toc" role="doc-toc">\n<h1>Contents</h1>\n'
-        f"<ol>\n{items(book.toc)}\n</ol>\n</nav>\n"
-        '<nav epub:type="landmarks" id="landmarks" hidden="hidden">\n<h2>Landmarks</h2>\n'
-        f"<ol>\n{landmarks}\n</ol>\n</nav>"
-    )
-    return xhtml.page("Contents", book.language, stylesheets, "frontmatter", body)

@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
-from .model import Book, ContentDocument, TocEntry
+from ..model import Book, ContentDocument, TocEntry
 
 XHTML = "http://www.w3.org/1999/xhtml"
 _X = f"{{{XHTML}}}"
