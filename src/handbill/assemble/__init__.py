@@ -13,9 +13,7 @@ through split, notes, links, resources and documents; toc gathers the contents.
 
 from __future__ import annotations
 
-import functools
 import logging
-import re
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -27,14 +25,11 @@ from ..model import Book, ContentDocument, Resource, Sink, TocEntry
 from ..names import slugify
 from ..render import RenderedDocument
 from ..sources import Manuscript
-from ..xhtml import quoteattr
 from .documents import _content_document, _cover_page
 from .links import (
-    _LINK_ONLY,
-    _PENDING,
-    _PENDING_TAG,
+    _fill_placeholders,
+    _make_placeholder,
     _point,
-    _relative,
     _resolve_link,
     _settle_ids,
     _source_key,
@@ -194,9 +189,7 @@ class _Assembly:
             if target is None or target in self.starts:
                 _point(link, self._resolve(href, source.name, source.path), part.file_name)
                 continue
-            moved = {name: link.attrib.pop(name) for name in ("href", *_LINK_ONLY) if name in link.attrib}
-            link.tag = f"{_PENDING}{len(self.pending)}"
-            self.pending.append(_Waiting(moved, bool(link.attrib), source.name, source.path))
+            _make_placeholder(link, self.pending, source.name, source.path)
             waits = True
         return waits
 
@@ -209,23 +202,9 @@ class _Assembly:
     def finish(self) -> list[ContentDocument]:
         """The documents, each placeholder made the link it stands for (or plain text)."""
         resolved = [self._resolve(link.attributes["href"], link.source, link.path) for link in self.pending]
-
-        def replace(match: re.Match[bytes], file_name: str) -> bytes:
-            closing, number, rest = match.group(1), int(match.group(2)), match.group(3)
-            link, href = self.pending[number], resolved[number]
-            if href is None and not link.other_attributes:
-                return b""  # nothing left to carry: only the link's content stays
-            if href is None:
-                tag, attributes = b"span", ""
-            else:
-                tag = b"a"
-                moved = dict(link.attributes, href=_relative(href, file_name))
-                attributes = "".join(f" {name}={quoteattr(value)}" for name, value in moved.items())
-            return b"</" + tag + b">" if closing else b"<" + tag + attributes.encode() + rest + b">"
-
         for index in self.waiting:
             document = self.documents[index]
-            data = _PENDING_TAG.sub(functools.partial(replace, file_name=document.file_name), document.data)
+            data = _fill_placeholders(document.data, document.file_name, self.pending, resolved)
             self.documents[index] = self.deliver(document._replace(data=data))
         return self.documents
 

@@ -19,6 +19,7 @@ from lxml import html
 
 from .. import xhtml
 from ..sources import MARKDOWN_SUFFIXES
+from ..xhtml import quoteattr
 from .split import _WITH_ID, _Part
 
 log = logging.getLogger("handbill")
@@ -43,6 +44,34 @@ _PENDING_TAG = re.compile(rb"<(/?)handbill-pending-(\d+)([^>]*)>")
 escapes every `<` in text and attribute values."""
 _LINK_ONLY = ("rel", "type", "hreflang", "epub:type", "role")
 """Attributes that mean something only on a link: they go when a link becomes plain text."""
+
+
+def _make_placeholder(link: html.HtmlElement, pending: list[_Waiting], source: str, path: Path) -> None:
+    """Turn a link to a source not yet assembled into placeholder number len(pending), its link
+    attributes kept aside in `pending` until `_fill_placeholders`."""
+    moved = {name: link.attrib.pop(name) for name in ("href", *_LINK_ONLY) if name in link.attrib}
+    link.tag = f"{_PENDING}{len(pending)}"
+    pending.append(_Waiting(moved, bool(link.attrib), source, path))
+
+
+def _fill_placeholders(data: bytes, file_name: str, pending: list[_Waiting], resolved: list[str | None]) -> bytes:
+    """A serialised document's placeholders made the links they stand for (`resolved`, by number),
+    or plain text where they lead nowhere."""
+
+    def replace(match: re.Match[bytes]) -> bytes:
+        closing, number, rest = match.group(1), int(match.group(2)), match.group(3)
+        link, href = pending[number], resolved[number]
+        if href is None and not link.other_attributes:
+            return b""  # nothing left to carry: only the link's content stays
+        if href is None:
+            tag, attributes = b"span", ""
+        else:
+            tag = b"a"
+            moved = dict(link.attributes, href=_relative(href, file_name))
+            attributes = "".join(f" {name}={quoteattr(value)}" for name, value in moved.items())
+        return b"</" + tag + b">" if closing else b"<" + tag + attributes.encode() + rest + b">"
+
+    return _PENDING_TAG.sub(replace, data)
 
 
 def _point(link: html.HtmlElement, resolved: str | None, file_name: str) -> None:
