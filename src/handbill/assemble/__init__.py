@@ -25,22 +25,22 @@ from ..model import Book, ContentDocument, Resource, Sink, TocEntry
 from ..names import slugify
 from ..render import RenderedDocument
 from ..sources import Manuscript
-from .documents import _content_document, _cover_page
+from .documents import content_document, cover_document
 from .links import (
-    _fill_placeholders,
-    _make_placeholder,
-    _point,
-    _resolve_link,
-    _settle_ids,
-    _source_key,
-    _target_source,
-    _unresolved,
-    _Waiting,
+    Waiting,
+    fill_placeholders,
+    make_placeholder,
+    point,
+    resolve_link,
+    settle_ids,
+    source_key,
+    target_source,
+    unresolved,
 )
-from .notes import _extract_notes, _place_notes
-from .resources import _cover, _ImageStore, _stylesheets
-from .split import DOCUMENT_TYPES, _iter_tag, _Part, _split_by_size, _split_into_pieces
-from .toc import _first_heading, _humanise, _toc, _warn_of_large_contents
+from .notes import extract_notes, place_notes
+from .resources import ImageStore, book_cover, stylesheet_resources
+from .split import DOCUMENT_TYPES, Part, iter_tag, split_by_size, split_into_pieces
+from .toc import first_heading, humanise, toc_entries, warn_of_large_contents
 
 __all__ = ["assemble"]
 
@@ -57,7 +57,7 @@ def assemble(manuscript: Manuscript, rendered: Iterable[RenderedDocument], sink:
     package needs to know of it (its data is left empty).
     """
     config = manuscript.config
-    by_key = {_source_key(name): name for name in manuscript.names}
+    by_key = {source_key(name): name for name in manuscript.names}
     assembly = _Assembly(config, by_key, sink)
     for document in rendered:
         assembly.add(document)
@@ -72,10 +72,10 @@ def assemble(manuscript: Manuscript, rendered: Iterable[RenderedDocument], sink:
         assembly.toc.append(TocEntry(first.title or title, first.file_name))
     authors = config.authors
 
-    cover = _cover(config, title, authors)
+    cover = book_cover(config, title, authors)
     cover_resource = Resource(f"images/cover.{cover.extension}", cover.media_type, cover.data, "cover-image")
     cover_page = assembly.deliver(
-        _cover_page(config.language, title, authors, cover_resource.file_name, assembly.stylesheets)
+        cover_document(config.language, title, authors, cover_resource.file_name, assembly.stylesheets)
     )
     landmarks = [("cover", cover_page.file_name, "Cover")]
     if assembly.titlepage is not None:
@@ -83,7 +83,7 @@ def assemble(manuscript: Manuscript, rendered: Iterable[RenderedDocument], sink:
     landmarks.append(("toc", "nav.xhtml", "Table of Contents"))
     landmarks.append(("bodymatter", assembly.bodymatter or documents[0].file_name, "Start of Content"))
 
-    _warn_of_large_contents(assembly.toc, config.source)
+    warn_of_large_contents(assembly.toc, config.source)
     images = assembly.images.resources
     return Book(
         title=title,
@@ -115,8 +115,8 @@ class _Assembly:
         self.sink = sink
         self.by_key = by_key
         """Every source of the book, by the key links name it with."""
-        self.stylesheets = _stylesheets(config)
-        self.images = _ImageStore(config)
+        self.stylesheets = stylesheet_resources(config)
+        self.images = ImageStore(config)
         self.title = config.title or ""
         self.pieces = 0
         self.documents: list[ContentDocument] = []
@@ -125,39 +125,39 @@ class _Assembly:
         self.bodymatter: str | None = None
         self.targets: dict[tuple[str, str], str] = {}
         self.starts: dict[str, str] = {}
-        self.pending: list[_Waiting] = []
+        self.pending: list[Waiting] = []
         """Links to sources not yet seen, numbered by their place here."""
         self.waiting: list[int] = []
         """The documents (by index) that hold such links."""
 
     def add(self, rendered: RenderedDocument) -> None:
         """Finish one source's chapters; its tree is not needed afterwards."""
-        notes = _extract_notes(rendered.container)
-        pieces = list(_split_into_pieces(rendered, self.config))
+        notes = extract_notes(rendered.container)
+        pieces = list(split_into_pieces(rendered, self.config))
         if not pieces:
             return
         if not self.documents:
-            self.title = self.title or _first_heading(pieces[0]) or self._fallback_title()
+            self.title = self.title or first_heading(pieces[0]) or self._fallback_title()
         for piece in pieces:
             # Untitled pieces get an honest label for the contents, never text in the body.
             self.pieces += 1
             if not piece.title:
                 stem = piece.rendered.source.path.stem
-                piece.title = self.title if self.pieces == 1 else _humanise(stem) or f"Section {self.pieces}"
+                piece.title = self.title if self.pieces == 1 else humanise(stem) or f"Section {self.pieces}"
 
-        parts = list(_split_by_size(pieces, notes))
+        parts = list(split_by_size(pieces, notes))
         chapter_title = ""
         for number, part in enumerate(parts, start=len(self.documents) + 1):
             part.file_name = f"text-{number:03d}.xhtml"
             if part.first:
                 chapter_title = part.piece.title or ""
             part.chapter_title = chapter_title
-            _place_notes(part, notes)
-            _settle_ids(part, self.targets, self.starts)
+            place_notes(part, notes)
+            settle_ids(part, self.targets, self.starts)
         for part in parts:
             waits = self._rewrite_links(part)
             self.images.embed(part)
-            document = _content_document(part, self.config.language, self.stylesheets)
+            document = content_document(part, self.config.language, self.stylesheets)
             if waits:
                 self.waiting.append(len(self.documents))
             self.documents.append(document if waits else self.deliver(document))
@@ -165,38 +165,38 @@ class _Assembly:
                 self.titlepage = part.file_name
             if DOCUMENT_TYPES[part.piece.kind][1] == "bodymatter" and self.bodymatter is None:
                 self.bodymatter = part.file_name
-        self.toc += _toc(parts, self.config.toc_depth)
+        self.toc += toc_entries(parts, self.config.toc_depth)
         rendered.report.warn(str(rendered.source.path))
 
     def _fallback_title(self) -> str:
         """A book with no title in book.toml and no `#` heading is named after its folder or file."""
         stem = self.config.source.resolve().stem
-        title = _humanise(stem) or stem.strip() or "Untitled"
+        title = humanise(stem) or stem.strip() or "Untitled"
         log.warning("%s: no title in book.toml and no '#' heading; the book is called %r", self.config.source, title)
         return title
 
-    def _rewrite_links(self, part: _Part) -> bool:
+    def _rewrite_links(self, part: Part) -> bool:
         """Point the part's links at their targets; True if some wait for a later source."""
         source = part.piece.rendered.source
         waits = False
-        for link in list(_iter_tag(part.blocks, "a")):
+        for link in list(iter_tag(part.blocks, "a")):
             href = link.get("href")
             if href is None:
                 if not link.get("id"):
                     xhtml.unwrap(link)
                 continue
-            target = _target_source(href, source.name, self.by_key)
+            target = target_source(href, source.name, self.by_key)
             if target is None or target in self.starts:
-                _point(link, self._resolve(href, source.name, source.path), part.file_name)
+                point(link, self._resolve(href, source.name, source.path), part.file_name)
                 continue
-            _make_placeholder(link, self.pending, source.name, source.path)
+            make_placeholder(link, self.pending, source.name, source.path)
             waits = True
         return waits
 
     def _resolve(self, href: str, source_name: str, source_path: Path) -> str | None:
-        resolved = _resolve_link(href, source_name, self.targets, self.starts, self.by_key)
+        resolved = resolve_link(href, source_name, self.targets, self.starts, self.by_key)
         if resolved is None:
-            log.warning("%s: link to %r %s; kept as plain text", source_path, href, _unresolved(href))
+            log.warning("%s: link to %r %s; kept as plain text", source_path, href, unresolved(href))
         return resolved
 
     def finish(self) -> list[ContentDocument]:
@@ -204,7 +204,7 @@ class _Assembly:
         resolved = [self._resolve(link.attributes["href"], link.source, link.path) for link in self.pending]
         for index in self.waiting:
             document = self.documents[index]
-            data = _fill_placeholders(document.data, document.file_name, self.pending, resolved)
+            data = fill_placeholders(document.data, document.file_name, self.pending, resolved)
             self.documents[index] = self.deliver(document._replace(data=data))
         return self.documents
 

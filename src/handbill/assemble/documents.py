@@ -1,24 +1,20 @@
-"""One `_Part` as an XHTML content document, and the cover page.
+"""One `Part` as an XHTML content document, and the cover page.
 
-In: a finished `_Part` (ids settled, notes placed, links and images pointed), the book's language
+In: a finished `Part` (ids settled, notes placed, links and images pointed), the book's language
 and stylesheets. Out: a `ContentDocument` holding its serialised page and what the package
 needs to know of it (kind, properties, words).
 """
 
 from __future__ import annotations
 
-import logging
-
 from .. import xhtml
 from ..model import ContentDocument, Resource
 from ..xhtml import quoteattr
-from .resources import _hrefs
-from .split import DOCUMENT_TYPES, HEADINGS, _Part
-
-log = logging.getLogger("handbill")
+from .resources import stylesheet_hrefs
+from .split import DOCUMENT_TYPES, HEADINGS, Part
 
 
-def _content_document(part: _Part, language: str, stylesheets: list[Resource]) -> ContentDocument:
+def content_document(part: Part, language: str, stylesheets: list[Resource]) -> ContentDocument:
     piece = part.piece
     role, matter = DOCUMENT_TYPES[piece.kind]
     heading = next((block for block in part.blocks if block.tag in HEADINGS), None)
@@ -44,14 +40,14 @@ def _content_document(part: _Part, language: str, stylesheets: list[Resource]) -
         file_name=part.file_name,
         item_id=part.file_name.removesuffix(".xhtml"),
         title=part.chapter_title,
-        data=xhtml.page(part.chapter_title, language, _hrefs(stylesheets), matter, body),
+        data=xhtml.page(part.chapter_title, language, stylesheet_hrefs(stylesheets), matter, body),
         kind=piece.kind,
         properties=tuple(properties),
         words=words,
     )
 
 
-def _cover_page(
+def cover_document(
     language: str, title: str, authors: tuple[str, ...], image: str, stylesheets: list[Resource]
 ) -> ContentDocument:
     alt = f"Cover of {title}" + (f" by {', '.join(authors)}" if authors else "")
@@ -63,6 +59,6 @@ def _cover_page(
         file_name="cover.xhtml",
         item_id="cover",
         title="Cover",
-        data=xhtml.page("Cover", language, _hrefs(stylesheets), "cover", body, body_class="cover"),
+        data=xhtml.page("Cover", language, stylesheet_hrefs(stylesheets), "cover", body, body_class="cover"),
         kind="cover",
     )

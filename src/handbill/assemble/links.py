@@ -1,6 +1,6 @@
 """Ids and links across documents: where each target ended up, and links pointed at it.
 
-In: `_Part`s with their file names, and the book's source names. Out: ids made unique per
+In: `Part`s with their file names, and the book's source names. Out: ids made unique per
 document and recorded by (source, id); links resolved to `file.xhtml#id`, web addresses made
 valid URLs (or plain text when they cannot be), and the placeholder element a link to a source not
 yet assembled is serialised as until `_Assembly.finish` makes it a link.
@@ -8,7 +8,6 @@ yet assembled is serialised as until `_Assembly.finish` makes it a link.
 
 from __future__ import annotations
 
-import logging
 import posixpath
 import re
 from pathlib import Path
@@ -20,14 +19,12 @@ from lxml import html
 from .. import xhtml
 from ..sources import MARKDOWN_SUFFIXES
 from ..xhtml import quoteattr
-from .split import _WITH_ID, _Part
-
-log = logging.getLogger("handbill")
+from .split import WITH_ID, Part
 
 _LINKABLE_SUFFIXES = (*MARKDOWN_SUFFIXES, ".html", ".htm", ".xhtml")
 
 
-class _Waiting(NamedTuple):
+class Waiting(NamedTuple):
     """A link to a source not yet assembled, serialised as a placeholder element."""
 
     attributes: dict[str, str]
@@ -46,15 +43,15 @@ _LINK_ONLY = ("rel", "type", "hreflang", "epub:type", "role")
 """Attributes that mean something only on a link: they go when a link becomes plain text."""
 
 
-def _make_placeholder(link: html.HtmlElement, pending: list[_Waiting], source: str, path: Path) -> None:
+def make_placeholder(link: html.HtmlElement, pending: list[Waiting], source: str, path: Path) -> None:
     """Turn a link to a source not yet assembled into placeholder number len(pending), its link
-    attributes kept aside in `pending` until `_fill_placeholders`."""
+    attributes kept aside in `pending` until `fill_placeholders`."""
     moved = {name: link.attrib.pop(name) for name in ("href", *_LINK_ONLY) if name in link.attrib}
     link.tag = f"{_PENDING}{len(pending)}"
-    pending.append(_Waiting(moved, bool(link.attrib), source, path))
+    pending.append(Waiting(moved, bool(link.attrib), source, path))
 
 
-def _fill_placeholders(data: bytes, file_name: str, pending: list[_Waiting], resolved: list[str | None]) -> bytes:
+def fill_placeholders(data: bytes, file_name: str, pending: list[Waiting], resolved: list[str | None]) -> bytes:
     """A serialised document's placeholders made the links they stand for (`resolved`, by number),
     or plain text where they lead nowhere."""
 
@@ -67,17 +64,17 @@ def _fill_placeholders(data: bytes, file_name: str, pending: list[_Waiting], res
             tag, attributes = b"span", ""
         else:
             tag = b"a"
-            moved = dict(link.attributes, href=_relative(href, file_name))
+            moved = dict(link.attributes, href=relative_href(href, file_name))
             attributes = "".join(f" {name}={quoteattr(value)}" for name, value in moved.items())
         return b"</" + tag + b">" if closing else b"<" + tag + attributes.encode() + rest + b">"
 
     return _PENDING_TAG.sub(replace, data)
 
 
-def _point(link: html.HtmlElement, resolved: str | None, file_name: str) -> None:
+def point(link: html.HtmlElement, resolved: str | None, file_name: str) -> None:
     """Set a link's target, or make it plain text when it has none."""
     if resolved is not None:
-        link.set("href", _relative(resolved, file_name))
+        link.set("href", relative_href(resolved, file_name))
         return
     link.tag = "span"
     del link.attrib["href"]
@@ -87,19 +84,19 @@ def _point(link: html.HtmlElement, resolved: str | None, file_name: str) -> None
         xhtml.unwrap(link)
 
 
-def _relative(href: str, file_name: str) -> str:
+def relative_href(href: str, file_name: str) -> str:
     """A target in the linking document itself is named by its fragment alone."""
     return href[len(file_name) :] if href.startswith(file_name + "#") else href
 
 
-def _settle_ids(part: _Part, targets: dict[tuple[str, str], str], starts: dict[str, str]) -> None:
+def settle_ids(part: Part, targets: dict[tuple[str, str], str], starts: dict[str, str]) -> None:
     """Make the part's ids unique within it, and record where each (source, id) and each
     source's start ended up."""
     source = part.piece.rendered.source.name
     starts.setdefault(source, part.file_name)
     seen: set[str] = set()
     for block in part.blocks:
-        for element in _WITH_ID(block):
+        for element in WITH_ID(block):
             value = element.get("id")
             if value in seen:
                 number = 2
@@ -111,7 +108,7 @@ def _settle_ids(part: _Part, targets: dict[tuple[str, str], str], starts: dict[s
             targets.setdefault((source, value), f"{part.file_name}#{value}")
 
 
-def _source_key(name: str) -> str:
+def source_key(name: str) -> str:
     lowered = name.lower()
     for suffix in _LINKABLE_SUFFIXES:
         if lowered.endswith(suffix):
@@ -122,7 +119,7 @@ def _source_key(name: str) -> str:
     return name
 
 
-def _resolve_link(
+def resolve_link(
     href: str,
     source_name: str,
     targets: dict[tuple[str, str], str],
@@ -134,14 +131,14 @@ def _resolve_link(
         return None
     if parts.scheme or parts.netloc:
         return _web_address(href.strip() if parts.scheme else "https:" + href.strip())
-    target = _target_source(href, source_name, by_key)
+    target = target_source(href, source_name, by_key)
     if target is None:
         return None
     fragment = xhtml.safe_id(unquote(parts.fragment))  # ids were made safe the same way
     return targets.get((target, fragment)) if fragment else starts.get(target)
 
 
-def _target_source(href: str, source_name: str, by_key: dict[str, str]) -> str | None:
+def target_source(href: str, source_name: str, by_key: dict[str, str]) -> str | None:
     """The source a link inside the book points to (None: a web address, or no such source)."""
     parts = _split_url(href)
     if parts is None or parts.scheme or parts.netloc:
@@ -149,7 +146,7 @@ def _target_source(href: str, source_name: str, by_key: dict[str, str]) -> str |
     if not parts.path:
         return source_name
     joined = posixpath.normpath(posixpath.join(posixpath.dirname(source_name), unquote(parts.path)))
-    return by_key.get(_source_key(joined.rstrip("/")))
+    return by_key.get(source_key(joined.rstrip("/")))
 
 
 def _split_url(href: str) -> SplitResult | None:
@@ -195,7 +192,7 @@ def _web_address(href: str) -> str | None:
     return head + rest
 
 
-def _unresolved(href: str) -> str:
+def unresolved(href: str) -> str:
     """Why a link that leads nowhere was not kept, for the warning."""
     parts = _split_url(href)
     if parts is None or parts.scheme or parts.netloc:

@@ -1,23 +1,19 @@
 """Footnotes into EPUB 3 popup notes.
 
-In: a source's container (Python-Markdown's trailing footnote div) and each `_Part` of it.
+In: a source's container (Python-Markdown's trailing footnote div) and each `Part` of it.
 Out: the notes taken out by id, then each placed as an `<aside epub:type="footnote">` at the end of
 the part that first refers to it, its back-link first and its reference marked as a noteref.
 """
 
 from __future__ import annotations
 
-import logging
-
 from lxml import html
 
 from .. import xhtml
-from .split import _Part
-
-log = logging.getLogger("handbill")
+from .split import Part
 
 
-def _extract_notes(container: html.HtmlElement) -> dict[str, html.HtmlElement]:
+def extract_notes(container: html.HtmlElement) -> dict[str, html.HtmlElement]:
     """Python-Markdown puts footnotes in a trailing div; take them out to place per chapter."""
     notes: dict[str, html.HtmlElement] = {}
     for holder in container.findall("div"):
@@ -34,7 +30,7 @@ def _extract_notes(container: html.HtmlElement) -> dict[str, html.HtmlElement]:
     return notes
 
 
-def _place_notes(part: _Part, notes: dict[str, html.HtmlElement]) -> None:
+def place_notes(part: Part, notes: dict[str, html.HtmlElement]) -> None:
     """Popup notes: a noteref in the text, an aside at the end of the same document."""
     placed: list[html.HtmlElement] = []
     for block in part.blocks:

@@ -1,6 +1,6 @@
 """The book's files besides its text: images read from the sources, stylesheets, the cover.
 
-In: `_Part`s whose `<img>` name files beside their source, and the `BookConfig`. Out: `Resource`s
+In: `Part`s whose `<img>` name files beside their source, and the `BookConfig`. Out: `Resource`s
 for each image read once (from inside the book only, checked, under a safe name; the alt text
 kept where it cannot be), the stylesheets (styles.py) and the `CoverImage` (cover.py, loaded lazily).
 """
@@ -20,12 +20,12 @@ from ..model import CoverImage, Resource
 from ..names import slugify
 from ..sources import read_limited
 from ..styles import stylesheet_files
-from .split import _iter_tag, _Part
+from .split import Part, iter_tag
 
 log = logging.getLogger("handbill")
 
 
-class _ImageStore:
+class ImageStore:
     """Reads each referenced image once, from inside the book only, under a safe name."""
 
     def __init__(self, config: BookConfig):
@@ -33,9 +33,9 @@ class _ImageStore:
         self.by_path: dict[Path, Resource | None] = {}
         self.resources: list[Resource] = []
 
-    def embed(self, part: _Part) -> None:
+    def embed(self, part: Part) -> None:
         source = part.piece.rendered.source
-        for image in list(_iter_tag(part.blocks, "img")):
+        for image in list(iter_tag(part.blocks, "img")):
             resource = self._resource(image.get("src", ""), source.path)
             if resource is None:
                 xhtml.drop_keep_tail(image, keep_text=image.get("alt", ""))
@@ -88,11 +88,11 @@ class _ImageStore:
         return resource
 
 
-def _stylesheets(config: BookConfig) -> list[Resource]:
+def stylesheet_resources(config: BookConfig) -> list[Resource]:
     return [Resource(*entry) for entry in stylesheet_files(config)]
 
 
-def _cover(config: BookConfig, title: str, authors: tuple[str, ...]) -> CoverImage:
+def book_cover(config: BookConfig, title: str, authors: tuple[str, ...]) -> CoverImage:
     from ..cover import draw_cover, load_cover  # Pillow is loaded once the text is done with
 
     if config.cover is not None:
@@ -112,5 +112,5 @@ def _display_date(date: str | None) -> str | None:
     return pieces[0]
 
 
-def _hrefs(stylesheets: list[Resource]) -> list[str]:
+def stylesheet_hrefs(stylesheets: list[Resource]) -> list[str]:
     return [sheet.file_name for sheet in stylesheets if sheet.media_type == "text/css"]

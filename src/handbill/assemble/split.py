@@ -1,7 +1,7 @@
 """Cut one rendered source into pieces (chapters at headings) and parts (output documents).
 
-In: a `RenderedDocument` and the book's `BookConfig`. Out: `_Piece`s, one per chapter the source
-makes, then `_Part`s of at most MAX_DOCUMENT_BYTES each (with their notes), splitting between
+In: a `RenderedDocument` and the book's `BookConfig`. Out: `Piece`s, one per chapter the source
+makes, then `Part`s of at most MAX_DOCUMENT_BYTES each (with their notes), splitting between
 blocks and, where one block is too large, inside it (tables by rows, lists by items, paragraphs
 by text, preformatted text by lines). Also the facts every later step shares: the headings, the
 document types a source may declare, and the size limits.
@@ -56,7 +56,7 @@ DOCUMENT_TYPES = {
 
 
 @dataclass
-class _Piece:
+class Piece:
     """Part of a source document that becomes one chapter (before size splitting)."""
 
     rendered: RenderedDocument
@@ -69,17 +69,17 @@ class _Piece:
 
 
 @dataclass
-class _Part:
+class Part:
     """One output document: a chapter, or a continuation of a long one."""
 
-    piece: _Piece
+    piece: Piece
     blocks: list[html.HtmlElement]
     file_name: str = ""
     chapter_title: str = ""
     first: bool = True
 
 
-def _split_into_pieces(document: RenderedDocument, config: BookConfig) -> Iterator[_Piece]:
+def split_into_pieces(document: RenderedDocument, config: BookConfig) -> Iterator[Piece]:
     meta = document.source.meta
     blocks = _top_level_blocks(document.container)
     if not any(_has_content(block) for block in blocks):
@@ -104,7 +104,7 @@ def _split_into_pieces(document: RenderedDocument, config: BookConfig) -> Iterat
         title = xhtml.text_of(heading) if heading is not None else None
         if index == 0 and meta.get("title"):
             title = inline_text(str(meta["title"]))
-        yield _Piece(
+        yield Piece(
             rendered=document,
             blocks=group,
             title=title or None,
@@ -196,14 +196,14 @@ blocks are not measured. The source's own length is no bound: one reference defi
 used thousands of times."""
 
 
-def _split_by_size(pieces: list[_Piece], notes: dict[str, html.HtmlElement]) -> Iterator[_Part]:
+def split_by_size(pieces: list[Piece], notes: dict[str, html.HtmlElement]) -> Iterator[Part]:
     """Each piece as parts of at most MAX_DOCUMENT_BYTES (with their notes), split between blocks
     and, where one block is too large, inside it (`_split_block`)."""
     sizes = _Sizes(notes)
     for piece in pieces:
         markup_size = piece.rendered.markup_size
         if markup_size is not None and markup_size * _MAX_EXPANSION < MAX_DOCUMENT_BYTES:
-            yield _Part(piece=piece, blocks=piece.blocks)
+            yield Part(piece=piece, blocks=piece.blocks)
             continue
         current: list[html.HtmlElement] = []
         size = 0
@@ -211,11 +211,11 @@ def _split_by_size(pieces: list[_Piece], notes: dict[str, html.HtmlElement]) -> 
         for block in piece.blocks:
             for unit, unit_size in _fitting(block, sizes, piece.rendered.source.path):
                 if current and size + unit_size > MAX_DOCUMENT_BYTES and not _only_headings(current):
-                    yield _Part(piece=piece, blocks=current, first=first)
+                    yield Part(piece=piece, blocks=current, first=first)
                     current, size, first = [], 0, False
                 current.append(unit)
                 size += unit_size
-        yield _Part(piece=piece, blocks=current, first=first)
+        yield Part(piece=piece, blocks=current, first=first)
 
 
 def _only_headings(blocks: list[html.HtmlElement]) -> bool:
@@ -412,7 +412,7 @@ def _split_table(table: html.HtmlElement, sizes: _Sizes) -> list[html.HtmlElemen
 
 
 def _without_ids(element: html.HtmlElement) -> html.HtmlElement:
-    for marked in _WITH_ID(element):
+    for marked in WITH_ID(element):
         del marked.attrib["id"]
     return element
 
@@ -533,10 +533,10 @@ def _split_preformatted(block: html.HtmlElement) -> list[html.HtmlElement]:
     return pieces
 
 
-_WITH_ID = etree.XPath("descendant-or-self::*[@id]")
+WITH_ID = etree.XPath("descendant-or-self::*[@id]")
 
 
-def _iter_tag(blocks: list[html.HtmlElement], tag: str) -> Iterator[html.HtmlElement]:
+def iter_tag(blocks: list[html.HtmlElement], tag: str) -> Iterator[html.HtmlElement]:
     """Every element of the kind in the blocks, in document order."""
     for block in blocks:
         yield from block.iter(tag)

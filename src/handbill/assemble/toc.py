@@ -1,6 +1,6 @@
 """Contents entries and titles.
 
-In: a source's `_Part`s and the book's `toc_depth`. Out: `TocEntry`s (a chapter, with its next
+In: a source's `Part`s and the book's `toc_depth`. Out: `TocEntry`s (a chapter, with its next
 heading level as children), the titles given to untitled pieces and books, and a warning when the
 navigation document would be too large for Adobe-engine readers.
 """
@@ -15,24 +15,24 @@ from pathlib import Path
 from .. import xhtml
 from ..model import TocEntry
 from . import split  # split.READER_LIMIT_BYTES: the limit is stated once, there
-from .split import _Part, _Piece
+from .split import Part, Piece
 
 log = logging.getLogger("handbill")
 
 
-def _first_heading(piece: _Piece) -> str | None:
+def first_heading(piece: Piece) -> str | None:
     for block in piece.blocks:
         if block.tag == "h1":
             return xhtml.text_of(block) or None
     return None
 
 
-def _humanise(stem: str) -> str:
+def humanise(stem: str) -> str:
     words = re.sub(r"^[\d\s._-]+", "", stem).replace("_", " ").replace("-", " ").strip()
     return words[:1].upper() + words[1:]
 
 
-def _warn_of_large_contents(toc: list[TocEntry], source: Path) -> None:
+def warn_of_large_contents(toc: list[TocEntry], source: Path) -> None:
     """The navigation document cannot be split (a book has one): past what Adobe-engine readers
     open, say so and how to make it smaller."""
     size = sum(60 + len(entry.title.encode("utf-8")) + len(entry.href) for entry in _flattened(toc))
@@ -54,7 +54,7 @@ def _flattened(entries: Iterable[TocEntry]) -> Iterator[TocEntry]:
         yield from _flattened(entry.children)
 
 
-def _toc(parts: list[_Part], depth: int) -> Iterator[TocEntry]:
+def toc_entries(parts: list[Part], depth: int) -> Iterator[TocEntry]:
     for index, part in enumerate(parts):
         piece = part.piece
         if not part.first or not piece.in_toc:
