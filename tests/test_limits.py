@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handbill import book as book_module
 from handbill import sources
+from handbill.assemble import split as split_module
 from handbill.cli import cli
 
 from .conftest import reader_text
@@ -253,7 +253,7 @@ def test_a_six_thousand_row_table_becomes_tables_that_repeat_its_header(write_bo
 
 
 def test_a_long_ordered_list_continues_its_numbering(write_book, build_book, monkeypatch) -> None:
-    monkeypatch.setattr(book_module, "MAX_DOCUMENT_BYTES", 20_000)
+    monkeypatch.setattr(split_module, "MAX_DOCUMENT_BYTES", 20_000)
     items = "\n".join(f"{n}. item {n} " + "word " * 20 for n in range(7, 1007))
     epub, warnings = build_book(write_book({"a.md": "# List\n\n" + items + "\n"}))
     assert not warnings
@@ -272,10 +272,10 @@ def test_reversed_and_valued_items_keep_their_numbers(monkeypatch) -> None:
     """A reversed list counts down from its length; an item with a value sets the count."""
     from lxml import html
 
-    monkeypatch.setattr(book_module, "MAX_DOCUMENT_BYTES", 2_000)
+    monkeypatch.setattr(split_module, "MAX_DOCUMENT_BYTES", 2_000)
     items = "".join(f"<li>{number}{'x' * 100}</li>" for number in range(32, 2, -1))
     listing = html.fragment_fromstring(f'<ol reversed="reversed">{items}<li value="100">100</li><li>99</li></ol>')
-    pieces = book_module._split_block(listing, book_module._Sizes({}))
+    pieces = split_module._split_block(listing, split_module._Sizes({}))
     assert len(pieces) > 2 and pieces[0].get("start") is None
     for piece in pieces[1:]:
         assert piece.get("reversed") == "reversed"
@@ -332,7 +332,7 @@ def test_a_short_source_that_renders_long_is_measured(write_book, build_book) ->
     ],
 )
 def test_large_blocks_are_split_with_every_word_kept(write_book, build_book, monkeypatch, markdown, kind) -> None:
-    monkeypatch.setattr(book_module, "MAX_DOCUMENT_BYTES", 20_000)
+    monkeypatch.setattr(split_module, "MAX_DOCUMENT_BYTES", 20_000)
     epub, _ = build_book(write_book({"a.md": "# Heading\n\n" + markdown + "\n"}))
     documents = sizes_and_documents(epub)
     assert len(documents) > 2
@@ -357,8 +357,8 @@ def _render_whole(markdown: str):
 
 
 def test_a_block_that_cannot_be_split_is_warned_of_by_name(write_book, build_book, monkeypatch) -> None:
-    monkeypatch.setattr(book_module, "MAX_DOCUMENT_BYTES", 20_000)
-    monkeypatch.setattr(book_module, "READER_LIMIT_BYTES", 26_000)
+    monkeypatch.setattr(split_module, "MAX_DOCUMENT_BYTES", 20_000)
+    monkeypatch.setattr(split_module, "READER_LIMIT_BYTES", 26_000)
     book = write_book({"a.md": "# T\n\n| a |\n|---|\n| " + "x" * 30_000 + " |\n| " + "y" * 25_000 + " |\n"})
     epub, warnings = build_book(book)
     assert warnings == [  # the row of 25 KB fits what readers open: not worth a warning
@@ -369,7 +369,7 @@ def test_a_block_that_cannot_be_split_is_warned_of_by_name(write_book, build_boo
 
 
 def test_a_table_of_contents_too_large_for_one_document_is_warned_of(write_book, build_book, monkeypatch) -> None:
-    monkeypatch.setattr(book_module, "READER_LIMIT_BYTES", 5_000)
+    monkeypatch.setattr(split_module, "READER_LIMIT_BYTES", 5_000)
     book = write_book({f"{n:03d}.md": f"# Chapter {n}\n\n## Part\n\ntext\n" for n in range(60)})
     epub, warnings = build_book(book)
     assert len(epub.toc()) == 120

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
-from .book import assemble
+from .assemble import assemble
 from .config import BookConfig
 from .model import Book, ContentDocument, Sink
 from .render import Progress, RenderedDocument, render_each
