@@ -15,7 +15,7 @@ from handbill.build import make_book
 from handbill.cli import cli
 from handbill.config import load_config
 from handbill.epub import epub_bytes, modified_time
-from handbill.serve import LIMITS, Edition, Library, ServerLimits, served_book
+from handbill.site import LIMITS, Edition, Library, ServerLimits, served_book
 
 from .conftest import CONTENT
 from .serving import get, running

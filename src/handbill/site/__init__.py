@@ -1,0 +1,52 @@
+"""The site of served books: HTML pages, OPDS catalogs, and the WSGI app that serves them.
+
+In: built books (`served_book(book, editions, updated)`). Out: the `Library` WSGI app and,
+through `make_server`, a hardened waitress server for `handbill serve`. Pages (`pages`) and
+feeds (`opds`) do not depend on the app or the server, so the same site can be written to disk.
+
+    books.py   the served-book records: Edition, ServedBook, served_book
+    pages.py   the landing page, book cards, contents pages, chapters read online
+    opds.py    the OPDS 1.2 (Atom) and OPDS 2.0 (JSON) catalogs
+    app.py     Library: routing, downloads, byte ranges
+    server.py  waitress limits, listen, make_server, addresses, QR for the terminal
+"""
+
+from .app import Library
+from .books import EPUB_TYPE, Edition, ServedBook, served_book
+from .opds import OPDS_2, OPDS_ACQUISITION, opds2_feed, opds_feed
+from .pages import qr_svg
+from .server import (
+    LIMITS,
+    ServeError,
+    ServerLimits,
+    is_loopback,
+    lan_address,
+    listen,
+    make_server,
+    public_address,
+    qr_terminal,
+    url_host,
+)
+
+__all__ = [
+    "EPUB_TYPE",
+    "LIMITS",
+    "OPDS_2",
+    "OPDS_ACQUISITION",
+    "Edition",
+    "Library",
+    "ServeError",
+    "ServedBook",
+    "ServerLimits",
+    "is_loopback",
+    "lan_address",
+    "listen",
+    "make_server",
+    "opds2_feed",
+    "opds_feed",
+    "public_address",
+    "qr_svg",
+    "qr_terminal",
+    "served_book",
+    "url_host",
+]
