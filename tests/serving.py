@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from handbill.serve import LIMITS, Library, ServerLimits, make_server
+from handbill.site import LIMITS, Library, ServerLimits, make_server
 
 
 @contextmanager

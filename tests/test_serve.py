@@ -15,7 +15,7 @@ from lxml import etree
 
 from handbill.build import make_book
 from handbill.config import load_config
-from handbill.serve import Edition, Library, ServeError, make_server, served_book
+from handbill.site import Edition, Library, ServeError, make_server, served_book
 from handbill.write.epub import epub_bytes, modified_time
 
 from .conftest import CONTENT, register
@@ -259,7 +259,7 @@ def test_a_forged_host_header_never_reaches_a_page(server: Server, path: str) ->
 def test_ipv6_addresses_are_bracketed_in_what_is_printed_and_in_qr_codes() -> None:
     from urllib.parse import urlsplit
 
-    from handbill.serve import public_address, qr_svg
+    from handbill.site import public_address, qr_svg
 
     assert public_address("::1", 8000) == "http://[::1]:8000/"
     assert public_address("fe80::1%eth0", 80) == "http://[fe80::1%eth0]:80/"
@@ -327,7 +327,7 @@ def test_two_books_with_one_title_get_two_addresses_and_both_are_offered(write_b
 
 
 def test_slugs_never_collide_with_each_other_or_with_a_cover_thumbnail_address() -> None:
-    from handbill.serve import ServedBook
+    from handbill.site import ServedBook
 
     def served(slug: str) -> ServedBook:
         edition = Edition("EPUB", f"{slug}.epub", b"")

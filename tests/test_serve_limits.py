@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from handbill.build import make_book
 from handbill.cli import cli
 from handbill.config import load_config
-from handbill.serve import LIMITS, Edition, Library, ServerLimits, served_book
+from handbill.site import LIMITS, Edition, Library, ServerLimits, served_book
 from handbill.write.epub import epub_bytes, modified_time
 
 from .conftest import CONTENT

@@ -327,7 +327,7 @@ def serve(books: tuple[Path, ...], host: str, port: int) -> None:
     """
     from .build import edition_bytes, kepub_path
     from .config import load_config
-    from .serve import Edition, Library, is_loopback, listen, make_server, qr_terminal, served_book
+    from .site import Edition, Library, is_loopback, listen, make_server, qr_terminal, served_book
 
     listening = listen(host, port)  # a port in use is said before the books are built
     library = []
