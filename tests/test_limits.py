@@ -358,7 +358,7 @@ def _render_whole(markdown: str):
 
 def test_a_block_that_cannot_be_split_is_warned_of_by_name(write_book, build_book, monkeypatch) -> None:
     monkeypatch.setattr(split_module, "MAX_DOCUMENT_BYTES", 20_000)
-    monkeypatch.setattr(split_module, "READER_LIMIT_BYTES", 26_000)
+    monkeypatch.setattr(split_module, "READER_LIMIT_BYTES", 26 * 1024)
     book = write_book({"a.md": "# T\n\n| a |\n|---|\n| " + "x" * 30_000 + " |\n| " + "y" * 25_000 + " |\n"})
     epub, warnings = build_book(book)
     assert warnings == [  # the row of 25 KB fits what readers open: not worth a warning

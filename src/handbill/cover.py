@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 
 from . import DATA
 from .errors import CoverError
-from .images import PNG_SIGNATURE, BadImage, plain_png
+from .images import BadImage, plain_png
 from .model import CoverImage
+from .names import PNG_SIGNATURE
 from .sources import read_limited
 
 if TYPE_CHECKING:  # Pillow is imported where a cover is made: a build needs it only at the end

@@ -15,7 +15,7 @@ import warnings
 import zlib
 from typing import TYPE_CHECKING, NamedTuple
 
-from .names import image_type
+from .names import PNG_SIGNATURE, image_type
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -25,7 +25,6 @@ MAX_IMAGE_PIXELS = 40_000_000
 photo decodes to 120 MB. Larger images are left out (a cover: an error); the size is read from
 the header, before anything is decoded."""
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PILLOW_FORMATS = {"image/png": ("PNG",), "image/jpeg": ("JPEG", "MPO"), "image/gif": ("GIF",), "image/webp": ("WEBP",)}
 # Bits per pixel of each PNG colour type at each allowed bit depth.
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}

@@ -14,6 +14,10 @@ from . import __version__
 GENERATOR = f"handbill {__version__}"
 """What the package document names as the tool that made the book."""
 
+READER_LIMIT_BYTES = 260 * 1024
+"""Adobe-engine readers (older Kobo, many apps) struggle with a content document larger than
+this: the assembler keeps below it and `check` flags what is above it."""
+
 
 class CoverImage(NamedTuple):
     """The cover as it goes into the book: JPEG or PNG bytes and their size in pixels."""

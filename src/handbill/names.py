@@ -13,8 +13,10 @@ def slugify(text: str, limit: int = 80) -> str:
     return slug[:limit].rstrip("-")
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
 _IMAGE_SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
+    (PNG_SIGNATURE, "image/png", "png"),
     (b"\xff\xd8\xff", "image/jpeg", "jpg"),
     (b"GIF87a", "image/gif", "gif"),
     (b"GIF89a", "image/gif", "gif"),

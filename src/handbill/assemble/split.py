@@ -21,12 +21,11 @@ from lxml import etree, html
 
 from .. import xhtml
 from ..config import BookConfig, check_language
+from ..model import READER_LIMIT_BYTES
 from ..render import RenderedDocument, inline_text
 
 log = logging.getLogger("handbill")
 
-READER_LIMIT_BYTES = 260_000
-"""Adobe-engine readers struggle above roughly 260 KB of XHTML in one file."""
 MAX_DOCUMENT_BYTES = 200_000
 """The most text handbill puts in one content document, leaving room below READER_LIMIT_BYTES."""
 
@@ -280,7 +279,7 @@ def _fitting(block: html.HtmlElement, sizes: _Sizes, path: Path) -> Iterator[tup
                 path,
                 block.tag,
                 size // 1000,
-                READER_LIMIT_BYTES // 1000,
+                READER_LIMIT_BYTES // 1024,
             )
     sizes.counted.update(notes)  # placed: its notes are not counted again
     yield block, size

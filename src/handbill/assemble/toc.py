@@ -43,7 +43,7 @@ def warn_of_large_contents(toc: list[TocEntry], source: Path) -> None:
         "%s: the table of contents (nav.xhtml) is about %d KB, over the %d KB Adobe-engine readers open; %s",
         source,
         size // 1000,
-        split.READER_LIMIT_BYTES // 1000,
+        split.READER_LIMIT_BYTES // 1024,
         advice,
     )
 

@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterator
 from PIL import Image
 
 from ..languages import is_language_tag
+from ..model import READER_LIMIT_BYTES as LARGE_DOCUMENT_BYTES
 from .reader import NS, GatheredEpub, legacy_cover_id, link_target, resolve
 from .report import Finding
 
 KINDLE_MAX_BYTES = 50_000_000  # Send to Kindle by e-mail
-LARGE_DOCUMENT_BYTES = 260 * 1024  # Adobe-engine readers struggle above this
 COVER_MIN_SIDE, COVER_MAX_SIDE = 640, 7200  # Google Play Books
 COVER_APPLE_WIDTH = 1400  # Apple Books' recommendation
 COVER_MAX_BYTES = 2 * 1024 * 1024
