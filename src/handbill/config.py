@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from .errors import ConfigError
 from .languages import repaired_language_tag
 
-log = logging.getLogger("handbill")
+log = logging.getLogger(__name__)
 
 CONFIG_NAME = "book.toml"
 MAX_CONFIG_BYTES = 1024 * 1024

@@ -15,7 +15,7 @@ from .config import XML_FORBIDDEN as _XML_FORBIDDEN
 from .config import BookConfig
 from .errors import SourceError
 
-log = logging.getLogger("handbill")
+log = logging.getLogger(__name__)
 
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
 SUMMARY_NAME = "SUMMARY.md"

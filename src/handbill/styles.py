@@ -34,7 +34,7 @@ from .sources import read_limited
 if TYPE_CHECKING:
     from tinycss2.ast import Node
 
-log = logging.getLogger("handbill")
+log = logging.getLogger(__name__)
 
 FONT_TYPES = {".ttf": "font/ttf", ".otf": "font/otf", ".woff": "font/woff", ".woff2": "font/woff2"}
 FORBIDDEN_PROPERTIES = frozenset({"direction", "unicode-bidi"})

@@ -44,7 +44,7 @@ from .toc import first_heading, humanise, toc_entries, warn_of_large_contents
 
 __all__ = ["assemble"]
 
-log = logging.getLogger("handbill")
+log = logging.getLogger(__name__)
 
 
 def assemble(manuscript: Manuscript, rendered: Iterable[RenderedDocument], sink: Sink | None = None) -> Book:

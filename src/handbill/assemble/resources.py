@@ -22,7 +22,7 @@ from ..sources import read_limited
 from ..styles import stylesheet_files
 from .split import Part, iter_tag
 
-log = logging.getLogger("handbill")
+log = logging.getLogger(__name__)
 
 
 class ImageStore:

@@ -24,7 +24,7 @@ from ..config import BookConfig, check_language
 from ..model import READER_LIMIT_BYTES
 from ..render import RenderedDocument, inline_text
 
-log = logging.getLogger("handbill")
+log = logging.getLogger(__name__)
 
 MAX_DOCUMENT_BYTES = 200_000
 """The most text handbill puts in one content document, leaving room below READER_LIMIT_BYTES."""

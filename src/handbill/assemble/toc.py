@@ -17,7 +17,7 @@ from ..model import TocEntry
 from . import split  # split.READER_LIMIT_BYTES: the limit is stated once, there
 from .split import Part, Piece
 
-log = logging.getLogger("handbill")
+log = logging.getLogger(__name__)
 
 
 def first_heading(piece: Piece) -> str | None:

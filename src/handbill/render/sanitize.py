@@ -25,7 +25,7 @@ from .attributes import ALLOWED_ATTRIBUTES, GLOBAL_ATTRIBUTES, attribute_value
 from .foreign import clean_foreign
 from .repair import repair_tree
 
-log = logging.getLogger("handbill")
+log = logging.getLogger(__name__)
 
 _PARSER = html.HTMLParser(
     remove_comments=True, remove_pis=True, no_network=True, remove_blank_text=False, huge_tree=True
