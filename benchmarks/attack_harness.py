@@ -50,9 +50,6 @@ def gif(frames=1, w=20, h=20) -> bytes:
     return out.getvalue()
 
 
-SECRET_PNG = png(extra=b"").replace(b"IEND", b"IEND")  # placeholder; secret pngs carry SECRET in a text chunk
-
-
 def secret_png() -> bytes:
     from PIL.PngImagePlugin import PngInfo
 

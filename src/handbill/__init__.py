@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sys as _sys
 import types as _types
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from os import PathLike
 from pathlib import Path as _Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -65,19 +65,29 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'handbill' has no attribute {name!r}")
-    from importlib import import_module
+def _lazy_attributes(
+    package: str, modules: dict[str, str], namespace: dict[str, Any]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """A package's `__getattr__` and `__dir__` for names imported from its modules (`modules`:
+    name -> module) only when first used, then kept in its `namespace`."""
 
-    value = getattr(import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+    def get(name: str) -> Any:
+        module = modules.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        from importlib import import_module
+
+        value = getattr(import_module(f".{module}", package), name)
+        namespace[name] = value
+        return value
+
+    def listing() -> list[str]:
+        return sorted(set(namespace) | set(namespace["__all__"]))
+
+    return get, listing
 
 
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = _lazy_attributes(__name__, _LAZY, globals())
 
 
 class _Package(_types.ModuleType):

@@ -81,24 +81,16 @@ class BookConfig:
     allow_outside: tuple[Path, ...] = ()
     """Files and folders outside the project the user named on the command line (`--allow-outside`)."""
 
-    @property
-    def allowed_roots(self) -> tuple[Path, ...]:
-        """Folders whose images, fonts and stylesheets may be read into the book."""
-        roots = [self.root]
-        if self.assets is not None:
-            roots.append(self.assets)
-        return (*roots, *self.allow_outside)
-
     def may_embed(self, path: Path) -> bool:
         """Whether an image, font or stylesheet file may go into the book: inside the book folder or
         `assets` (symlinks followed, no hidden folder such as `.git`), or named with `--allow-outside`."""
         return is_inside(path, (self.root,) if self.assets is None else (self.root, self.assets), self.allow_outside)
 
-    def may_read(self, path: Path, roots: tuple[Path, ...] | None = None) -> bool:
-        """Whether the book may read `path`: inside one of `roots` (default: the project folder)
-        after symlinks are followed, and not in a hidden folder there (`.git`, `.ssh`, ...),
+    def may_read(self, path: Path) -> bool:
+        """Whether the book may read `path` (a chapter, SUMMARY.md's links): inside the project
+        folder after symlinks are followed, and not in a hidden folder there (`.git`, `.ssh`, ...),
         or inside something the user named with `--allow-outside`."""
-        return is_inside(path, roots or (self.project or self.root,), self.allow_outside)
+        return is_inside(path, (self.project or self.root,), self.allow_outside)
 
 
 def is_inside(path: Path, roots: tuple[Path, ...], allowed: tuple[Path, ...] = ()) -> bool:
