@@ -152,12 +152,12 @@ def build(
     """
     if output is not None and hasattr(output, "write"):
         return _build_to_stream(config, output, formats, builder or Builder(), strict)  # type: ignore[arg-type]
-    from .write.epub import OutputFile, OutputFolder, check_target, modified_time
+    from .write.epub import OutputFile, OutputFolder, modified_time
 
     output = Path(output) if output is not None else None  # type: ignore[arg-type]
     modified = modified_time(config.modified, config.date)
     if output is not None:
-        _check_targets(output, formats, check_target)
+        _check_targets(_edition_paths(output, formats))
     folder = OutputFolder(output.parent if output else Path("dist"), output)
     files: dict[str, OutputFile] = {}
     try:
@@ -168,11 +168,11 @@ def build(
             started = time.perf_counter()
             book = _write_editions(config, builder or Builder(), targets, modified, output or folder.path)
             log.info("%s: %d chapters in %.2f s", config.source, book.chapters, time.perf_counter() - started)
-        _refuse_warnings(strict, warnings, output or default_output(book))
         path = output or default_output(book)
-        final = {kind: path if kind == "epub" else kepub_path(path) for kind in files}
+        _refuse_warnings(strict, warnings, path)
+        final = _edition_paths(path, formats)
         if output is None:
-            _check_targets(path, formats, check_target)
+            _check_targets(final)  # every edition, before the first takes its place
         paths = tuple(file.commit(final[kind]) for kind, file in files.items())
     except BaseException:
         for file in files.values():
@@ -227,19 +227,25 @@ def _refuse_warnings(strict: bool, warnings: list[str], output: Path | None) -> 
         raise StrictError(f"{count} in strict mode; nothing was written", output)
 
 
-def _check_targets(output: Path, formats: tuple[str, ...], check: Callable[[Path], None]) -> None:
+def _edition_paths(output: Path, formats: tuple[str, ...]) -> dict[str, Path]:
+    """Where each format goes: the EPUB at `output`, the Kobo edition beside it."""
+    return {kind: output if kind == "epub" else kepub_path(output) for kind in formats}
+
+
+def _check_targets(paths: dict[str, Path]) -> None:
     """Every edition gets a file of its own, and each may replace only an earlier EPUB."""
-    paths = [output if kind == "epub" else kepub_path(output) for kind in formats]
-    if len(set(paths)) < len(paths):
+    from .write.epub import check_target
+
+    if len(set(paths.values())) < len(paths):
         from .errors import OutputError
 
         raise OutputError(
             "would hold both the EPUB and the Kobo edition; name the EPUB (book.epub) and the Kobo"
             " edition is written beside it as book.kepub.epub",
-            output,
+            next(iter(paths.values())),
         )
-    for path in paths:
-        check(path)
+    for path in paths.values():
+        check_target(path)
 
 
 def edition_bytes(config: BookConfig) -> tuple[Book, datetime, dict[str, bytes]]:

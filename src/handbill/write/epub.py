@@ -294,14 +294,13 @@ class OutputFile:
         raise AssertionError("unreachable")
 
     def commit(self, target: Path) -> Path:
+        """Take the final name (checked again: it may have changed while the book was built).
+        On failure the caller discards the file."""
+        check_target(target)
         try:
-            check_target(target)
             os.chmod(self.path, 0o644)
             os.replace(self.path, target)
-        except (OSError, OutputError) as error:
-            self.discard()
-            if isinstance(error, OutputError):
-                raise
+        except OSError as error:
             raise OutputError(f"cannot write the e-book ({error.strerror})", target) from error
         return target
 
