@@ -146,7 +146,7 @@ def load_config(book: Path, allow_outside: tuple[Path, ...] = (), **overrides: A
     if config_file.is_file():
         settings = _read_toml(config_file)
         if isinstance(settings.get("book"), dict):
-            settings, root = _from_mdbook(settings, root, config_file)
+            settings, root = _from_mdbook(settings, root, config_file, project)
     else:
         config_file = None  # type: ignore[assignment]
     given = {key: value for key, value in overrides.items() if value not in (None, ())}
@@ -176,7 +176,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError("invalid TOML: nested too deeply", path) from error
 
 
-def _from_mdbook(settings: dict[str, Any], root: Path, config_file: Path) -> tuple[dict[str, Any], Path]:
+def _from_mdbook(settings: dict[str, Any], root: Path, config_file: Path, project: Path) -> tuple[dict[str, Any], Path]:
     """An mdBook project: its [book] table holds the metadata, its sources are in `src/`
     (a `src` that leads out of the project folder is refused)."""
     book = settings["book"]
@@ -184,7 +184,7 @@ def _from_mdbook(settings: dict[str, Any], root: Path, config_file: Path) -> tup
     source_folder = book.get("src", "src")
     if isinstance(source_folder, str) and source_folder.strip():
         folder = root / source_folder
-        if not is_inside(folder, (project_root(root),)):
+        if not is_inside(folder, (project,)):
             raise ConfigError(f"[book] src {source_folder!r} leads outside the book's project folder", config_file)
         if folder.is_dir():
             root = folder
@@ -322,9 +322,9 @@ def _to_config(
     source: Path,
     root: Path,
     config_file: Path | None,
-    overrides: frozenset[str] = frozenset(),
-    project: Path | None = None,
-    allow_outside: tuple[Path, ...] = (),
+    overrides: frozenset[str],
+    project: Path,
+    allow_outside: tuple[Path, ...],
 ) -> BookConfig:
     """Read every setting through its declaration; every problem is reported at once."""
     problems: list[str] = []
@@ -353,7 +353,6 @@ def _to_config(
             values[field] = read
 
     # Every file the settings name stays inside the project; what the command line names may not.
-    project = project or project_root(root)
     for key in _NAMED_FILES:
         named = values.get(key)
         if named is None or key in overrides:
