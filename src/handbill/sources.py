@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .config import XML_FORBIDDEN as _XML_FORBIDDEN
-from .config import BookConfig
+from .config import BookConfig, is_inside
 from .errors import SourceError
 
 log = logging.getLogger(__name__)
@@ -120,8 +120,8 @@ def _check_inside(path: Path, config: BookConfig, where: Path, line: int | None 
 
 
 def _stays_inside(path: Path, root: Path) -> bool:
-    """A symlink that leads out of the book folder is not part of the book."""
-    if path.resolve().is_relative_to(root.resolve()):
+    """A symlink that leads out of the book folder (or into a hidden folder) is not part of the book."""
+    if is_inside(path, (root,)):
         return True
     log.warning("%s: leads outside the book folder; left out", path)
     return False
