@@ -8,6 +8,7 @@ is written as `build` writes one: to a `.part` file that takes its name only whe
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -15,6 +16,8 @@ from typing import Any, NamedTuple
 from .config import CONFIG_NAME
 from .errors import HandbillError
 from .sources import MARKDOWN_SUFFIXES
+
+log = logging.getLogger(__name__)
 
 
 def _holds_a_book(folder: Path) -> bool:
@@ -96,6 +99,7 @@ def build_editions(
     from .config import load_config
 
     claimed: list[Path] = []
+    identifiers: dict[str, Path] = {}
     for source in sources:
         try:
             config = load_config(source, allow_outside, **overrides)
@@ -105,4 +109,13 @@ def build_editions(
             continue
         wanted = default_output(result.book, result.path.parent)
         claimed.extend(result.paths)
+        if result.book.identifier in identifiers:
+            log.warning(
+                "%s: has the identifier of %s (%s); reading apps will take them for one book: give each"
+                " 'work' (editions of one work) or its own 'identifier' in book.toml",
+                config.config_file or source,
+                identifiers[result.book.identifier],
+                result.book.identifier,
+            )
+        identifiers.setdefault(result.book.identifier, source)
         yield Outcome(source, result, renamed_from=wanted if wanted != result.path else None)
