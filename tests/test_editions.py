@@ -227,7 +227,7 @@ def test_one_book_with_o_naming_a_folder_is_still_refused(edition_set: dict[str,
     folder = tmp_path / "out"
     folder.mkdir()
     code, _, stderr = run("build", str(edition_set["en"]), "-o", str(folder))
-    assert code == 1 and f"{folder}: is a folder" in stderr and not any(folder.iterdir())
+    assert code == 2 and "--output" in stderr and f"'{folder}' is a folder" in stderr and not any(folder.iterdir())
 
 
 def test_work_must_be_text(tmp_path: Path) -> None:

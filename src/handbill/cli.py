@@ -138,6 +138,9 @@ def build(
         _build_set(several, output, formats, given, allow_outside, check_after, strict, authors, split_level)
         return
     book = books[0] if books else Path("content")
+    if output is not None and output.is_dir():
+        problem = f"{str(output)!r} is a folder; name the EPUB file (a folder is for several books)"
+        raise click.BadParameter(problem, param_hint="'-o' / '--output'")
     to_stdout = output is not None and str(output) == "-"
     if to_stdout:
         _refuse_stdout_with(formats, check_after, watch)
