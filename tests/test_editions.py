@@ -262,7 +262,7 @@ def library(edition_set: dict[str, Path], tmp_path: Path) -> Library:
 
 
 def fetch(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)  # generous: the test machines are shared
     try:
         connection.request("GET", path, headers=headers or {})
         response = connection.getresponse()

@@ -134,8 +134,12 @@ def build(
     formats = FORMATS if format_ == "all" else (format_,)
     several = edition_sources(books or (Path("content"),))
     if several is not None:
-        given = {"--title": title, "--language": language, "--cover": cover, "--watch": watch}
-        _build_set(several, output, formats, given, allow_outside, check_after, strict, authors, split_level)
+        for option, value in {"--title": title, "--language": language, "--cover": cover, "--watch": watch}.items():
+            if value:
+                count = len(several)
+                raise click.UsageError(f"{option} is for one book; {count} books were given (build them one by one)")
+        overrides = {"authors": authors, "split_level": split_level}
+        _build_set(several, output, formats, check_after, strict, allow_outside, **overrides)
         return
     book = books[0] if books else Path("content")
     if output is not None and output.is_dir():
@@ -178,21 +182,24 @@ def build(
         raise SystemExit(1)
 
 
-def _build_set(  # type: ignore[no-untyped-def]
-    books: list[Path], output: Path | None, formats, given, allow_outside, check_after, strict, authors, split_level
+def _build_set(
+    books: list[Path],
+    output: Path | None,
+    formats: tuple[str, ...],
+    check_after: bool,
+    strict: bool,
+    allow_outside: tuple[Path, ...],
+    **overrides: object,
 ) -> None:
     """Several books in one run, into one folder: each book's line as it is done, exit status 1
     at the end if any failed."""
     from .editions import build_editions
 
-    for option, value in given.items():
-        if value:
-            raise click.UsageError(f"{option} is for one book; {len(books)} books were given (build them one by one)")
     names_a_file = output is not None and (str(output) == "-" or output.suffix.lower() == ".epub" or output.is_file())
     if output is not None and names_a_file and not output.is_dir():
         raise click.UsageError(f"-o {output}: with several books, -o names a folder (such as -o dist/)")
     failed, written = [], []
-    outcomes = build_editions(books, output, formats, strict, allow_outside, authors=authors, split_level=split_level)
+    outcomes = build_editions(books, output, formats, strict, allow_outside, **overrides)
     for outcome in outcomes:
         if outcome.error is not None:
             click.echo(f"Error: {outcome.error.format_message()}", err=True)
