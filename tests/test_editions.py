@@ -430,3 +430,31 @@ def test_books_without_a_work_stay_entries_of_their_own(library: Library) -> Non
     grouped = works(library.books.values())
     assert [len(work.editions) for work in grouped] == [3, 1]
     assert in_preferred_order(grouped[1].editions, "de") == grouped[1].editions
+
+
+def test_serve_opens_a_folder_of_book_folders_and_groups_the_work(
+    edition_set: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`handbill serve editions/ minutes/` as typed: the server is replaced by one that only
+    keeps the app it was given, so the command returns instead of serving."""
+    import handbill.site
+
+    served: list[Library] = []
+
+    class Kept:
+        def __init__(self, app: Library, listening) -> None:  # type: ignore[no-untyped-def]
+            served.append(app)
+            self.listening = listening
+
+        def run(self) -> None:
+            pass
+
+        def close(self) -> None:
+            self.listening.close()
+
+    monkeypatch.setattr(handbill.site, "make_server", lambda app, host, port, listening: Kept(app, listening))
+    code, stdout, _ = run("serve", str(tmp_path / "editions"), str(edition_set["other"]), "--host", "127.0.0.1")
+    assert code == 1 and "serving 4 book(s)" in stdout  # the "stopped" of Ctrl-C, as the real server ends
+    grouped = works(served[0].books.values())
+    assert [[edition.book.language for edition in work.editions] for work in grouped] == [["ar", "de", "en"], ["en"]]
+    assert grouped[0].key == "general-strike" and grouped[1].key is None
