@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from copy import deepcopy
 from datetime import datetime
 from pathlib import Path
@@ -85,8 +86,21 @@ def make_book(config: BookConfig) -> Book:
     return Builder().make_book(config)
 
 
-def default_output(book: Book) -> Path:
-    return Path("dist") / f"{book.slug or 'book'}.epub"
+def default_output(book: Book, folder: Path = Path("dist")) -> Path:
+    return folder / f"{book.slug or 'book'}.epub"
+
+
+def _unclaimed(path: Path, book: Book, formats: tuple[str, ...], claimed: Collection[Path]) -> Path:
+    """`path`, or when an edition built earlier in the same run took it (two editions of one
+    title), the name with the book's language added (`title-de.epub`), then a number."""
+    candidates = itertools.chain(
+        (path, path.with_name(f"{path.stem}-{book.language.lower()}.epub")),
+        (path.with_name(f"{path.stem}-{book.language.lower()}-{number}.epub") for number in itertools.count(2)),
+    )
+    for candidate in candidates:
+        if not set(_edition_paths(candidate, formats).values()) & set(claimed):
+            return candidate
+    raise AssertionError("unreachable")
 
 
 def kepub_path(output: Path) -> Path:
@@ -139,8 +153,13 @@ def build(
     formats: tuple[str, ...] = ("epub",),
     builder: Builder | None = None,
     strict: bool = False,
+    into: Path | None = None,
+    claimed: Collection[Path] = (),
 ) -> BuildResult:
     """Build the book and write each format (default: the EPUB at `dist/<slug>.epub`).
+
+    Without `output`, the book goes into the folder `into` (default `dist`) under its slug; a name in
+    `claimed` (written earlier in the same run) is not taken again (see `_unclaimed`).
 
     Each format is written to a temporary file beside its final name, which it takes only once
     the whole book is written: a failed build leaves any earlier output untouched, and no
@@ -158,7 +177,7 @@ def build(
     modified = modified_time(config.modified, config.date)
     if output is not None:
         _check_targets(_edition_paths(output, formats))
-    folder = OutputFolder(output.parent if output else Path("dist"), output)
+    folder = OutputFolder(output.parent if output else (into or Path("dist")), output)
     files: dict[str, OutputFile] = {}
     try:
         with _warnings_logged() as warnings:
@@ -168,7 +187,7 @@ def build(
             started = time.perf_counter()
             book = _write_editions(config, builder or Builder(), targets, modified, output or folder.path)
             log.info("%s: %d chapters in %.2f s", config.source, book.chapters, time.perf_counter() - started)
-        path = output or default_output(book)
+        path = output or _unclaimed(default_output(book, folder.path), book, formats, claimed)
         _refuse_warnings(strict, warnings, path)
         final = _edition_paths(path, formats)
         if output is None:

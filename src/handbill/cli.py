@@ -69,12 +69,12 @@ def cli(context: click.Context, quiet: bool, verbose: int) -> None:
 
 
 @cli.command()
-@click.argument("book", required=False, default="content", type=_Path(path_type=Path))
+@click.argument("books", nargs=-1, type=_Path(path_type=Path))
 @click.option(
     "-o",
     "--output",
-    type=_Path(path_type=Path, dir_okay=False, allow_dash=True),
-    help="Where to write the EPUB (default: dist/<slug>.epub); - for standard output.",
+    type=_Path(path_type=Path, allow_dash=True),
+    help="Where to write the EPUB (default: dist/<slug>.epub); - for standard output. With several books: a folder.",
 )
 @click.option("--title", help="Book title (overrides book.toml).")
 @click.option("--author", "authors", multiple=True, help="Author; repeat for several (overrides book.toml).")
@@ -103,7 +103,7 @@ def cli(context: click.Context, quiet: bool, verbose: int) -> None:
 @click.option("--watch", is_flag=True, help="Keep running and rebuild whenever a source file changes.")
 @click.option("--strict", is_flag=True, help="Any warning is an error: write nothing and exit with status 1.")
 def build(
-    book: Path,
+    books: tuple[Path, ...],
     output: Path | None,
     title: str | None,
     authors: tuple[str, ...],
@@ -116,17 +116,35 @@ def build(
     watch: bool,
     strict: bool,
 ) -> None:
-    """Build BOOK (a folder of Markdown, or one Markdown file) into an EPUB.
+    """Build BOOKS (each a folder of Markdown, or one Markdown file; default: ./content) into EPUBs.
+
+    Several books (or a folder of book folders, one per edition) are built one after another
+    into the folder -o (default: dist); a book that fails does not stop the others.
 
     \b
-    Example:
+    Examples:
         handbill build content -o dist/statement.epub --format all
+        handbill build editions/en editions/de editions/ar -o dist/
     """
     from .build import FORMATS, Builder
     from .build import build as build_book
     from .config import load_config
+    from .editions import edition_sources
 
     formats = FORMATS if format_ == "all" else (format_,)
+    several = edition_sources(books or (Path("content"),))
+    if several is not None:
+        for option, value in {"--title": title, "--language": language, "--cover": cover, "--watch": watch}.items():
+            if value:
+                count = len(several)
+                raise click.UsageError(f"{option} is for one book; {count} books were given (build them one by one)")
+        overrides = {"authors": authors, "split_level": split_level}
+        _build_set(several, output, formats, check_after, strict, allow_outside, **overrides)
+        return
+    book = books[0] if books else Path("content")
+    if output is not None and output.is_dir():
+        problem = f"{str(output)!r} is a folder; name the EPUB file (a folder is for several books)"
+        raise click.BadParameter(problem, param_hint="'-o' / '--output'")
     to_stdout = output is not None and str(output) == "-"
     if to_stdout:
         _refuse_stdout_with(formats, check_after, watch)
@@ -161,6 +179,41 @@ def build(
         return
     paths = once()
     if check_after and not all([_report(path) for path in paths]):
+        raise SystemExit(1)
+
+
+def _build_set(
+    books: list[Path],
+    output: Path | None,
+    formats: tuple[str, ...],
+    check_after: bool,
+    strict: bool,
+    allow_outside: tuple[Path, ...],
+    **overrides: object,
+) -> None:
+    """Several books in one run, into one folder: each book's line as it is done, exit status 1
+    at the end if any failed."""
+    from .editions import build_editions
+
+    names_a_file = output is not None and (str(output) == "-" or output.suffix.lower() == ".epub" or output.is_file())
+    if output is not None and names_a_file and not output.is_dir():
+        raise click.UsageError(f"-o {output}: with several books, -o names a folder (such as -o dist/)")
+    failed, written = [], []
+    outcomes = build_editions(books, output, formats, strict, allow_outside, **overrides)
+    for outcome in outcomes:
+        if outcome.error is not None:
+            click.echo(f"Error: {outcome.error.format_message()}", err=True)
+            failed.append(outcome.source)
+            continue
+        if outcome.renamed_from is not None:
+            taken, named = outcome.renamed_from.name, outcome.result.path.name
+            _say(f"note: {outcome.source}: {taken} is another book's in this run; named {named}")
+        for path in outcome.result.paths:
+            _say(f"wrote {path}")
+        written.extend(outcome.result.paths)
+    _say(f"{len(books) - len(failed)} of {len(books)} books built")
+    checked = [_report(path) for path in written] if check_after else []
+    if failed or not all(checked):
         raise SystemExit(1)
 
 
@@ -327,15 +380,18 @@ def serve(books: tuple[Path, ...], host: str, port: int) -> None:
     """
     from .build import edition_bytes, kepub_path
     from .config import load_config
+    from .editions import edition_sources
     from .site import Edition, Library, is_loopback, listen, make_server, qr_terminal, served_book
 
     listening = listen(host, port)  # a port in use is said before the books are built
     library = []
-    for source in books or (Path("content"),):
-        book, modified, data = edition_bytes(load_config(source))
+    sources = books or (Path("content"),)
+    for source in edition_sources(sources) or sources:  # a folder of book folders: each edition
+        config = load_config(source)
+        book, modified, data = edition_bytes(config)
         name = f"{book.slug or 'book'}.epub"
         editions = [Edition("EPUB", name, data["epub"]), Edition("Kobo", kepub_path(Path(name)).name, data["kepub"])]
-        library.append(served_book(book, editions, modified))
+        library.append(served_book(book, editions, modified, work=config.work))
         click.echo(f"built {book.title}")
     app = Library(library)
     server = make_server(app, host, port, listening=listening)

@@ -75,6 +75,8 @@ class BookConfig:
     toc_depth: int = 2
     """How many heading levels the table of contents shows."""
     accessibility_summary: str | None = None
+    work: str | None = None
+    """Marks editions of one work (translations): books with the same key are listed together."""
     config_file: Path | None = None
     project: Path | None = None
     """The project folder (resolved) the book's settings may name files in; see `project_root`."""
@@ -303,6 +305,7 @@ SETTINGS: dict[str, Setting] = {
     "rights": Setting(_text, "Library metadata: the licence or copyright."),
     "subjects": Setting(_texts, "Library metadata: one subject or a list."),
     "accessibility_summary": Setting(_text, "Replaces handbill's generated EPUB Accessibility summary."),
+    "work": Setting(_text, "A key shared by the editions of one work (its translations); `serve` lists them together."),
     "chapters": Setting(_paths, "Chapter files in reading order, relative to book.toml."),
     "cover": Setting(_path, "Cover image (JPEG or PNG; others are converted); default: one drawn from the metadata."),
     "stylesheets": Setting(_paths, "Extra CSS (one file or a list), added after handbill's own."),

@@ -90,7 +90,7 @@ def assemble(manuscript: Manuscript, rendered: Iterable[RenderedDocument], sink:
         subtitle=config.subtitle,
         authors=authors,
         language=config.language,
-        identifier=config.identifier or _stable_identifier(title, authors),
+        identifier=config.identifier or _stable_identifier(title, authors, config.language if config.work else None),
         date=config.date,
         description=config.description,
         publisher=config.publisher,
@@ -216,9 +216,11 @@ class _Assembly:
         return document._replace(data=b"")
 
 
-def _stable_identifier(title: str, authors: tuple[str, ...]) -> str:
-    """The same book always gets the same identifier; a random one would change every build."""
-    name = "\x1f".join((title, *authors))
+def _stable_identifier(title: str, authors: tuple[str, ...], edition: str | None = None) -> str:
+    """The same book always gets the same identifier; a random one would change every build.
+    An edition of a work (`work` in book.toml) adds its language: the German "Manifest" is not
+    the English one, and a reader that takes two books for one keeps only one of them."""
+    name = "\x1f".join((title, *authors, *((edition,) if edition else ())))
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'handbill:' + name)}"
 
 

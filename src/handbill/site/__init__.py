@@ -7,6 +7,7 @@ feeds (`opds`) do not depend on the app or the server, so the same site can be w
     books.py   the served-book records: Edition, ServedBook, served_book
     pages.py   the landing page, book cards, contents pages, chapters read online
     opds.py    the OPDS 1.2 (Atom) and OPDS 2.0 (JSON) catalogs
+    works.py   editions of one work: grouping, languages' own names, Accept-Language
     app.py     Library: routing, downloads, byte ranges
     server.py  waitress limits, listen, make_server, addresses, QR for the terminal
 

@@ -19,8 +19,21 @@ from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import wrap_file
 
 from .books import EPUB_TYPE, Edition, ServedBook
-from .opds import OPDS_2, OPDS_ACQUISITION, opds2_feed, opds_feed
+from .opds import (
+    OPDS_2,
+    OPDS_ACQUISITION,
+    OPDS_ENTRY,
+    OPDS_PUBLICATION,
+    opds2_feed,
+    opds2_publication,
+    opds_entry,
+    opds_feed,
+)
 from .pages import HTML_TYPE, READABLE_TYPES, contents_page, for_the_browser, landing_page
+from .works import in_preferred_order, works
+
+_LANDING_VARIANTS = 32
+"""Landing pages kept ready, one per choice of first editions that readers' languages made."""
 
 
 class Library:
@@ -43,6 +56,8 @@ class Library:
                 Rule("/", endpoint="index"),
                 Rule("/opds", endpoint="opds"),
                 Rule("/opds.json", endpoint="opds2"),
+                Rule("/opds/<slug>", endpoint="opds_entry"),
+                Rule("/opds/<slug>.json", endpoint="opds2_publication"),
                 Rule("/books/<slug>.kepub.epub", endpoint="kepub"),
                 Rule("/books/<slug>.epub", endpoint="epub"),
                 Rule("/covers/<slug>.<extension>", endpoint="cover"),
@@ -143,12 +158,34 @@ class Library:
         return Response(data, content_type=READABLE_TYPES[suffix])
 
     def _index(self, request: Request) -> Response:
-        page = self._cache("index", lambda: landing_page(self.books.values(), self.address))
-        return Response(page, content_type=HTML_TYPE)
+        """The landing page offers first, for each work, the edition the phone's languages ask for."""
+        wanted = request.headers.get("Accept-Language")
+        firsts = tuple(in_preferred_order(work.editions, wanted)[0].slug for work in works(self.books.values()))
+        name = "index " + " ".join(firsts)
+
+        def make() -> bytes:
+            return landing_page(self.books.values(), self.address, wanted)
+
+        variants = sum(cached.startswith("index ") for cached in self._cached)
+        page = self._cache(name, make) if name in self._cached or variants < _LANDING_VARIANTS else make()
+        response = Response(page, content_type=HTML_TYPE)
+        response.vary.add("Accept-Language")
+        return response
 
     def _opds(self, request: Request) -> Response:
         feed = self._cache("opds", lambda: opds_feed(self.books.values(), self.address))
         return Response(feed, content_type=OPDS_ACQUISITION)
+
+    def _opds_entry(self, request: Request, slug: str) -> Response:
+        """One book's complete OPDS entry: where its translations' entries link to."""
+        self._book(slug)
+        entry = self._cache(f"opds {slug}", lambda: opds_entry(self.books.values(), slug, self.address))
+        return Response(entry, content_type=OPDS_ENTRY)
+
+    def _opds2_publication(self, request: Request, slug: str) -> Response:
+        self._book(slug)
+        publication = self._cache(f"opds2 {slug}", lambda: opds2_publication(self.books.values(), slug, self.address))
+        return Response(publication, content_type=OPDS_PUBLICATION)
 
     def _opds2(self, request: Request) -> Response:
         feed = self._cache("opds2", lambda: opds2_feed(self.books.values(), self.address))

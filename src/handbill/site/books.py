@@ -45,13 +45,15 @@ class ServedBook:
     """Files of the EPUB's package folder by their path, for reading in the browser."""
     spine: tuple[str, ...]
     updated: str
+    work: str | None = None
+    """The `work` key of book.toml: books sharing it are editions (translations) of one work."""
 
     @property
     def authors(self) -> str:
         return ", ".join(self.book.authors) or "Unknown"
 
 
-def served_book(book: Book, editions: Sequence[Edition], updated: datetime) -> ServedBook:
+def served_book(book: Book, editions: Sequence[Edition], updated: datetime, work: str | None = None) -> ServedBook:
     """Everything the server needs, prepared once: requests then only look things up."""
     from PIL import Image
 
@@ -73,6 +75,7 @@ def served_book(book: Book, editions: Sequence[Edition], updated: datetime) -> S
         pages=pages,
         spine=tuple(document.file_name for document in book.documents),
         updated=updated.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        work=work,
     )
 
 

@@ -12,6 +12,7 @@ from html import escape
 from urllib.parse import quote
 
 from .books import ServedBook
+from .works import Work, autonym, direction, in_preferred_order, works
 
 READABLE_TYPES = {
     ".xhtml": "application/xhtml+xml; charset=utf-8",
@@ -40,14 +41,17 @@ color:#fff;text-decoration:none;font-weight:bold}
 .qr{margin:1em 0}
 .qr figcaption{word-break:break-all}
 .toc li{margin:.5em 0}
+.editions{list-style:none;padding:0;margin:0;clear:both}.editions li{margin:.8em 0}.editions h3{margin:0}
+.editions .title{margin:.2em 0 .4em}
 @media (prefers-color-scheme:dark){body{background:#111;color:#eee}.by{color:#aaa}
 .button.light{background:#333;color:#eee}}
 """
 
 
-def landing_page(books: Iterable[ServedBook], address: str) -> bytes:
-    """The front page: every book's card, help for phones, and a QR code of `address`."""
-    cards = "".join(card(served) for served in books)
+def landing_page(books: Iterable[ServedBook], address: str, accept_language: str | None = None) -> bytes:
+    """The front page: a card per work (its editions together, the one `accept_language` asks
+    for first), help for phones, and a QR code of `address`."""
+    cards = "".join(work_card(work, accept_language) for work in works(books))
     body = (
         "<h1>Books</h1>"
         f"{cards}"
@@ -76,6 +80,44 @@ def card(served: ServedBook) -> str:
         f'<p class="buttons">{buttons}<a class="button light" href="/read/{slug}/">Read in the browser</a></p>'
         "</div></article>"
     )
+
+
+def work_card(work: Work, accept_language: str | None = None) -> str:
+    """A work's card: the edition the reader's languages ask for (else the first) in full, then
+    every edition under its language's own name, with its own downloads."""
+    if len(work.editions) < 2:
+        return card(work.editions[0])
+    editions = in_preferred_order(work.editions, accept_language)
+    first = editions[0]
+    items = "".join(
+        f"<li><h3{_in_language(served)}>{escape(autonym(served.book.language))}</h3>"
+        f'<p class="title"{_in_language(served)}>{escape(served.book.title)}</p>'
+        f'<p class="buttons">{_buttons(served)}</p></li>'
+        for served in editions
+    )
+    return (
+        '<article class="book work">'
+        f'<img src="/covers/{quote(first.slug)}-thumb.jpg" alt="Cover of {escape(first.book.title)}" width="150"/>'
+        f'<div><h2{_in_language(first)}>{escape(first.book.title)}</h2><p class="by">{escape(first.authors)}</p>'
+        f'<ul class="editions">{items}</ul></div></article>'
+    )
+
+
+def _in_language(served: ServedBook) -> str:
+    """`lang` and `dir` attributes for text written in the edition's language (its title, the
+    language's own name), so that a phone picks the right font and direction."""
+    language = served.book.language
+    return f' lang="{escape(language)}" dir="{direction(language)}"'
+
+
+def _buttons(served: ServedBook) -> str:
+    """An edition's downloads and its link to read it online."""
+    downloads = "".join(
+        f'<a class="button" href="/books/{quote(edition.file_name)}" download="{escape(edition.file_name)}">'
+        f"{escape(edition.label)} <small>{edition.size}</small></a>"
+        for edition in served.editions
+    )
+    return f'{downloads}<a class="button light" href="/read/{quote(served.slug)}/">Read in the browser</a>'
 
 
 def contents_page(served: ServedBook) -> bytes:
