@@ -22,7 +22,7 @@ from .. import xhtml
 from ..config import BookConfig
 from ..errors import ConfigError
 from ..model import Book, ContentDocument, Resource, Sink, TocEntry
-from ..names import slugify
+from ..names import book_slug
 from ..render import RenderedDocument
 from ..sources import Manuscript
 from .documents import content_document, cover_document
@@ -102,7 +102,7 @@ def assemble(manuscript: Manuscript, rendered: Iterable[RenderedDocument], sink:
         resources=(cover_resource, *images, *assembly.stylesheets),
         toc=tuple(assembly.toc),
         landmarks=tuple(landmarks),
-        slug=slugify(title),
+        slug=book_slug(title),
         text_images=bool(images),
     )
 
