@@ -97,7 +97,7 @@ def book_cover(config: BookConfig, title: str, authors: tuple[str, ...]) -> Cove
 
     if config.cover is not None:
         return load_cover(config.cover)
-    return draw_cover(title, authors, _display_date(config.date), config.subtitle)
+    return draw_cover(title, authors, _display_date(config.date), config.subtitle, config.language)
 
 
 def _display_date(date: str | None) -> str | None:
