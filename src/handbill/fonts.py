@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import logging
 import shutil
 import subprocess
 import unicodedata
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import DATA
+
+log = logging.getLogger(__name__)
 
 COMMON_SCRIPTS = frozenset({"Zyyy", "Zinh", "Zzzz"})
 """Common (spaces, digits, punctuation), Inherited (combining marks), Unknown: no script of their own."""
@@ -208,3 +211,177 @@ def system_face(character: str) -> Face | None:
         except Exception:  # a font fontTools cannot read is skipped, whatever is wrong with it
             continue
     return None
+
+
+# Fonts in the book (`fonts` in book.toml).
+
+FONT_MODES = ("auto", "embed", "none")
+
+READERS_LACK = frozenset(
+    "Sinh Taml Beng Deva Gujr Guru Knda Mlym Orya Telu Ethi Khmr Mymr Laoo Armn Geor Thaa Syrc Tibt".split()
+)
+"""Scripts `fonts = "auto"` embeds: e-ink readers (Kobo, older Kindles, Adobe RMSDK devices) ship
+no font for them and show boxes. Latin, Greek, Cyrillic, Arabic, Hebrew, Thai and CJK are left
+to the reader's own fonts: every current reading system has them."""
+
+_LANGUAGE_SCRIPTS = {
+    **dict.fromkeys(("si",), "Sinh"),
+    **dict.fromkeys(("ta",), "Taml"),
+    **dict.fromkeys(("bn", "as", "mni"), "Beng"),
+    **dict.fromkeys(("hi", "mr", "ne", "sa", "mai", "bho", "kok", "doi"), "Deva"),
+    **dict.fromkeys(("gu",), "Gujr"),
+    **dict.fromkeys(("pa",), "Guru"),
+    **dict.fromkeys(("kn",), "Knda"),
+    **dict.fromkeys(("ml",), "Mlym"),
+    **dict.fromkeys(("or",), "Orya"),
+    **dict.fromkeys(("te",), "Telu"),
+    **dict.fromkeys(("am", "ti"), "Ethi"),
+    **dict.fromkeys(("km",), "Khmr"),
+    **dict.fromkeys(("my",), "Mymr"),
+    **dict.fromkeys(("lo",), "Laoo"),
+    **dict.fromkeys(("hy",), "Armn"),
+    **dict.fromkeys(("ka",), "Geor"),
+    **dict.fromkeys(("dv",), "Thaa"),
+    **dict.fromkeys(("syr",), "Syrc"),
+    **dict.fromkeys(("bo", "dz"), "Tibt"),
+}
+"""The usual script of the languages written in a script of READERS_LACK (CLDR's likely
+subtags); a tag's own script subtag (`pa-Arab`) wins."""
+
+
+def language_script(language: str | None) -> str | None:
+    subtags = (language or "").replace("_", "-").split("-")
+    for subtag in subtags[1:]:
+        if len(subtag) == 4 and subtag.isalpha():
+            return subtag.title()
+    return _LANGUAGE_SCRIPTS.get(subtags[0].lower())
+
+
+def embeds_fonts(mode: str, language: str | None) -> bool:
+    """Whether the book gets an embedded font stylesheet: decided before its text is read,
+    since every document links it."""
+    if mode == "embed":
+        return True
+    return mode == "auto" and language_script(language) in READERS_LACK
+
+
+@dataclass(frozen=True)
+class EmbeddedFont:
+    family: str
+    file_name: str
+    media_type: str
+    data: bytes
+    scripts: tuple[str, ...]
+
+
+_READERS_HAVE = frozenset({"Latn", "Grek", "Cyrl"})
+
+
+def fonts_to_embed(characters: set[str], mode: str, language: str | None) -> list[EmbeddedFont]:
+    """A subset of a font for each script of the book's text that needs one: only the characters
+    the book uses. Scripts every reader has (Latin, Greek, Cyrillic) get none."""
+    found = scripts_of("".join(sorted(characters)))
+    wanted = [code for code, _ in sorted(found.items()) if code not in _READERS_HAVE]
+    if mode == "auto":
+        wanted = [code for code in wanted if code in READERS_LACK]
+    by_face: dict[Face, list[str]] = {}
+    text = "".join(sorted(characters))
+    for code in wanted:
+        faces = packaged_faces(code, "regular", language, text)
+        sample = next((character for character in text if script(character) == code), "")
+        face = next((face for face in faces if ord(sample) in coverage(face)), None)
+        if face is None or face.path.name == _CJK_FILE:
+            # Noto Sans CJK comes as a variable CFF2 collection, which fontTools cannot make
+            # static: a static system font (fonts-noto-cjk) can be embedded instead.
+            face = system_face(sample) if sample else None
+        if face is None:
+            log.warning(
+                "fonts: no font here that can be embedded has the %s letters of the book; readers use their own",
+                script_name(code),
+            )
+            continue
+        by_face.setdefault(face, []).append(code)
+    embedded = []
+    for face, codes in by_face.items():
+        used = _characters_for(characters, set(codes), coverage(face))
+        try:
+            data, extension, media_type, family = subset_font(face, used)
+        except Exception as error:  # fontTools raises many kinds; the book is still valid without the font
+            log.warning(
+                "fonts: %s could not be embedded (%s: %s); reading systems use their own",
+                face.name,
+                type(error).__name__,
+                str(error)[:120],
+            )
+            continue
+        from .names import slugify
+
+        name = slugify(family, limit=40) or "font"
+        embedded.append(
+            EmbeddedFont(f"{family} (handbill)", f"fonts/{name}.{extension}", media_type, data, tuple(codes))
+        )
+    return embedded
+
+
+_DOTTED_CIRCLE = "\u25cc"
+"""Shaping engines draw a mark with nothing to sit on on a dotted circle: keep it in Indic subsets."""
+
+
+def _characters_for(characters: set[str], codes: set[str], covered: frozenset[int]) -> str:
+    """The book's characters a face for these scripts draws: the scripts' letters, combining
+    marks, joiners, and the script-specific punctuation Unicode files as Common (danda, Arabic
+    comma, CJK brackets); not ASCII or Latin-1, which the reader's own font keeps drawing."""
+    chosen = {_DOTTED_CIRCLE}
+    for character in characters:
+        code = script(character)
+        if code in codes or code == "Zinh" or (code == "Zyyy" and ord(character) > 0xFF):
+            chosen.add(character)
+    return "".join(sorted(character for character in chosen if ord(character) in covered))
+
+
+def subset_font(face: Face, text: str) -> tuple[bytes, str, str, str]:
+    """(bytes, extension, media type, family name) of a static font holding only `text`'s glyphs
+    (and what shaping them needs: ligatures, conjuncts, marks), at regular weight.
+
+    TrueType outlines stay TrueType (.ttf), CFF ones become OpenType CFF (.otf): the two font
+    formats every EPUB reading system reads (WOFF2 would be smaller, but older readers and
+    Kindle do not read it, and it needs brotli). The same text always gives the same bytes."""
+    import io
+
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(face.path, fontNumber=face.index, recalcTimestamp=False)
+    options = subset.Options()
+    options.layout_features = ["*"]  # every feature: Indic and Arabic shaping need many
+    options.name_IDs = [0, 1, 2, 3, 4, 5, 6, 13, 14]  # copyright and the OFL notice stay with the font
+    options.notdef_outline = True
+    options.hinting = False  # reading systems do not use TrueType hints on high-resolution screens
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text=text)
+    subsetter.subset(font)
+    if "fvar" in font:
+        from fontTools.varLib import instancer
+
+        location = {axis.axisTag: 400 if axis.axisTag == "wght" else axis.defaultValue for axis in font["fvar"].axes}
+        font = instancer.instantiateVariableFont(font, location, static=True)
+    family = font["name"].getBestFamilyName() or face.path.stem
+    buffer = io.BytesIO()
+    font.recalcTimestamp = False
+    font.save(buffer)
+    if "glyf" in font:
+        return buffer.getvalue(), "ttf", "font/ttf", family
+    return buffer.getvalue(), "otf", "font/otf", family
+
+
+def font_face_css(fonts: list[EmbeddedFont]) -> str:
+    """The stylesheet that puts the embedded fonts to use: an @font-face for each and the body's
+    font list. No generic family follows: letters the subsets lack (Latin, digits) fall back to
+    the reader's own font, as if nothing were embedded."""
+    lines = ["/* Fonts embedded by handbill: subsets holding only the characters this book uses. */"]
+    for font in fonts:
+        lines.append(f'@font-face {{ font-family: "{font.family}"; src: url(../{font.file_name}); }}')
+    if fonts:
+        families = ", ".join(f'"{font.family}"' for font in fonts)
+        lines.append(f"body {{ font-family: {families}; }}")
+    return "\n".join(lines) + "\n"
