@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from . import DATA
 from .errors import CoverError
-from .fonts import COMMON_SCRIPTS, DEJAVU, Face
 from .images import BadImage, plain_png
 from .model import CoverImage
 from .names import PNG_SIGNATURE
@@ -22,6 +21,8 @@ from .sources import read_limited
 
 if TYPE_CHECKING:  # Pillow is imported where a cover is made: a build needs it only at the end
     from PIL import ImageDraw, ImageFont
+
+    from .fonts import Face
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ _PALETTE = [
 
 
 def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
+    from .fonts import Face  # font coverage and script data are loaded only when a cover is drawn
+
     return _face_font(Face(DATA / "fonts" / name), size)
 
 
@@ -91,6 +94,9 @@ class _Plan:
 @functools.lru_cache(maxsize=32)
 def _plan(text: str, style: str, language: str | None) -> _Plan:
     from .fonts import (
+        COMMON_SCRIPTS,
+        DEJAVU,
+        Face,
         coverage,
         is_ignorable,
         is_right_to_left,
@@ -152,7 +158,7 @@ class _Lettering:
         """The line cut where the face changes; digits, punctuation and marks stay with the run they
         are in. In a right-to-left line each space is a run of its own, so that the runs, laid
         from the right, keep the spaces between them."""
-        from .fonts import coverage, is_ignorable, script
+        from .fonts import COMMON_SCRIPTS, coverage, is_ignorable, script
 
         runs: list[tuple[str, Face]] = []
         for character in line:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
-import shutil
-import subprocess
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
@@ -185,6 +183,9 @@ def last_resort_faces(style: str) -> list[Face]:
 def system_face(character: str) -> Face | None:
     """A font on this machine that has the character, as fontconfig lists it (the first by path,
     so that the same machine always draws with the same one); None without fontconfig."""
+    import shutil
+    import subprocess
+
     fc_list = shutil.which("fc-list")
     if fc_list is None:
         return None
