@@ -117,12 +117,16 @@ def _plan(text: str, style: str, language: str | None) -> _Plan:
 
     faces: dict[str, Face] = {}
     missing: dict[str, list[str]] = {}
+    asked = 0
     for character in dict.fromkeys(text):
         code = script(character)
         own = packaged_faces(code, style, language, text) if code not in COMMON_SCRIPTS else []
         face = next((face for face in own + chain if ord(character) in coverage(face)), None)
-        if face is None and not is_ignorable(character):
+        if face is None and not is_ignorable(character) and asked < _SYSTEM_LOOKUPS:
+            asked += 1  # each look-up runs fc-list: a long title in a script without a font stays fast
             face = system_face(character)
+            if face is not None:
+                chain.append(face)  # the next characters of its script are found in it first
         if face is not None:
             faces[character] = face
         elif not is_ignorable(character):
@@ -139,6 +143,10 @@ def _plan(text: str, style: str, language: str | None) -> _Plan:
         is_right_to_left(first_strong),
         tuple((name, "".join(characters)) for name, characters in sorted(missing.items())),
     )
+
+
+_SYSTEM_LOOKUPS = 8
+"""How many characters of one block may be looked up among the system's fonts."""
 
 
 class _Lettering:

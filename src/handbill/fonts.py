@@ -199,13 +199,13 @@ def system_face(character: str) -> Face | None:
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    candidates = []
+    candidates: list[tuple[str, int]] = []
     for line in listed.splitlines():
-        path, _, index = line.partition("\t")
-        if path.lower().endswith((".ttf", ".otf", ".ttc", ".otc")) and index.isdigit():
-            candidates.append((path, int(index)))
-    for path, index in sorted(candidates):
-        face = Face(Path(path), index)
+        file, _, number = line.partition("\t")
+        if file.lower().endswith((".ttf", ".otf", ".ttc", ".otc")) and number.isdigit():
+            candidates.append((file, int(number)))
+    for file, index in sorted(candidates):
+        face = Face(Path(file), index)
         try:
             if ord(character) in coverage(face):
                 return face

@@ -99,7 +99,7 @@ def assemble(manuscript: Manuscript, rendered: Iterable[RenderedDocument], sink:
         accessibility_summary=config.accessibility_summary or _accessibility_summary(bool(images)),
         cover=cover,
         documents=(cover_page, *documents),
-        resources=(cover_resource, *images, *assembly.fonts.resources(assembly.stylesheets)),
+        resources=(cover_resource, *images, *assembly.fonts.resources(assembly.stylesheets, landmarks)),
         toc=tuple(assembly.toc),
         landmarks=tuple(landmarks),
         slug=book_slug(title),

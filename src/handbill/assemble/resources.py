@@ -109,10 +109,12 @@ class FontEmbedding:
         if self.characters is not None:
             self.characters.update(document.data.decode("utf-8"))
 
-    def resources(self, stylesheets: list[Resource]) -> list[Resource]:
-        """The stylesheets, the font stylesheet filled in, and the fonts."""
+    def resources(self, stylesheets: list[Resource], landmarks: list[tuple[str, str, str]]) -> list[Resource]:
+        """The stylesheets, the font stylesheet filled in, and the fonts. The landmarks' labels are
+        in the navigation document, which is written after this: their letters are in the fonts."""
         if self.characters is None:
             return stylesheets
+        self.characters.update("".join(label for *_, label in landmarks))
         from ..fonts import font_face_css, fonts_to_embed
 
         fonts = fonts_to_embed(self.characters, self.config.fonts, self.config.language)
