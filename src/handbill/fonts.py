@@ -204,12 +204,15 @@ def system_face(character: str) -> Face | None:
         file, _, number = line.partition("\t")
         if file.lower().endswith((".ttf", ".otf", ".ttc", ".otc")) and number.isdigit():
             candidates.append((file, int(number)))
+    from PIL import ImageFont
+
     for file, index in sorted(candidates):
         face = Face(Path(file), index)
         try:
             if ord(character) in coverage(face):
+                ImageFont.truetype(file, 12, index=index)  # and FreeType opens it too
                 return face
-        except Exception:  # a font fontTools cannot read is skipped, whatever is wrong with it
+        except Exception:  # a font fontTools or FreeType cannot read is skipped, whatever is wrong with it
             continue
     return None
 
