@@ -131,7 +131,7 @@ def _fitted_title(title: str) -> list[str]:
     from handbill.cover import _fit
 
     draw = ImageDraw.Draw(Image.new("L", (10, 10)))
-    return _fit(draw, title, "DejaVuSansCondensed-Bold.ttf", 1340, 1440, 9, start=290)[1]
+    return _fit(draw, title, "bold", 1340, 1440, 9, start=290)[1]
 
 
 @pytest.mark.parametrize(

@@ -73,6 +73,8 @@ class BookConfig:
     split_level: int | None = None
     """Start a new chapter at every heading of this level or above (1-6)."""
     toc_depth: int = 2
+    fonts: str = "auto"
+    """Embed font subsets: `auto` (for scripts readers lack), `embed` (every non-Latin script), `none`."""
     """How many heading levels the table of contents shows."""
     accessibility_summary: str | None = None
     work: str | None = None
@@ -270,6 +272,12 @@ def _level(value: Any, reading: _Reading) -> int:
     return value
 
 
+def _fonts(value: Any, reading: _Reading) -> str:
+    if value not in ("auto", "embed", "none"):
+        raise _Invalid(f'must be "auto", "embed" or "none", not {_shown(str(value))}')
+    return value
+
+
 def _path(value: Any, reading: _Reading) -> Path:
     if isinstance(value, Path):
         return value
@@ -313,6 +321,11 @@ SETTINGS: dict[str, Setting] = {
     "assets": Setting(_path, "A second folder images may come from."),
     "split_level": Setting(_level, "Start a chapter at every heading of this level or above (1-6)."),
     "toc_depth": Setting(_level, "Heading levels shown in the table of contents (1-6; default 2)."),
+    "fonts": Setting(
+        _fonts,
+        "`embed`: a subset of a font for each non-Latin script, only the characters the book uses; `auto` "
+        "(default): only for scripts e-ink readers lack (Sinhala, Tamil, Devanagari, Bengali, ...); `none`.",
+    ),
 }
 """Every key book.toml may hold, declared once: the reader, the check and the help are here."""
 

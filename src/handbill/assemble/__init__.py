@@ -22,7 +22,7 @@ from .. import xhtml
 from ..config import BookConfig
 from ..errors import ConfigError
 from ..model import Book, ContentDocument, Resource, Sink, TocEntry
-from ..names import slugify
+from ..names import book_slug
 from ..render import RenderedDocument
 from ..sources import Manuscript
 from .documents import content_document, cover_document
@@ -38,7 +38,7 @@ from .links import (
     unresolved,
 )
 from .notes import extract_notes, place_notes
-from .resources import ImageStore, book_cover, stylesheet_resources
+from .resources import FontEmbedding, ImageStore, book_cover, stylesheet_resources
 from .split import DOCUMENT_TYPES, Part, iter_tag, split_by_size, split_into_pieces
 from .toc import first_heading, humanise, toc_entries, warn_of_large_contents
 
@@ -99,10 +99,10 @@ def assemble(manuscript: Manuscript, rendered: Iterable[RenderedDocument], sink:
         accessibility_summary=config.accessibility_summary or _accessibility_summary(bool(images)),
         cover=cover,
         documents=(cover_page, *documents),
-        resources=(cover_resource, *images, *assembly.stylesheets),
+        resources=(cover_resource, *images, *assembly.fonts.resources(assembly.stylesheets, landmarks)),
         toc=tuple(assembly.toc),
         landmarks=tuple(landmarks),
-        slug=slugify(title),
+        slug=book_slug(title),
         text_images=bool(images),
     )
 
@@ -116,6 +116,7 @@ class _Assembly:
         self.by_key = by_key
         """Every source of the book, by the key links name it with."""
         self.stylesheets = stylesheet_resources(config)
+        self.fonts = FontEmbedding(config, self.stylesheets)
         self.images = ImageStore(config)
         self.title = config.title or ""
         self.pieces = 0
@@ -210,6 +211,7 @@ class _Assembly:
 
     def deliver(self, document: ContentDocument) -> ContentDocument:
         """Hand a final document to the sink; what stays in the book is its description."""
+        self.fonts.read(document)
         if self.sink is None:
             return document
         self.sink(document)

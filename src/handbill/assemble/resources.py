@@ -16,7 +16,7 @@ from .. import xhtml
 from ..config import BookConfig
 from ..errors import SourceError
 from ..images import BadImage, check_image
-from ..model import CoverImage, Resource
+from ..model import ContentDocument, CoverImage, Resource
 from ..names import slugify
 from ..sources import read_limited
 from ..styles import stylesheet_files
@@ -88,6 +88,44 @@ class ImageStore:
         return resource
 
 
+class FontEmbedding:
+    """`fonts` in book.toml: the characters of every document, then a subset of a font for each
+    script that needs one, and the stylesheet that uses them (`styles/fonts.css`, linked from
+    every document from the start: whether it is needed is known before the text is read)."""
+
+    FILE_NAME = "styles/fonts.css"
+
+    def __init__(self, config: BookConfig, stylesheets: list[Resource]):
+        from ..fonts import embeds_fonts
+
+        self.config = config
+        self.characters: set[str] | None = None
+        if embeds_fonts(config.fonts, config.language):
+            self.characters = set(config.title or "")
+            # After handbill's own stylesheet, before the book's: a book's CSS may still override it.
+            stylesheets.insert(1, Resource(self.FILE_NAME, "text/css", b"", "style-fonts"))
+
+    def read(self, document: ContentDocument) -> None:
+        if self.characters is not None:
+            self.characters.update(document.data.decode("utf-8"))
+
+    def resources(self, stylesheets: list[Resource], landmarks: list[tuple[str, str, str]]) -> list[Resource]:
+        """The stylesheets, the font stylesheet filled in, and the fonts. The landmarks' labels are
+        in the navigation document, which is written after this: their letters are in the fonts."""
+        if self.characters is None:
+            return stylesheets
+        self.characters.update("".join(label for *_, label in landmarks))
+        from ..fonts import font_face_css, fonts_to_embed
+
+        fonts = fonts_to_embed(self.characters, self.config.fonts, self.config.language)
+        css = Resource(self.FILE_NAME, "text/css", font_face_css(fonts).encode("utf-8"), "style-fonts")
+        embedded = [
+            Resource(font.file_name, font.media_type, font.data, f"font-{number:02d}")
+            for number, font in enumerate(fonts, start=1)
+        ]
+        return [css if sheet.file_name == self.FILE_NAME else sheet for sheet in stylesheets] + embedded
+
+
 def stylesheet_resources(config: BookConfig) -> list[Resource]:
     return [Resource(*entry) for entry in stylesheet_files(config)]
 
@@ -97,7 +135,7 @@ def book_cover(config: BookConfig, title: str, authors: tuple[str, ...]) -> Cove
 
     if config.cover is not None:
         return load_cover(config.cover)
-    return draw_cover(title, authors, _display_date(config.date), config.subtitle)
+    return draw_cover(title, authors, _display_date(config.date), config.subtitle, config.language)
 
 
 def _display_date(date: str | None) -> str | None:
