@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import html
+import io
 import json
 import os
 import re
@@ -34,6 +35,7 @@ from handbill.assemble.documents import count_words
 from handbill.build import build
 from handbill.cli import cli
 from handbill.config import load_config
+from handbill.images import check_image
 
 from .conftest import NS, REPO, Epub, reader_text, register
 from .test_accessibility import ACE
@@ -270,8 +272,8 @@ def test_right_to_left_lists_have_their_numbers_on_the_page(phone: dict[str, Lay
     room = 16  # a list number ("2." or "•") is drawn in the space on the item's start side
     for item in layout.findall(".//x:li"):
         list_holder = item.getparent()
-        assert layout.style(list_holder, "marginLeft") == "0px"
-        assert layout.style(list_holder, "marginRight") == "24px"  # 1.5em on the start side
+        assert layout.style(list_holder, "paddingLeft") == "0px"
+        assert layout.style(list_holder, "paddingRight") == "24px"  # 1.5em on the start side
         assert layout.right(item) <= layout.right(list_holder.getparent()) - room
     term = layout.find(".//x:dd")
     assert layout.style(term, "marginRight") == "24px" and layout.style(term, "marginLeft") == "0px"
@@ -280,7 +282,7 @@ def test_right_to_left_lists_have_their_numbers_on_the_page(phone: dict[str, Lay
 def test_left_to_right_lists_keep_their_indent(phone: dict[str, Layout]) -> None:
     layout = _document_with(phone, ".//x:dl")
     for item in layout.findall(".//x:ol") + layout.findall(".//x:ul"):
-        assert layout.style(item, "marginLeft") == "24px" and layout.style(item, "marginRight") == "0px"
+        assert layout.style(item, "paddingLeft") == "24px" and layout.style(item, "paddingRight") == "0px"
 
 
 # Links, headings, indents
@@ -383,21 +385,27 @@ def _rules(css: str) -> Iterator[tuple[str, list[tuple[str, str]]]]:
 
 
 def test_the_stylesheet_has_no_left_or_right_that_a_logical_property_does_not_override() -> None:
-    """A physical left/right indent or alignment overrides `dir="rtl"` unless the same rule
-    then sets both inline sides (for engines without logical properties, it is a fallback)."""
+    """A physical left/right indent or alignment overrides `dir="rtl"`. An indent may be given
+    as `margin-left` for engines without logical properties only when the same rule then sets
+    both inline sides; a different value on the two sides through a shorthand, or a physical
+    right-hand value, is refused (Calibre sorts properties by name: `margin-right` would come
+    after `margin-inline-start` and win in right-to-left text)."""
     for selector, declarations in _rules(STYLESHEET.read_text(encoding="utf-8")):
         names = [name for name, _ in declarations]
         values = dict(declarations)
         assert values.get("text-align") not in ("left", "right"), selector
+        assert values.get("float") not in ("left", "right"), selector
         for index, name in enumerate(names):
             physical = re.fullmatch(r"(margin|padding)(-left|-right)?", name)
             if not physical:
                 continue
-            parts = values[name].split()
-            if physical.group(2) is None and (len(parts) < 4 or parts[1] == parts[3]):
-                continue  # the same on both sides
+            kind, side = physical.groups()
+            if side is None:
+                parts = values[name].split()
+                assert len(parts) < 4 or parts[1] == parts[3], (selector, name)
+                continue
+            assert side == "-left", (selector, name)
             later = names[index + 1 :]
-            kind = physical.group(1)
             assert f"{kind}-inline-start" in later and f"{kind}-inline-end" in later, (selector, name)
 
 
@@ -429,3 +437,59 @@ def test_the_torture_book_has_no_accessibility_violations(torture: Epub, tmp_pat
         for item in group.get("assertions", [])
     ]
     assert violations == []
+
+
+# Which images are marked (markup, no browser)
+
+
+def _image(mode: str, kind: str = "PNG", **options: Any) -> bytes:
+    from PIL import Image
+
+    picture = Image.new(mode, (24, 16))
+    buffer = io.BytesIO()
+    picture.save(buffer, kind, **options)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("mode", "kind", "options", "transparent"),
+    [
+        ("RGB", "PNG", {}, False),
+        ("L", "PNG", {}, False),
+        ("RGBA", "PNG", {}, True),  # an alpha channel, checked without Pillow
+        ("LA", "PNG", {}, True),
+        ("P", "PNG", {"transparency": 0}, True),  # a tRNS chunk
+        ("RGBA", "PNG", {"interlace": 1}, True),  # interlaced: Pillow decodes it
+        ("RGB", "PNG", {"interlace": 1}, False),
+        ("RGB", "JPEG", {}, False),
+        ("P", "GIF", {"transparency": 0}, True),
+        ("P", "GIF", {}, False),
+        ("RGBA", "WEBP", {}, True),
+        ("RGB", "WEBP", {}, False),
+    ],
+)
+def test_images_with_transparency_are_known(mode: str, kind: str, options: dict[str, Any], transparent: bool) -> None:
+    assert check_image(_image(mode, kind, **options)).transparent is transparent
+
+
+def test_only_paragraphs_of_images_are_image_paragraphs(write_book, build_book) -> None:
+    book = write_book(
+        {
+            "01.md": "# Images\n\nText.\n\n![alone](a.png)\n\n[![linked](a.png)](https://example.org)\n\n"
+            "![one](a.png) ![two](b.png)\n\nText beside ![an inline image](a.png) in a sentence.\n\n"
+            "[A link with ![an icon](a.png) inside](https://example.org)\n",
+            "a.png": _image("RGB"),
+            "b.png": _image("RGBA"),
+        }
+    )
+    epub, warnings = build_book(book)
+    assert warnings == []
+    paragraphs = epub.document(epub.body_documents()[0]).findall(".//x:p", NS)
+    assert [(p.get("class"), [img.get("class") for img in p.iter(f"{XHTML}img")]) for p in paragraphs] == [
+        (None, []),
+        ("image", [None]),
+        ("image", [None]),
+        ("image", [None, "transparent"]),
+        (None, [None]),
+        (None, [None]),
+    ]
