@@ -31,7 +31,7 @@ import pytest
 from click.testing import CliRunner
 from lxml import etree
 
-from handbill.assemble.documents import count_words
+from handbill.assemble.documents import count_words, counts_characters
 from handbill.build import build
 from handbill.cli import cli
 from handbill.config import load_config
@@ -356,6 +356,19 @@ def test_a_footnote_number_opens_its_first_paragraph(torture: Epub) -> None:
 )
 def test_count_words(text: str, expected: tuple[int, int]) -> None:
     assert count_words(text) == expected
+    assert count_words(text, by_character=False) == (len(text.split()), 0)
+
+
+def test_only_chinese_japanese_and_korean_are_counted_by_character() -> None:
+    assert [counts_characters(tag) for tag in ("ja", "zh-Hant-TW", "ko-KR", "yue", "en", "ar", "ru")] == [
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
 
 
 def test_the_summary_counts_a_japanese_book_by_characters(write_book, tmp_path: Path) -> None:
@@ -365,6 +378,11 @@ def test_the_summary_counts_a_japanese_book_by_characters(write_book, tmp_path: 
     assert result.exit_code == 0, result.output
     register(tmp_path / "ja.epub")
     assert "1 chapter, 19 CJK characters," in result.output  # 5 in the heading, 14 in the text
+    # In an English book, the Japanese chapter (its front matter says so) is counted by character.
+    mixed = write_book({"01.md": "# One\n\nThree English words.\n", "02.md": japanese}, "mixed")
+    result = CliRunner().invoke(cli, ["build", str(mixed), "-o", str(tmp_path / "mixed.epub")], catch_exceptions=False)
+    register(tmp_path / "mixed.epub")
+    assert "2 chapters, 4 words, 19 CJK characters,"  # "One" and three words in result.output
 
 
 def test_the_summary_says_one_chapter_not_one_chapters(write_book, tmp_path: Path) -> None:
