@@ -171,7 +171,7 @@ def build(
             result = build_book(config, output, formats, builder, strict=strict)
         for path in result.paths:
             _say(f"wrote {path}")
-        _say(f"{result.book.chapters} chapters, {result.book.words:,} words, {result.size / 1024:,.0f} KB")
+        _say(f"{result.book.summary()}, {result.size / 1024:,.0f} KB")
         return list(result.paths)
 
     if watch:

@@ -41,6 +41,8 @@ class ImageInfo(NamedTuple):
     extension: str
     width: int
     height: int
+    transparent: bool = False
+    """Whether it has an alpha channel or a transparent colour (it may vanish on a dark page)."""
 
 
 class PngInfo(NamedTuple):
@@ -61,10 +63,11 @@ def check_image(data: bytes) -> ImageInfo:
     if kind[0] == "image/png":
         png = plain_png(data)
         if png is not None:
-            return ImageInfo(*kind, png.width, png.height)
+            return ImageInfo(*kind, png.width, png.height, png.transparency or png.colour in (4, 6))
     image = decoded_image(data)
     try:
-        return ImageInfo(*kind, *image.size)
+        transparent = any(band in ("A", "a") for band in image.getbands()) or "transparency" in image.info
+        return ImageInfo(*kind, *image.size, transparent)
     finally:
         image.close()
 

@@ -55,6 +55,9 @@ class ContentDocument(NamedTuple):
     """Its epub:type: chapter, titlepage, cover, appendix, ..."""
     properties: tuple[str, ...] = ()
     words: int = 0
+    """Words split at spaces, not counting Chinese, Japanese and Korean text."""
+    characters: int = 0
+    """Han, Kana and Hangul characters: such text is counted by character."""
 
 
 Sink = Callable[[ContentDocument], None]
@@ -92,5 +95,24 @@ class Book(NamedTuple):
         return sum(document.words for document in self.documents)
 
     @property
+    def characters(self) -> int:
+        return sum(document.characters for document in self.documents)
+
+    @property
     def chapters(self) -> int:
         return len(self.toc)
+
+    def summary(self) -> str:
+        """The build's count, such as `1 chapter, 12 words, 340 CJK characters`: Chinese, Japanese
+        and Korean text is counted by character (it has no spaces to split at)."""
+        words, characters = self.words, self.characters
+        parts = [_counted(self.chapters, "chapter")]
+        if words or not characters:
+            parts.append(_counted(words, "word"))
+        if characters:
+            parts.append(_counted(characters, "CJK character"))
+        return ", ".join(parts)
+
+
+def _counted(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"

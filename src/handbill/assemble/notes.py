@@ -76,7 +76,9 @@ def _aside(note: html.HtmlElement, ref: html.HtmlElement) -> html.HtmlElement:
     back.set("role", "doc-backlink")
     back.text = xhtml.text_of(ref)
     back.tail = ". "
-    first = aside[0] if len(aside) and aside[0].tag == "p" and not aside.text else None
+    # The number opens the note's first paragraph (not a line of its own), unless the note
+    # starts with text or another block; Python-Markdown's item text is a bare newline.
+    first = aside[0] if len(aside) and aside[0].tag == "p" and not (aside.text or "").strip() else None
     if first is not None:
         back.tail += first.text or ""
         first.text = None

@@ -12,6 +12,8 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from lxml import html
+
 from .. import xhtml
 from ..config import BookConfig
 from ..errors import SourceError
@@ -32,6 +34,8 @@ class ImageStore:
         self.config = config
         self.by_path: dict[Path, Resource | None] = {}
         self.resources: list[Resource] = []
+        self.transparent: set[str] = set()
+        """File names of the images with transparency: they get a light backing (class transparent)."""
 
     def embed(self, part: Part) -> None:
         source = part.piece.rendered.source
@@ -41,6 +45,9 @@ class ImageStore:
                 xhtml.drop_keep_tail(image, keep_text=image.get("alt", ""))
                 continue
             image.set("src", resource.file_name)
+            if resource.file_name in self.transparent:
+                _add_class(image, "transparent")
+            _mark_image_paragraph(image)
 
     def _resource(self, src: str, source_path: Path) -> Resource | None:
         parts = urlsplit(src.strip())
@@ -85,6 +92,8 @@ class ImageStore:
             f"images/{number:03d}-{stem}.{kind.extension}", kind.media_type, data, f"image-{number:03d}"
         )
         self.resources.append(resource)
+        if kind.transparent:
+            self.transparent.add(resource.file_name)
         return resource
 
 
@@ -124,6 +133,38 @@ class FontEmbedding:
             for number, font in enumerate(fonts, start=1)
         ]
         return [css if sheet.file_name == self.FILE_NAME else sheet for sheet in stylesheets] + embedded
+
+
+def _mark_image_paragraph(image: html.HtmlElement) -> None:
+    """A paragraph that holds nothing but images (each maybe a link) is class `image`: the
+    stylesheet gives it no indent, which would push the image out of the text column."""
+    holder = image.getparent()
+    if holder is not None and holder.tag == "a":
+        holder = holder.getparent()
+    if holder is None or holder.tag != "p" or not all(_only_images(child) for child in holder):
+        return
+    if not (holder.text or "").strip():
+        _add_class(holder, "image")
+
+
+def _only_images(element: html.HtmlElement) -> bool:
+    """An image, or a link around images only, with no text beside them."""
+    if (element.tail or "").strip():
+        return False
+    if element.tag == "img":
+        return True
+    return (
+        element.tag == "a"
+        and len(element) > 0
+        and not (element.text or "").strip()
+        and all(child.tag == "img" and not (child.tail or "").strip() for child in element)
+    )
+
+
+def _add_class(element: html.HtmlElement, name: str) -> None:
+    classes = (element.get("class") or "").split()
+    if name not in classes:
+        element.set("class", " ".join([*classes, name]))
 
 
 def stylesheet_resources(config: BookConfig) -> list[Resource]:
