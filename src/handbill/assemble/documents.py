@@ -8,13 +8,14 @@ needs to know of it (kind, properties, words).
 from __future__ import annotations
 
 from .. import xhtml
+from ..languages import format_label
 from ..model import ContentDocument, Resource
 from ..xhtml import quoteattr
 from .resources import stylesheet_hrefs
 from .split import DOCUMENT_TYPES, HEADINGS, Part
 
 
-def content_document(part: Part, language: str, stylesheets: list[Resource]) -> ContentDocument:
+def content_document(part: Part, language: str, stylesheets: list[Resource], direction: str = "ltr") -> ContentDocument:
     piece = part.piece
     role, matter = DOCUMENT_TYPES[piece.kind]
     heading = next((block for block in part.blocks if block.tag in HEADINGS), None)
@@ -28,7 +29,7 @@ def content_document(part: Part, language: str, stylesheets: list[Resource]) -> 
     inner = "\n".join(xhtml.serialize(block) for block in part.blocks)
     section_language = ""
     if piece.language and piece.language != language:
-        section_language = xhtml.language_attributes(piece.language)
+        section_language = xhtml.language_attributes(piece.language, around=direction)
     body = f"<section{attributes}{section_language}>\n{inner}\n</section>"
     properties = []
     if "<svg" in inner:
@@ -40,7 +41,7 @@ def content_document(part: Part, language: str, stylesheets: list[Resource]) -> 
         file_name=part.file_name,
         item_id=part.file_name.removesuffix(".xhtml"),
         title=part.chapter_title,
-        data=xhtml.page(part.chapter_title, language, stylesheet_hrefs(stylesheets), matter, body),
+        data=xhtml.page(part.chapter_title, language, stylesheet_hrefs(stylesheets), matter, body, direction=direction),
         kind=piece.kind,
         properties=tuple(properties),
         words=words,
@@ -48,9 +49,18 @@ def content_document(part: Part, language: str, stylesheets: list[Resource]) -> 
 
 
 def cover_document(
-    language: str, title: str, authors: tuple[str, ...], image: str, stylesheets: list[Resource]
+    language: str,
+    title: str,
+    authors: tuple[str, ...],
+    image: str,
+    stylesheets: list[Resource],
+    words: dict[str, str],
+    direction: str = "ltr",
 ) -> ContentDocument:
-    alt = f"Cover of {title}" + (f" by {', '.join(authors)}" if authors else "")
+    if authors:
+        alt = format_label(words, "cover_alt_by", title=title, authors=", ".join(authors))
+    else:
+        alt = format_label(words, "cover_alt", title=title)
     body = (
         '<section epub:type="cover" class="cover">\n'
         f'<img src={quoteattr(image)} alt={quoteattr(alt)} role="doc-cover"/>\n</section>'
@@ -58,7 +68,15 @@ def cover_document(
     return ContentDocument(
         file_name="cover.xhtml",
         item_id="cover",
-        title="Cover",
-        data=xhtml.page("Cover", language, stylesheet_hrefs(stylesheets), "cover", body, body_class="cover"),
+        title=words["cover"],
+        data=xhtml.page(
+            words["cover"],
+            language,
+            stylesheet_hrefs(stylesheets),
+            "cover",
+            body,
+            body_class="cover",
+            direction=direction,
+        ),
         kind="cover",
     )
