@@ -101,7 +101,7 @@ def split_into_pieces(document: RenderedDocument, config: BookConfig) -> Iterato
         heading = next((block for block in group if block.tag in HEADINGS), None)
         title = xhtml.text_of(heading) if heading is not None else None
         if index == 0 and meta.get("title"):
-            title = inline_text(str(meta["title"]))
+            title = inline_text(str(meta["title"]), document.source.language)
         yield Piece(
             rendered=document,
             blocks=group,

@@ -1,15 +1,24 @@
-"""Smart punctuation on the rendered tree: curly quotes, dashes and ellipses.
+"""Smart punctuation on the rendered tree: quotation marks in the text's language, dashes, ellipses.
 
 Python-Markdown's `smarty` extension does this inside the Markdown parser at about
 half of all rendering time; one pass over the finished tree's text does the same
 for a fraction of it, and reaches text in raw HTML too. Code is never touched.
 
-In: a cleaned tree. Out: the same tree, its text with typographic punctuation.
+Quotation marks follow the language of the text (the document's, or a `lang` attribute on the
+way down): the CLDR's marks (render/quotation_marks.py), German „…“, French « … » with narrow
+no-break spaces inside and before ; : ! ?, Russian «…», Chinese “…”. Japanese is left exactly
+as written, and a language the CLDR gives no marks keeps its straight quotes. English keeps the
+rules handbill always had.
+
+In: a cleaned tree and its language. Out: the same tree, its text with typographic punctuation.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
+from typing import NamedTuple
 
 from lxml import etree, html
 
@@ -19,32 +28,87 @@ _SKIP = frozenset("code pre kbd samp var script style".split())
 _DASHES = re.compile(r"---|--|\.\.\.")
 _DASH_CHARACTERS = {"---": "\u2014", "--": "\u2013", "...": "\u2026"}
 _OPENING_CONTEXT = frozenset(" \t\n\u00a0([{\u2014\u2013-/\u201c\u2018")
+_NARROW = "\u202f"
+"""The narrow no-break space French sets inside « » and before ; : ! ?"""
+_SPACES = frozenset(" \u00a0\u202f")
 
 
-def smarten(container: html.HtmlElement) -> None:
+class _Marks(NamedTuple):
+    """How one language sets quotation marks (None: leave quotes as written)."""
+
+    double: tuple[str, str] | None
+    single: tuple[str, str] | None
+    apostrophe: bool
+    """Whether a `'` between letters becomes ’ (Latin, Greek, Cyrillic)."""
+    french: str
+    """French spacing: "" none, ":" before colons only (Canada), ";:!?" before all four."""
+
+
+class _Open:
+    """Which quotations are open in the current block."""
+
+    def __init__(self) -> None:
+        self.double = False
+        self.single = False
+
+
+@functools.lru_cache(maxsize=64)
+def _marks(language: str) -> _Marks | None:
+    """The marks for a language tag; None for English (its own rules) and for Japanese (no change)."""
+    from .quotation_marks import QUOTATION_MARKS
+
+    tag = language.lower()
+    primary = tag.split("-")[0]
+    if primary in ("en", ""):
+        return None
+    found = None
+    pieces = language.split("-")
+    for index in range(len(pieces), 0, -1):
+        found = QUOTATION_MARKS.get("-".join(pieces[:index]))
+        if found is not None:
+            break
+    french = ""
+    if primary == "fr":
+        region = {piece.upper() for piece in pieces[1:]}
+        french = "" if "CH" in region else ":" if "CA" in region else ";:!?"
+    if found is None:
+        return _Marks(None, None, False, french)
+    return _Marks((found[0], found[1]), (found[2], found[3]), True, french)
+
+
+def smarten(container: html.HtmlElement, language: str = "en") -> None:
     """Replace straight quotes, `--`, `---` and `...` in every text outside code, in place."""
     previous = " "
+    languages = [language]
+    state = _Open()
     walker = etree.iterwalk(container, events=("start", "end"))
     for event, element in walker:
         tag = element.tag if isinstance(element.tag, str) else ""
         if tag not in PHRASING:
             previous = " "  # a block begins or ends: nothing before it counts
+            state = _Open()
         if event == "start":
+            languages.append(element.get("lang") or languages[-1])
             if tag in _SKIP or tag.startswith("{"):  # code, and foreign markup
                 walker.skip_subtree()
                 continue
             text = element.text
         else:
+            languages.pop()
             text = element.tail
         if not text:
             continue
-        if '"' in text or "'" in text or "-" in text or "." in text:
-            text = _smarten_text(text, previous)
-            if event == "start":
-                element.text = text
-            else:
-                element.tail = text
-        previous = text[-1]
+        current = languages[-1]
+        if current == "en" or current.lower().startswith("en-"):
+            if '"' in text or "'" in text or "-" in text or "." in text:
+                text = _smarten_text(text, previous)
+        elif not current.lower().startswith("ja"):  # Japanese is left as written
+            text = _localised(text, previous, _marks(current), state)
+        if event == "start":
+            element.text = text
+        else:
+            element.tail = text
+        previous = text[-1] if text else previous
 
 
 def _smarten_text(text: str, previous: str) -> str:
@@ -65,3 +129,75 @@ def _smarten_text(text: str, previous: str) -> str:
         else:
             characters[index] = "\u2019"
     return "".join(characters)
+
+
+def _opens(before: str) -> bool:
+    """Whether a quote after this character would open (space, an opening bracket, a dash)."""
+    return before.isspace() or unicodedata.category(before) in ("Ps", "Pi", "Pd")
+
+
+def _closes(after: str) -> bool:
+    """Whether a quote before this character would close (space, closing punctuation)."""
+    return after.isspace() or unicodedata.category(after) in ("Pe", "Pf", "Po")
+
+
+def _is_small_script(character: str) -> bool:
+    """Latin, Greek or Cyrillic: the scripts whose apostrophe is ’."""
+    return character.isalpha() and ord(character) < 0x0530
+
+
+def _localised(text: str, previous: str, marks: _Marks | None, state: _Open) -> str:
+    """Dashes, ellipses and the language's quotation marks (straight quotes kept where it has none).
+
+    Where the context does not say (a quote between two letters, as in Chinese, which puts no
+    spaces around quotations), a quote opens if none is open, else closes."""
+    if "-" in text or "." in text:
+        text = _DASHES.sub(lambda match: _DASH_CHARACTERS[match.group()], text)
+    if marks is None or ('"' not in text and "'" not in text and not marks.french):
+        return text
+    characters = list(text)
+    for index, character in enumerate(characters):
+        if character not in "\"'" or marks.double is None or marks.single is None:
+            continue
+        before = characters[index - 1] if index else previous
+        after = characters[index + 1] if index + 1 < len(characters) else " "
+        if character == "'" and before.isalpha() and after.isalpha():
+            if marks.apostrophe and _is_small_script(before):
+                characters[index] = "\u2019"  # l'homme, м'ята, inside a word
+            continue
+        opens, closes = _opens(before), _closes(after)
+        if opens == closes:  # both or neither: what is open decides
+            opens = not (state.double if character == '"' else state.single)
+        if character == '"':
+            characters[index] = marks.double[0 if opens else 1]
+            state.double = opens
+        elif not opens and not state.single and _is_small_script(before) and marks.apostrophe:
+            characters[index] = "\u2019"  # the students' books: an apostrophe, not a quotation
+        else:
+            characters[index] = marks.single[0 if opens else 1]
+            state.single = opens
+    text = "".join(characters)
+    if marks.french:
+        text = _french_spacing(text, previous, marks.french)
+    return text
+
+
+def _french_spacing(text: str, previous: str, before: str) -> str:
+    """A narrow no-break space inside « » and before the given high punctuation (; : ! ?)."""
+    if before:  # Swiss French sets neither
+        text = re.sub("«[ \u00a0\u202f]*", "«" + _NARROW, text)
+        text = re.sub("[ \u00a0\u202f]*»", _NARROW + "»", text)
+    characters = list(text)
+    out: list[str] = []
+    for index, character in enumerate(characters):
+        if character in before:
+            prior = out[-1] if out else previous
+            after = characters[index + 1] if index + 1 < len(characters) else " "
+            if character == ":" and (prior.isdigit() or after == "/"):
+                pass  # 12:30, https://
+            elif prior in _SPACES and out:
+                out[-1] = _NARROW
+            elif (prior.isalnum() or prior in "»)]\u2019\u201d\u2026") and not after.isalnum():
+                out.append(_NARROW)
+        out.append(character)
+    return "".join(out)
