@@ -211,6 +211,8 @@ def test_vertical_writing(write_book, build_book) -> None:
     assert epub.opf.get("dir") is None  # Japanese lines run top to bottom, not right to left
     css = epub.files["EPUB/styles/vertical.css"].decode()
     assert "-epub-writing-mode: vertical-rl;" in css and "\n  writing-mode: vertical-rl;" in css
+    kindle = epub.opf.find("opf:metadata/opf:meta[@name='primary-writing-mode']", NS)
+    assert kindle is not None and kindle.get("content") == "vertical-rl"
     for name in epub.spine:
         root = epub.document(name)
         links = [link.get("href") for link in root.iter(f"{XHTML}link")]

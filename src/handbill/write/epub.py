@@ -371,6 +371,8 @@ def _package(book: Book) -> epub.EpubBook:
         package.add_metadata("DC", "subject", subject)
     _accessibility(package, book)
     package.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
+    if book.writing_mode:  # Kindle reads vertical text from this (its publishing guidelines)
+        package.add_metadata(None, "meta", "", {"name": "primary-writing-mode", "content": book.writing_mode})
 
     for resource in book.resources:
         if resource.item_id == "cover-image":
