@@ -99,7 +99,8 @@ def stylesheet_resources(config: BookConfig) -> list[Resource]:
 
 VERTICAL_CSS = (
     b"/* handbill: this book is set top to bottom, its lines from right to left (writing_mode). */\n"
-    b"html {\n  -epub-writing-mode: vertical-rl;\n  -webkit-writing-mode: vertical-rl;\n  writing-mode: vertical-rl;\n}\n"
+    b"html {\n  -epub-writing-mode: vertical-rl;\n  -webkit-writing-mode: vertical-rl;\n"
+    b"  writing-mode: vertical-rl;\n}\n"
 )
 
 
