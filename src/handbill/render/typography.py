@@ -100,15 +100,21 @@ def smarten(container: html.HtmlElement, language: str = "en") -> None:
             continue
         current = languages[-1]
         if current == "en" or current.lower().startswith("en-"):
-            if '"' in text or "'" in text or "-" in text or "." in text:
-                text = _smarten_text(text, previous)
-        elif not current.lower().startswith("ja"):  # Japanese is left as written
-            text = _localised(text, previous, _marks(current), state)
-        if event == "start":
-            element.text = text
+            if '"' not in text and "'" not in text and "-" not in text and "." not in text:
+                previous = text[-1]
+                continue
+            smart = _smarten_text(text, previous)
+        elif current.lower().startswith("ja"):  # Japanese is left as written
+            previous = text[-1]
+            continue
         else:
-            element.tail = text
-        previous = text[-1] if text else previous
+            smart = _localised(text, previous, _marks(current), state)
+        if smart != text:
+            if event == "start":
+                element.text = smart
+            else:
+                element.tail = smart
+        previous = smart[-1] if smart else previous
 
 
 def _smarten_text(text: str, previous: str) -> str:
