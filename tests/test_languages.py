@@ -9,6 +9,7 @@ launch for a right-to-left, a vertical and a left-to-right book.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -441,3 +442,25 @@ def test_chromium_computes_direction_alignment_and_writing_mode(write_book, buil
 def _run(*args: str) -> tuple[int, str, str]:
     result = subprocess.run([sys.executable, "-m", "handbill", *args], capture_output=True, text=True)
     return result.returncode, result.stdout, result.stderr
+
+
+ACE = REPO.parent / "shared" / "tools" / "ace"
+
+
+@pytest.mark.skipif(
+    not (os.environ.get("HANDBILL_ACE") and ACE.is_file() and shutil.which("chromium")),
+    reason="DAISY Ace takes about 20 s a book: set HANDBILL_ACE=1 (needs ../shared/tools/ace, npm and chromium)",
+)
+def test_daisy_ace_finds_nothing_in_a_right_to_left_and_a_vertical_book(write_book, build_book, tmp_path: Path) -> None:
+    for tag, extra in (("ar", ""), ("ja", 'writing_mode = "vertical-rl"\n')):
+        epub, _ = build_book(_sample_book(write_book, tag, extra))
+        report = tmp_path / f"ace-{tag}"
+        subprocess.run([str(ACE), str(epub.path), str(report)], capture_output=True, timeout=600, check=True)
+        result = json.loads((report / "report.json").read_text(encoding="utf-8"))
+        failed = [
+            check["earl:test"]["dct:title"]
+            for assertion in result["assertions"]
+            for check in assertion["assertions"]
+            if check["earl:result"]["earl:outcome"] != "pass"
+        ]
+        assert result["earl:result"]["earl:outcome"] == "pass" and failed == [], (tag, failed)
