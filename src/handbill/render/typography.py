@@ -159,11 +159,20 @@ def _localised(text: str, previous: str, marks: _Marks | None, state: _Open) -> 
     spaces around quotations), a quote opens if none is open, else closes."""
     if "-" in text or "." in text:
         text = _DASHES.sub(lambda match: _DASH_CHARACTERS[match.group()], text)
-    if marks is None or ('"' not in text and "'" not in text and not marks.french):
+    if marks is None:
         return text
+    if marks.double is not None and marks.single is not None and ('"' in text or "'" in text):
+        text = _quoted(text, previous, marks, state)
+    if marks.french:
+        text = _french_spacing(text, previous, marks.french)
+    return text
+
+
+def _quoted(text: str, previous: str, marks: _Marks, state: _Open) -> str:
+    assert marks.double is not None and marks.single is not None
     characters = list(text)
     for index, character in enumerate(characters):
-        if character not in "\"'" or marks.double is None or marks.single is None:
+        if character not in "\"'":
             continue
         before = characters[index - 1] if index else previous
         after = characters[index + 1] if index + 1 < len(characters) else " "
@@ -182,28 +191,37 @@ def _localised(text: str, previous: str, marks: _Marks | None, state: _Open) -> 
         else:
             characters[index] = marks.single[0 if opens else 1]
             state.single = opens
-    text = "".join(characters)
-    if marks.french:
-        text = _french_spacing(text, previous, marks.french)
-    return text
+    return "".join(characters)
 
 
 def _french_spacing(text: str, previous: str, before: str) -> str:
     """A narrow no-break space inside « » and before the given high punctuation (; : ! ?)."""
-    if before:  # Swiss French sets neither
-        text = re.sub("«[ \u00a0\u202f]*", "«" + _NARROW, text)
-        text = re.sub("[ \u00a0\u202f]*»", _NARROW + "»", text)
-    characters = list(text)
-    out: list[str] = []
-    for index, character in enumerate(characters):
-        if character in before:
-            prior = out[-1] if out else previous
-            after = characters[index + 1] if index + 1 < len(characters) else " "
-            if character == ":" and (prior.isdigit() or after == "/"):
-                pass  # 12:30, https://
-            elif prior in _SPACES and out:
-                out[-1] = _NARROW
-            elif (prior.isalnum() or prior in "»)]\u2019\u201d\u2026") and not after.isalnum():
-                out.append(_NARROW)
-        out.append(character)
-    return "".join(out)
+    if "«" in text or "»" in text:
+        text = _GUILLEMETS.sub(lambda match: "«" + _NARROW if "«" in match.group() else _NARROW + "»", text)
+    if not any(mark in text for mark in before):
+        return text
+    space, glued = _french_patterns(before)
+    text = glued.sub(_NARROW, space.sub(_NARROW, text))
+    if text[0] in before and (previous.isalnum() or previous in _CLOSERS) and not text[1:2].isalnum():
+        if text[0] != ":" or not previous.isdigit():
+            text = _NARROW + text  # the word before it ended the text before (<em>mot</em>!)
+    return text
+
+
+_GUILLEMETS = re.compile("«[ \u00a0\u202f]*|[ \u00a0\u202f]*»")
+_CLOSERS = "»)]\u2019\u201d\u2026"
+
+
+@functools.lru_cache(maxsize=4)
+def _french_patterns(before: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """A space before the marks (made narrow), and the place between a word and a mark written
+    against it (given a narrow space); a colon between digits (12:30) or before `/` is left alone."""
+    space = re.compile(f"[ \u00a0](?=[{re.escape(before)}])")
+    after_word = f"(?:(?<=\\w)|(?<=[{re.escape(_CLOSERS)}]))"
+    glued = []
+    others = before.replace(":", "")
+    if others:
+        glued.append(f"{after_word}(?=[{re.escape(others)}](?!\\w))")
+    if ":" in before:
+        glued.append(f"(?:(?<=[^\\W\\d])|(?<=[{re.escape(_CLOSERS)}]))(?=:(?![\\w/]))")
+    return space, re.compile("|".join(glued))
