@@ -464,3 +464,23 @@ def test_daisy_ace_finds_nothing_in_a_right_to_left_and_a_vertical_book(write_bo
             if check["earl:result"]["earl:outcome"] != "pass"
         ]
         assert result["earl:result"]["earl:outcome"] == "pass" and failed == [], (tag, failed)
+
+
+@pytest.mark.parametrize(("tag", "extra"), [("ar", ""), ("ja", 'writing_mode = "vertical-rl"\n')])
+def test_kobo_edition_keeps_direction_and_writing_mode(tag: str, extra: str, write_book, tmp_path: Path) -> None:
+    from handbill.build import build
+    from handbill.config import load_config
+
+    from .conftest import register
+
+    result = build(load_config(_sample_book(write_book, tag, extra)), tmp_path / "b.epub", formats=("epub", "kepub"))
+    kepub = next(path for path in result.paths if path.name.endswith(".kepub.epub"))
+    register(kepub)
+    book = Epub(kepub)
+    spine = book.opf.find("opf:spine", NS)
+    assert spine.get("page-progression-direction") == "rtl"
+    for name in book.spine:
+        root = book.document(name)
+        assert root.get("lang") == tag and root.get("dir") == ("rtl" if tag == "ar" else None)
+        if tag == "ja":
+            assert "styles/vertical.css" in [link.get("href") for link in root.iter(f"{XHTML}link")]
