@@ -17,6 +17,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from handbill.errors import ConfigError
@@ -484,3 +486,24 @@ def test_kobo_edition_keeps_direction_and_writing_mode(tag: str, extra: str, wri
         assert root.get("lang") == tag and root.get("dir") == ("rtl" if tag == "ar" else None)
         if tag == "ja":
             assert "styles/vertical.css" in [link.get("href") for link in root.iter(f"{XHTML}link")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    language=st.sampled_from(["en", "de", "fr", "fr-CA", "fr-CH", "ru", "zh", "zh-Hant", "ja", "ar", "he", "xx"]),
+    pieces=st.lists(st.text(alphabet="ab ЖΩع中«»\"'.-:;!?/0 \u00a0", max_size=12), min_size=1, max_size=4),
+)
+def test_smart_punctuation_keeps_every_letter_in_any_language(language: str, pieces: list[str]) -> None:
+    """Whatever the text and language, only punctuation and spaces change, never a letter or digit."""
+    from handbill.render import sanitize
+    from handbill.render.typography import smarten
+    from handbill.xhtml import escape
+
+    markup = "<p>" + "<em>x</em>".join(escape(piece) for piece in pieces) + "</p>"
+    container = sanitize.parse_fragment(markup)
+    before = "".join(container.itertext())
+    smarten(container, language)
+    after = "".join(container.itertext())
+    assert [c for c in after if c.isalnum()] == [c for c in before if c.isalnum()]
+    if language.startswith("ja"):
+        assert after == before
