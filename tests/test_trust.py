@@ -299,18 +299,23 @@ def test_one_language_validator_for_every_place() -> None:
     assert code == 1 and "not a BCP 47" in err
 
 
-def test_front_matter_language_is_repaired_or_dropped_never_invalid(write_book, build_book) -> None:
+def test_front_matter_language_is_repaired_or_refused_never_invalid(write_book, build_book, tmp_path: Path) -> None:
+    """`de_DE` is repaired with a warning; an impossible tag is one error naming the file and line (issue 13)."""
     book = write_book(
         {
             "a.md": "---\nlanguage: de_DE\n---\n# Deutsch\n\nText.\n",
-            "b.md": "---\nlanguage: en-US-US\n---\n# Broken\n\nText.\n",
-            "c.md": "---\nlang: fr\n---\n# Français\n\nTexte.\n",
+            "c.md": "---\ntitle: Fr\nlang: fr\n---\n# Français\n\nTexte.\n",
         }
     )
     epub, warnings = build_book(book)
     languages = [epub.document(name).find(".//{*}section").get("lang") for name in epub.body_documents()]
-    assert languages == ["de-DE", None, "fr"]
-    assert any("b.md" in warning and "en-US-US" in warning for warning in warnings)
+    assert languages == ["de-DE", "fr"]
+    assert any("a.md:2" in warning and "de-DE" in warning for warning in warnings)
+    (book / "b.md").write_text("---\ntitle: Broken\nlanguage: en-US-US\n---\n# Broken\n\nText.\n")
+    code, _, err = run("-q", "build", str(book), "-o", str(tmp_path / "x.epub"))
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert "b.md:3:" in err and "'en-US-US' is not a BCP 47 language tag" in err
+    assert not (tmp_path / "x.epub").exists()
 
 
 def test_control_characters_in_metadata_are_removed_not_left_empty(write_book, build_book) -> None:

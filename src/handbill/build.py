@@ -56,7 +56,7 @@ class Builder:
     def __init__(self, keep: bool = False, progress: Progress | None = None):
         self.keep = keep
         self.progress = progress
-        self._kept: dict[Path, tuple[str, RenderedDocument]] = {}
+        self._kept: dict[Path, tuple[tuple[str, str], RenderedDocument]] = {}
 
     def make_book(self, config: BookConfig, sink: Sink | None = None) -> Book:
         """Read, render and assemble; with a `sink`, each document goes there once final."""
@@ -69,14 +69,14 @@ class Builder:
     def _kept_or_fresh(self, documents: list[SourceDocument]) -> Iterator[RenderedDocument]:
         """Each document's tree: rendered again where its text changed, else a copy of the kept one
         (assemble() rearranges the trees it is given; the kept ones stay whole)."""
-        stale = [doc for doc in documents if self._kept.get(doc.path, ("",))[0] != doc.text]
+        stale = [doc for doc in documents if self._kept.get(doc.path, ("",))[0] != (doc.text, doc.language)]
         # All rendered before the first document is written (watch mode keeps every tree anyway):
         # worker processes are then never forked beside the EPUB stream's writer thread.
         fresh = iter(list(render_each(stale, len(stale), sum(len(doc.text) for doc in stale), self.progress)))
         stale_paths = {doc.path for doc in stale}
         for doc in documents:
             if doc.path in stale_paths:
-                self._kept[doc.path] = (doc.text, next(fresh))
+                self._kept[doc.path] = ((doc.text, doc.language), next(fresh))
             kept = self._kept[doc.path][1]
             yield RenderedDocument(doc, deepcopy(kept.container), kept.report, kept.markup_size)
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .errors import ConfigError
-from .languages import repaired_language_tag
+from .languages import DIRECTIONS, EXAMPLE, VERTICAL_LANGUAGES, WRITING_MODES, check_labels, primary_language
+from .languages import language_tag as _language_tag
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,12 @@ class BookConfig:
     fonts: str = "auto"
     """Embed font subsets: `auto` (for scripts readers lack), `embed` (every non-Latin script), `none`."""
     """How many heading levels the table of contents shows."""
+    direction: str | None = None
+    """`rtl` or `ltr` when book.toml says so; otherwise the language's script decides."""
+    writing_mode: str | None = None
+    """`vertical-rl` for Japanese, Chinese or Korean set top to bottom; None: horizontal."""
+    labels: tuple[tuple[str, str], ...] = ()
+    """book.toml's `[labels]`: words handbill writes itself, replaced (key, text)."""
     accessibility_summary: str | None = None
     work: str | None = None
     """Marks editions of one work (translations): books with the same key are listed together."""
@@ -231,8 +238,24 @@ def _language(value: Any, reading: _Reading) -> str | None:
     problems: list[str] = []
     tag = check_language(tag, problems, reading.where)
     if problems:
-        raise _Invalid(f"{_shown(tag)} is not a BCP 47 language tag such as 'en' or 'pt-BR'")
+        raise _Invalid(f"{_shown(tag)} is not a BCP 47 language tag {EXAMPLE}")
     return tag
+
+
+def _one_of(*allowed: str) -> Callable[[Any, _Reading], str | None]:
+    def read(value: Any, reading: _Reading) -> str | None:
+        text = _text(value, reading)
+        if text is None:
+            return None
+        if text.lower() not in allowed:
+            raise _Invalid(f"must be {' or '.join(repr(word) for word in allowed)}, not {_shown(text)}")
+        return text.lower()
+
+    return read
+
+
+def _labels(value: Any, reading: _Reading) -> tuple[tuple[str, str], ...]:
+    return tuple(check_labels(value, reading.where).items())
 
 
 def _date(value: Any, reading: _Reading) -> str | None:
@@ -326,6 +349,11 @@ SETTINGS: dict[str, Setting] = {
         "`embed`: a subset of a font for each non-Latin script, only the characters the book uses; `auto` "
         "(default): only for scripts e-ink readers lack (Sinhala, Tamil, Devanagari, Bengali, ...); `none`.",
     ),
+    "direction": Setting(_one_of(*DIRECTIONS), "`rtl` or `ltr`; default: from the language's script."),
+    "writing_mode": Setting(
+        _one_of(*WRITING_MODES), "`vertical-rl` sets Japanese, Chinese or Korean top to bottom, pages right to left."
+    ),
+    "labels": Setting(_labels, "A table replacing words handbill writes itself (`contents`, `cover`, ...)."),
 }
 """Every key book.toml may hold, declared once: the reader, the check and the help are here."""
 
@@ -379,6 +407,14 @@ def _to_config(
                     f"'{key}' {_shown(str(path))} is outside the book's project folder {_shown(str(project))}"
                     " (pass --allow-outside PATH to allow it)"
                 )
+    if values.get("writing_mode") == "vertical-rl":
+        language = values.get("language", "en")
+        if primary_language(language) not in VERTICAL_LANGUAGES:
+            problems.append(
+                f"'writing_mode' 'vertical-rl' is for Japanese, Chinese or Korean (ja, zh, ko), not {_shown(language)}"
+            )
+    if values.get("writing_mode") == "horizontal-tb":
+        values.pop("writing_mode")
     if problems:
         raise ConfigError("; ".join(problems), where)
     return BookConfig(
@@ -400,11 +436,10 @@ def _printable(value: str, reading: _Reading) -> str:
 
 
 def check_language(tag: str, problems: list[str], where: Path | None = None) -> str:
-    """The tag, repaired from `en_US` to `en-US` with a warning; a problem when it is no tag."""
-    repaired = repaired_language_tag(tag)
-    if repaired is None:
-        problems.append(f"'language' {_shown(tag)} is not a BCP 47 language tag such as 'en' or 'pt-BR'")
+    """The tag, repaired from `en_US` to `en-US` with a warning; a problem when it is no tag
+    (the check itself is handbill.languages', shared by every place a tag is written)."""
+    try:
+        return _language_tag(tag, where)
+    except ConfigError as error:
+        problems.append(error.detail)
         return tag
-    if repaired != tag:
-        log.warning("%slanguage %s is not a BCP 47 tag; using %r", f"{where}: " if where else "", _shown(tag), repaired)
-    return repaired

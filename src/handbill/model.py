@@ -89,6 +89,28 @@ class Book(NamedTuple):
     text_images: bool = False
     """Whether the text shows images (each with its text alternative), not only the cover and
     what stylesheets draw."""
+    direction: str = "ltr"
+    """`rtl` or `ltr`: the text's direction, on every document and the package."""
+    writing_mode: str | None = None
+    """`vertical-rl` for a book set top to bottom; None for horizontal text."""
+    labels: tuple[tuple[str, str], ...] = ()
+    """The words handbill writes itself, in the book's language (see handbill.languages)."""
+    summary_language: str | None = None
+    """The language of `accessibility_summary` when it is not the book's (handbill's own English one)."""
+
+    @property
+    def page_progression(self) -> str | None:
+        """`rtl` when pages turn right to left: right-to-left scripts and vertical text."""
+        return "rtl" if self.direction == "rtl" or self.writing_mode == "vertical-rl" else None
+
+    def label(self, key: str) -> str:
+        """One of the words handbill writes itself, in the book's language."""
+        words = dict(self.labels)
+        if key not in words:
+            from .languages import ENGLISH
+
+            return ENGLISH[key]
+        return words[key]
 
     @property
     def words(self) -> int:

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from .config import XML_FORBIDDEN as _XML_FORBIDDEN
 from .config import BookConfig, is_inside
 from .errors import SourceError
+from .languages import language_tag
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ class SourceDocument(NamedTuple):
     """The path relative to the book folder, with forward slashes: how links name it."""
     text: str
     meta: dict[str, Any]
+    language: str = "en"
+    """The language its text is in: its front matter's `language`, else the book's."""
 
 
 class Manuscript(NamedTuple):
@@ -54,7 +57,7 @@ class Manuscript(NamedTuple):
 
     def documents(self) -> Iterator[SourceDocument]:
         for path in self.paths:
-            yield read_document(path, self.config.root)
+            yield read_document(path, self.config.root, self.config.language)
 
 
 def read_manuscript(config: BookConfig) -> Manuscript:
@@ -131,11 +134,25 @@ def _natural_key(name: str) -> list[Any]:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
 
 
-def read_document(path: Path, root: Path) -> SourceDocument:
+def read_document(path: Path, root: Path, language: str = "en") -> SourceDocument:
     """Read one Markdown file: decode, normalise line endings, split front matter."""
-    text = decode(read_source_bytes(path), path)
-    meta, text = split_front_matter(text, path)
-    return SourceDocument(path=path, name=_name(path, root), text=text, meta=meta)
+    whole = decode(read_source_bytes(path), path)
+    meta, text = split_front_matter(whole, path)
+    return SourceDocument(
+        path=path, name=_name(path, root), text=text, meta=meta, language=_text_language(meta, whole, path, language)
+    )
+
+
+def _text_language(meta: dict[str, Any], whole: str, path: Path, book_language: str) -> str:
+    """Front matter's `language` (or `lang`), checked as every tag is: `de_DE` repaired with a
+    warning, an impossible tag an error naming the file and line; else the book's language."""
+    key = "language" if meta.get("language") not in (None, "") else "lang"
+    value = meta.get(key)
+    if value is None or value == "":
+        return book_language
+    found = re.search(rf"^{key}[ \t]*:", whole[: whole.find("\n---", 3) + 1], re.MULTILINE | re.IGNORECASE)
+    line = whole.count("\n", 0, found.start()) + 1 if found else None
+    return language_tag(value, path, line, what=key)
 
 
 MAX_SOURCE_BYTES = 20 * 1024 * 1024

@@ -10,6 +10,8 @@ import re
 
 from lxml import etree, html
 
+from .languages import is_right_to_left
+
 SVG_NS = "http://www.w3.org/2000/svg"
 MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 XLINK_NS = "http://www.w3.org/1999/xlink"
@@ -66,20 +68,15 @@ def quoteattr(value: str) -> str:
     return '"' + escape(value).replace('"', "&quot;") + '"'
 
 
-RIGHT_TO_LEFT = frozenset("ar arc dv fa he ks ku-arab ps sd ug ur yi".split())
-
-
-def language_attributes(language: str) -> str:
-    """lang, xml:lang (both: readers differ in which they read) and dir for right-to-left scripts."""
+def language_attributes(language: str, direction: str | None = None, around: str = "ltr") -> str:
+    """lang, xml:lang (both: readers differ in which they read) and dir when the text's direction
+    (`direction`, else the language's: see handbill.languages) is not that of what is `around` it."""
     attributes = f" lang={quoteattr(language)} xml:lang={quoteattr(language)}"
-    if is_right_to_left(language):
-        attributes += ' dir="rtl"'
+    if direction is None:
+        direction = "rtl" if is_right_to_left(language) else "ltr"
+    if direction != around:
+        attributes += f" dir={quoteattr(direction)}"
     return attributes
-
-
-def is_right_to_left(language: str) -> bool:
-    lowered = language.lower()
-    return lowered.split("-")[0] in RIGHT_TO_LEFT or lowered.startswith("ku-arab") or "-arab" in lowered
 
 
 def page(
@@ -89,14 +86,16 @@ def page(
     body_type: str,
     body: str,
     body_class: str | None = None,
+    direction: str | None = None,
 ) -> bytes:
-    """A complete XHTML content document around an already serialised body."""
+    """A complete XHTML content document around an already serialised body (`direction`: the
+    book's, when book.toml chose it; else the language's)."""
     links = "".join(f'<link rel="stylesheet" type="text/css" href={quoteattr(href)}/>' for href in stylesheets)
     css_class = f" class={quoteattr(body_class)}" if body_class else ""
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n'
         '<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops"'
-        f"{language_attributes(language)}>\n"
+        f"{language_attributes(language, direction)}>\n"
         f'<head>\n<meta charset="utf-8"/>\n<title>{escape(title)}</title>\n{links}\n</head>\n'
         f'<body epub:type="{body_type}"{css_class}>\n{body}\n</body>\n</html>\n'
     ).encode()

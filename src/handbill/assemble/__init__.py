@@ -21,6 +21,7 @@ from pathlib import Path
 from .. import xhtml
 from ..config import BookConfig
 from ..errors import ConfigError
+from ..languages import format_label, labels_for, primary_language, text_direction
 from ..model import Book, ContentDocument, Resource, Sink, TocEntry
 from ..names import book_slug
 from ..render import RenderedDocument
@@ -72,19 +73,27 @@ def assemble(manuscript: Manuscript, rendered: Iterable[RenderedDocument], sink:
         assembly.toc.append(TocEntry(first.title or title, first.file_name))
     authors = config.authors
 
+    words = assembly.words
     cover = book_cover(config, title, authors)
     cover_resource = Resource(f"images/cover.{cover.extension}", cover.media_type, cover.data, "cover-image")
     cover_page = assembly.deliver(
-        cover_document(config.language, title, authors, cover_resource.file_name, assembly.stylesheets)
+        cover_document(
+            config.language, title, authors, cover_resource.file_name, assembly.stylesheets, words, assembly.direction
+        )
     )
-    landmarks = [("cover", cover_page.file_name, "Cover")]
+    landmarks = [("cover", cover_page.file_name, words["cover"])]
     if assembly.titlepage is not None:
-        landmarks.append(("titlepage", assembly.titlepage, "Title Page"))
-    landmarks.append(("toc", "nav.xhtml", "Table of Contents"))
-    landmarks.append(("bodymatter", assembly.bodymatter or documents[0].file_name, "Start of Content"))
+        landmarks.append(("titlepage", assembly.titlepage, words["title_page"]))
+    landmarks.append(("toc", "nav.xhtml", words["table_of_contents"]))
+    landmarks.append(("bodymatter", assembly.bodymatter or documents[0].file_name, words["start_of_content"]))
 
     warn_of_large_contents(assembly.toc, config.source)
     images = assembly.images.resources
+    summary, summary_language = config.accessibility_summary, None
+    if summary is None:
+        # handbill's own summary is English, and says so, rather than a machine translation.
+        summary = _accessibility_summary(bool(images))
+        summary_language = None if primary_language(config.language) == "en" else "en"
     return Book(
         title=title,
         subtitle=config.subtitle,
@@ -96,7 +105,8 @@ def assemble(manuscript: Manuscript, rendered: Iterable[RenderedDocument], sink:
         publisher=config.publisher,
         rights=config.rights,
         subjects=config.subjects,
-        accessibility_summary=config.accessibility_summary or _accessibility_summary(bool(images)),
+        accessibility_summary=summary,
+        summary_language=summary_language,
         cover=cover,
         documents=(cover_page, *documents),
         resources=(cover_resource, *images, *assembly.fonts.resources(assembly.stylesheets, landmarks)),
@@ -104,6 +114,9 @@ def assemble(manuscript: Manuscript, rendered: Iterable[RenderedDocument], sink:
         landmarks=tuple(landmarks),
         slug=book_slug(title),
         text_images=bool(images),
+        direction=assembly.direction,
+        writing_mode=config.writing_mode,
+        labels=tuple(words.items()),
     )
 
 
@@ -117,6 +130,9 @@ class _Assembly:
         """Every source of the book, by the key links name it with."""
         self.stylesheets = stylesheet_resources(config)
         self.fonts = FontEmbedding(config, self.stylesheets)
+        self.words = labels_for(config.language, dict(config.labels))
+        """The words handbill writes itself, in the book's language."""
+        self.direction = config.direction or text_direction(config.language)
         self.images = ImageStore(config)
         self.title = config.title or ""
         self.pieces = 0
@@ -144,7 +160,11 @@ class _Assembly:
             self.pieces += 1
             if not piece.title:
                 stem = piece.rendered.source.path.stem
-                piece.title = self.title if self.pieces == 1 else humanise(stem) or f"Section {self.pieces}"
+                piece.title = (
+                    self.title
+                    if self.pieces == 1
+                    else humanise(stem) or format_label(self.words, "section", number=self.pieces)
+                )
 
         parts = list(split_by_size(pieces, notes))
         chapter_title = ""
@@ -153,12 +173,12 @@ class _Assembly:
             if part.first:
                 chapter_title = part.piece.title or ""
             part.chapter_title = chapter_title
-            place_notes(part, notes)
+            place_notes(part, notes, self.words["note_backlink"])
             settle_ids(part, self.targets, self.starts)
         for part in parts:
             waits = self._rewrite_links(part)
             self.images.embed(part)
-            document = content_document(part, self.config.language, self.stylesheets)
+            document = content_document(part, self.config.language, self.stylesheets, self.direction)
             if waits:
                 self.waiting.append(len(self.documents))
             self.documents.append(document if waits else self.deliver(document))
@@ -172,7 +192,7 @@ class _Assembly:
     def _fallback_title(self) -> str:
         """A book with no title in book.toml and no `#` heading is named after its folder or file."""
         stem = self.config.source.resolve().stem
-        title = humanise(stem) or stem.strip() or "Untitled"
+        title = humanise(stem) or stem.strip() or self.words["untitled"]
         log.warning("%s: no title in book.toml and no '#' heading; the book is called %r", self.config.source, title)
         return title
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from .. import xhtml
+from ..languages import format_label
 from ..model import ContentDocument, Resource
 from ..xhtml import quoteattr
 from .resources import stylesheet_hrefs
@@ -40,7 +41,7 @@ def count_words(text: str, by_character: bool = True) -> tuple[int, int]:
     return len(_CJK.sub(" ", text).split()), characters
 
 
-def content_document(part: Part, language: str, stylesheets: list[Resource]) -> ContentDocument:
+def content_document(part: Part, language: str, stylesheets: list[Resource], direction: str = "ltr") -> ContentDocument:
     piece = part.piece
     role, matter = DOCUMENT_TYPES[piece.kind]
     heading = next((block for block in part.blocks if block.tag in HEADINGS), None)
@@ -54,7 +55,7 @@ def content_document(part: Part, language: str, stylesheets: list[Resource]) -> 
     inner = "\n".join(xhtml.serialize(block) for block in part.blocks)
     section_language = ""
     if piece.language and piece.language != language:
-        section_language = xhtml.language_attributes(piece.language)
+        section_language = xhtml.language_attributes(piece.language, around=direction)
     body = f"<section{attributes}{section_language}>\n{inner}\n</section>"
     properties = []
     if "<svg" in inner:
@@ -71,7 +72,7 @@ def content_document(part: Part, language: str, stylesheets: list[Resource]) -> 
         file_name=part.file_name,
         item_id=part.file_name.removesuffix(".xhtml"),
         title=part.chapter_title,
-        data=xhtml.page(part.chapter_title, language, stylesheet_hrefs(stylesheets), matter, body),
+        data=xhtml.page(part.chapter_title, language, stylesheet_hrefs(stylesheets), matter, body, direction=direction),
         kind=piece.kind,
         properties=tuple(properties),
         words=words,
@@ -80,9 +81,18 @@ def content_document(part: Part, language: str, stylesheets: list[Resource]) -> 
 
 
 def cover_document(
-    language: str, title: str, authors: tuple[str, ...], image: str, stylesheets: list[Resource]
+    language: str,
+    title: str,
+    authors: tuple[str, ...],
+    image: str,
+    stylesheets: list[Resource],
+    words: dict[str, str],
+    direction: str = "ltr",
 ) -> ContentDocument:
-    alt = f"Cover of {title}" + (f" by {', '.join(authors)}" if authors else "")
+    if authors:
+        alt = format_label(words, "cover_alt_by", title=title, authors=", ".join(authors))
+    else:
+        alt = format_label(words, "cover_alt", title=title)
     body = (
         '<section epub:type="cover" class="cover">\n'
         f'<img src={quoteattr(image)} alt={quoteattr(alt)} role="doc-cover"/>\n</section>'
@@ -90,7 +100,15 @@ def cover_document(
     return ContentDocument(
         file_name="cover.xhtml",
         item_id="cover",
-        title="Cover",
-        data=xhtml.page("Cover", language, stylesheet_hrefs(stylesheets), "cover", body, body_class="cover"),
+        title=words["cover"],
+        data=xhtml.page(
+            words["cover"],
+            language,
+            stylesheet_hrefs(stylesheets),
+            "cover",
+            body,
+            body_class="cover",
+            direction=direction,
+        ),
         kind="cover",
     )

@@ -30,8 +30,11 @@ def extract_notes(container: html.HtmlElement) -> dict[str, html.HtmlElement]:
     return notes
 
 
-def place_notes(part: Part, notes: dict[str, html.HtmlElement]) -> None:
-    """Popup notes: a noteref in the text, an aside at the end of the same document."""
+def place_notes(
+    part: Part, notes: dict[str, html.HtmlElement], backlink: str = "Back to note {number} in the text"
+) -> None:
+    """Popup notes: a noteref in the text, an aside at the end of the same document (`backlink`:
+    what a screen reader says for the link back, in the book's language)."""
     placed: list[html.HtmlElement] = []
     for block in part.blocks:
         for ref in block.iter("a"):
@@ -47,6 +50,9 @@ def place_notes(part: Part, notes: dict[str, html.HtmlElement]) -> None:
             if note is None:
                 continue
             aside = _aside(note, ref)
+            for back in aside.iter("a"):
+                if back.get("role") == "doc-backlink":
+                    back.set("aria-label", backlink.replace("{number}", xhtml.text_of(ref)))
             placed.append(aside)
     part.blocks.extend(placed)
 

@@ -18,6 +18,7 @@ from .. import xhtml
 from ..config import BookConfig
 from ..errors import SourceError
 from ..images import BadImage, check_image
+from ..languages import display_date
 from ..model import ContentDocument, CoverImage, Resource
 from ..names import slugify
 from ..sources import read_limited
@@ -168,7 +169,18 @@ def _add_class(element: html.HtmlElement, name: str) -> None:
 
 
 def stylesheet_resources(config: BookConfig) -> list[Resource]:
-    return [Resource(*entry) for entry in stylesheet_files(config)]
+    sheets = [Resource(*entry) for entry in stylesheet_files(config)]
+    if config.writing_mode == "vertical-rl":
+        # Generated only for the books that ask for it, right after handbill's own stylesheet.
+        sheets.insert(1, Resource("styles/vertical.css", "text/css", VERTICAL_CSS, "style-vertical"))
+    return sheets
+
+
+VERTICAL_CSS = (
+    b"/* handbill: this book is set top to bottom, its lines from right to left (writing_mode). */\n"
+    b"html {\n  -epub-writing-mode: vertical-rl;\n  -webkit-writing-mode: vertical-rl;\n"
+    b"  writing-mode: vertical-rl;\n}\n"
+)
 
 
 def book_cover(config: BookConfig, title: str, authors: tuple[str, ...]) -> CoverImage:
@@ -176,19 +188,7 @@ def book_cover(config: BookConfig, title: str, authors: tuple[str, ...]) -> Cove
 
     if config.cover is not None:
         return load_cover(config.cover)
-    return draw_cover(title, authors, _display_date(config.date), config.subtitle, config.language)
-
-
-def _display_date(date: str | None) -> str | None:
-    if not date:
-        return None
-    months = ("January February March April May June July August September October November December").split()
-    pieces = date.split("-")
-    if len(pieces) == 3:
-        return f"{int(pieces[2])} {months[int(pieces[1]) - 1]} {pieces[0]}"
-    if len(pieces) == 2:
-        return f"{months[int(pieces[1]) - 1]} {pieces[0]}"
-    return pieces[0]
+    return draw_cover(title, authors, display_date(config.date, config.language), config.subtitle, config.language)
 
 
 def stylesheet_hrefs(stylesheets: list[Resource]) -> list[str]:

@@ -15,12 +15,11 @@ from collections.abc import Iterator
 from copy import deepcopy
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from lxml import etree, html
 
 from .. import xhtml
-from ..config import BookConfig, check_language
+from ..config import BookConfig
 from ..model import READER_LIMIT_BYTES
 from ..render import RenderedDocument, inline_text
 
@@ -89,7 +88,7 @@ def split_into_pieces(document: RenderedDocument, config: BookConfig) -> Iterato
     if kind not in DOCUMENT_TYPES:
         log.warning("%s: unknown document type %r; using 'chapter'", document.source.path, kind)
         kind = "chapter"
-    language = _front_matter_language(meta, document.source.path)
+    language = document.source.language
     in_toc = meta.get("toc", True) is not False
     groups: list[list[html.HtmlElement]] = [[]]
     for block in blocks:
@@ -102,7 +101,7 @@ def split_into_pieces(document: RenderedDocument, config: BookConfig) -> Iterato
         heading = next((block for block in group if block.tag in HEADINGS), None)
         title = xhtml.text_of(heading) if heading is not None else None
         if index == 0 and meta.get("title"):
-            title = inline_text(str(meta["title"]))
+            title = inline_text(str(meta["title"]), document.source.language)
         yield Piece(
             rendered=document,
             blocks=group,
@@ -112,19 +111,6 @@ def split_into_pieces(document: RenderedDocument, config: BookConfig) -> Iterato
             language=str(language) if language else None,
             in_toc=in_toc,
         )
-
-
-def _front_matter_language(meta: dict[str, Any], path: Path) -> str | None:
-    """A chapter's `language`, checked as book.toml's is: repaired (`de_DE`) or left out, with a warning."""
-    value = meta.get("language") or meta.get("lang")
-    if value is None or value == "":
-        return None
-    problems: list[str] = []
-    tag = check_language(str(value).strip(), problems, path)
-    if problems:
-        log.warning("%s: front matter: %s; the book's language is used", path, problems[0])
-        return None
-    return tag
 
 
 def _top_level_blocks(container: html.HtmlElement) -> list[html.HtmlElement]:

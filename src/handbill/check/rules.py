@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 from PIL import Image
 
-from ..languages import is_language_tag
+from ..languages import is_language_tag, repaired_language_tag
 from ..model import READER_LIMIT_BYTES as LARGE_DOCUMENT_BYTES
 from .reader import NS, GatheredEpub, legacy_cover_id, link_target, resolve
 from .report import Finding
@@ -37,10 +37,12 @@ def _kindle_language(book: GatheredEpub) -> Iterator[Finding]:
         )
     for language in (text.strip() for text in languages):
         if not is_language_tag(language):
+            repaired = repaired_language_tag(language)
+            hint = f" (write {repaired!r})" if repaired else ""
             yield Finding(
                 "error",
                 "KINDLE-LANGUAGE",
-                f"{book.opf_name}: dc:language {language!r} is not a BCP 47 tag such as 'en' or 'en-US'",
+                f"{book.opf_name}: dc:language {language!r} is not a BCP 47 tag such as 'en' or 'en-US'{hint}",
             )
         elif language.split("-")[0].lower() in _NO_LANGUAGE | {"x"}:
             yield Finding(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from ..languages import is_language_tag
+from ..languages import repaired_language_tag
 from ..xhtml import safe_id
 
 _WHOLE_NUMBER = re.compile(r"^\d{1,6}$")
@@ -47,7 +47,7 @@ VALUE_KINDS: dict[str, Check] = {
     "text": lambda value: value,
     "id": lambda value: safe_id(value) or None,
     "tokens": lambda value: " ".join(token for token in value.split() if re.fullmatch(_NAME_TOKEN, token)) or None,
-    "language": lambda value: value if is_language_tag(value) else None,
+    "language": repaired_language_tag,  # de_DE -> de-DE (noted); no tag at all: dropped
     "MIME type": lambda value: value if re.fullmatch(_MIME_TYPE, value, re.S) else None,
     "integer": _integer,
     "count": lambda value: _whole(value, 0, 65534),

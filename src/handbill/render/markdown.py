@@ -210,7 +210,7 @@ def render_document(document: SourceDocument, markup: str | None = None, text: s
             "Markdown too slow to render (thousands of nested links, brackets or tags?); simplify it",
             document.path,
         ) from error
-    smarten(container)
+    smarten(container, document.language)
     return RenderedDocument(source=document, container=container, report=report, markup_size=len(markup))
 
 
@@ -459,8 +459,8 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_after_fork)
 
 
-def inline_text(text: str) -> str:
+def inline_text(text: str, language: str = "en") -> str:
     """A plain label (a front-matter title) with the same smart punctuation as the body."""
     container = sanitize.parse_fragment(render_markdown(text))
-    smarten(container)
+    smarten(container, language)
     return xhtml.text_of(container) or text.strip()

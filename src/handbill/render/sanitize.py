@@ -216,6 +216,8 @@ def _clean_attributes(element: html.HtmlElement, tag: str, report: Report) -> No
                 report.note(f"removed {name}={value!r} from <{tag}>: not a valid {allowed[name]}")
         elif keep != value and name == "id" and keep != value.strip():
             report.note(f"changed id {value!r} to {keep!r}: a link could not name it")
+        elif keep != value.strip() and allowed.get(name) == "language":
+            report.note(f"changed {name}={value!r} to {keep!r}: BCP 47 writes de-DE, not de_DE")
     if kept != attributes:  # all at once: deleting one by one takes time in proportion to all of them
         element.attrib.clear()
         element.attrib.update(kept)

@@ -154,7 +154,7 @@ class Library:
         if data is None or suffix not in READABLE_TYPES or name.startswith("content.opf"):
             raise NotFound()
         if suffix == ".xhtml":
-            data = for_the_browser(data, name, served.spine)
+            data = for_the_browser(data, name, served.spine, served.book)
         return Response(data, content_type=READABLE_TYPES[suffix])
 
     def _index(self, request: Request) -> Response:

@@ -50,7 +50,7 @@ class ServedBook:
 
     @property
     def authors(self) -> str:
-        return ", ".join(self.book.authors) or "Unknown"
+        return ", ".join(self.book.authors) or self.book.label("unknown_author")
 
 
 def served_book(book: Book, editions: Sequence[Edition], updated: datetime, work: str | None = None) -> ServedBook:

@@ -11,8 +11,10 @@ from collections.abc import Iterable
 from html import escape
 from urllib.parse import quote
 
+from ..languages import ENGLISH, format_label
+from ..model import Book
 from .books import ServedBook
-from .works import Work, autonym, direction, in_preferred_order, works
+from .works import Work, autonym, in_preferred_order, works
 
 READABLE_TYPES = {
     ".xhtml": "application/xhtml+xml; charset=utf-8",
@@ -50,12 +52,18 @@ color:#fff;text-decoration:none;font-weight:bold}
 
 def landing_page(books: Iterable[ServedBook], address: str, accept_language: str | None = None) -> bytes:
     """The front page: a card per work (its editions together, the one `accept_language` asks
-    for first), help for phones, and a QR code of `address`."""
-    cards = "".join(work_card(work, accept_language) for work in works(books))
+    for first), help for phones, and a QR code of `address`.
+
+    The page is in the books' language when they share one (each card is in its own book's)."""
+    books = list(books)
+    language = books[0].book.language if books and len({served.book.language for served in books}) == 1 else "en"
+    words = books[0].book if language != "en" else None
+    help_language = ' lang="en"' if language != "en" else ""
+    cards = "".join(work_card(work, accept_language, language) for work in works(books))
     body = (
-        "<h1>Books</h1>"
+        f"<h1>{escape(words.label('books') if words else 'Books')}</h1>"
         f"{cards}"
-        '<section class="help"><h2>On a phone</h2>'
+        f'<section class="help"{help_language}><h2>On a phone</h2>'
         "<p>Tap <b>EPUB</b>: an iPhone opens it in Books, Android in your reading app. "
         "Kobo readers take the Kobo edition.</p>"
         f"<p>Reading apps (KOReader, Moon+ Reader, Librera, Thorium) can add this catalog: "
@@ -63,30 +71,30 @@ def landing_page(books: Iterable[ServedBook], address: str, accept_language: str
         f'<h2>Share this page</h2><figure class="qr">{qr_svg(address)}'
         f"<figcaption>{escape(address)}</figcaption></figure></section>"
     )
-    return html_page("Books", body, "en")
+    direction = words.direction if words else "ltr"
+    return html_page(words.label("books") if words else "Books", body, language, direction)
 
 
-def card(served: ServedBook) -> str:
-    buttons = "".join(
-        f'<a class="button" href="/books/{quote(edition.file_name)}" download="{escape(edition.file_name)}">'
-        f"{escape(edition.label)} <small>{edition.size}</small></a>"
-        for edition in served.editions
-    )
-    slug = quote(served.slug)
+def card(served: ServedBook, page_language: str = "en") -> str:
+    """One book's card: its cover, title, authors, downloads and the link to read it online."""
+    book = served.book
+    language = ""
+    if book.language != page_language:  # each card in its own book's language and direction
+        language = f' lang="{escape(book.language)}" dir="{book.direction}"'
     return (
-        '<article class="book">'
-        f'<img src="/covers/{slug}-thumb.jpg" alt="Cover of {escape(served.book.title)}" width="150"/>'
-        f'<div><h2>{escape(served.book.title)}</h2><p class="by">{escape(served.authors)}</p>'
-        f'<p class="buttons">{buttons}<a class="button light" href="/read/{slug}/">Read in the browser</a></p>'
+        f'<article class="book"{language}>'
+        f'<img src="/covers/{quote(served.slug)}-thumb.jpg" alt="{escape(_cover_alt(book))}" width="150"/>'
+        f'<div><h2>{escape(book.title)}</h2><p class="by">{escape(served.authors)}</p>'
+        f'<p class="buttons">{_buttons(served)}</p>'
         "</div></article>"
     )
 
 
-def work_card(work: Work, accept_language: str | None = None) -> str:
+def work_card(work: Work, accept_language: str | None = None, page_language: str = "en") -> str:
     """A work's card: the edition the reader's languages ask for (else the first) in full, then
     every edition under its language's own name, with its own downloads."""
     if len(work.editions) < 2:
-        return card(work.editions[0])
+        return card(work.editions[0], page_language)
     editions = in_preferred_order(work.editions, accept_language)
     first = editions[0]
     items = "".join(
@@ -97,7 +105,7 @@ def work_card(work: Work, accept_language: str | None = None) -> str:
     )
     return (
         '<article class="book work">'
-        f'<img src="/covers/{quote(first.slug)}-thumb.jpg" alt="Cover of {escape(first.book.title)}" width="150"/>'
+        f'<img src="/covers/{quote(first.slug)}-thumb.jpg" alt="{escape(_cover_alt(first.book))}" width="150"/>'
         f'<div><h2{_in_language(first)}>{escape(first.book.title)}</h2><p class="by">{escape(first.authors)}</p>'
         f'<ul class="editions">{items}</ul></div></article>'
     )
@@ -106,8 +114,7 @@ def work_card(work: Work, accept_language: str | None = None) -> str:
 def _in_language(served: ServedBook) -> str:
     """`lang` and `dir` attributes for text written in the edition's language (its title, the
     language's own name), so that a phone picks the right font and direction."""
-    language = served.book.language
-    return f' lang="{escape(language)}" dir="{direction(language)}"'
+    return f' lang="{escape(served.book.language)}" dir="{served.book.direction}"'
 
 
 def _buttons(served: ServedBook) -> str:
@@ -117,37 +124,53 @@ def _buttons(served: ServedBook) -> str:
         f"{escape(edition.label)} <small>{edition.size}</small></a>"
         for edition in served.editions
     )
-    return f'{downloads}<a class="button light" href="/read/{quote(served.slug)}/">Read in the browser</a>'
+    read = escape(served.book.label("read_in_browser"))
+    return f'{downloads}<a class="button light" href="/read/{quote(served.slug)}/">{read}</a>'
+
+
+def _cover_alt(book: Book) -> str:
+    return format_label(dict(book.labels) or ENGLISH, "cover_alt", title=book.title)
 
 
 def contents_page(served: ServedBook) -> bytes:
     """A book's table of contents, linking to its chapters read online."""
     items = "".join(f'<li><a href="{quote(entry.href)}">{escape(entry.title)}</a></li>' for entry in served.book.toc)
+    book = served.book
+    back = "&#8594;" if book.direction == "rtl" else "&#8592;"  # pointing the way back, in either direction
     body = (
-        f'<p><a href="../../">&#8592; All books</a></p><h1>{escape(served.book.title)}</h1>'
+        f'<p><a href="../../">{back} {escape(book.label("all_books"))}</a></p><h1>{escape(book.title)}</h1>'
         f'<p class="by">{escape(served.authors)}</p><ol class="toc">{items}</ol>'
     )
-    return html_page(served.book.title, body, served.book.language)
+    return html_page(book.title, body, book.language, book.direction)
 
 
-def html_page(title: str, body: str, language: str) -> bytes:
+def html_page(title: str, body: str, language: str, direction: str = "ltr") -> bytes:
+    attributes = f' dir="{direction}"' if direction == "rtl" else ""
     page = (
-        f'<!DOCTYPE html>\n<html lang="{escape(language)}"><head><meta charset="utf-8"/>'
+        f'<!DOCTYPE html>\n<html lang="{escape(language)}"{attributes}><head><meta charset="utf-8"/>'
         '<meta name="viewport" content="width=device-width, initial-scale=1"/>'
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>{body}</body></html>\n"
     )
     return page.encode("utf-8")
 
 
-def for_the_browser(data: bytes, name: str, spine: tuple[str, ...]) -> bytes:
-    """A phone-sized viewport and previous/next links around an EPUB chapter."""
-    links = ['<a href="./">Contents</a>']
+def for_the_browser(data: bytes, name: str, spine: tuple[str, ...], book: Book | None = None) -> bytes:
+    """A phone-sized viewport and previous/next links around an EPUB chapter, in the book's
+    language (its arrows pointing the way its pages turn)."""
+
+    def word(key: str) -> str:
+        return escape(book.label(key) if book is not None else ENGLISH[key])
+
+    back, forward = (
+        ("&#8594;", "&#8592;") if book is not None and book.page_progression == "rtl" else ("&#8592;", "&#8594;")
+    )
+    links = [f'<a href="./">{word("contents")}</a>']
     if name in spine:
         index = spine.index(name)
         if index > 0:
-            links.insert(0, f'<a href="{quote(spine[index - 1])}">&#8592; Previous</a>')
+            links.insert(0, f'<a href="{quote(spine[index - 1])}">{back} {word("previous")}</a>')
         if index + 1 < len(spine):
-            links.append(f'<a href="{quote(spine[index + 1])}">Next &#8594;</a>')
+            links.append(f'<a href="{quote(spine[index + 1])}">{word("next")} {forward}</a>')
     navigation = f'<nav class="handbill-pages" style="margin:2em 0;text-align:center">{" | ".join(links)}</nav>'
     viewport = (
         '<meta name="viewport" content="width=device-width, initial-scale=1"/>'

@@ -66,12 +66,6 @@ def autonym(tag: str) -> str:
     return name[:1].upper() + name[1:]
 
 
-def direction(tag: str) -> str:
-    """`rtl` or `ltr`, from the CLDR locale's character order."""
-    locale = _locale(tag)
-    return "rtl" if locale is not None and locale.text_direction == "rtl" else "ltr"
-
-
 _QUALITY = re.compile(r"^q=(0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$", re.IGNORECASE)
 _RANGE = re.compile(r"^(?:\*|[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*)$")
 

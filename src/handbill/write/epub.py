@@ -27,7 +27,6 @@ from pathlib import Path
 
 from ebooklib import epub
 
-from .. import xhtml
 from ..config import LATEST_YEAR
 from ..errors import OutputError
 from ..model import GENERATOR, Book, ContentDocument, TocEntry
@@ -320,7 +319,9 @@ def _package_files(book: Book, modified: datetime) -> tuple[bytes, bytes]:
     memory; the two files handbill wants are taken from there.
     """
     skeleton = io.BytesIO()
-    epub.write_epub(skeleton, _package(book), {"epub3_pages": False, "epub3_landmark": False, "mtime": modified})
+    options = {"epub3_pages": False, "epub3_landmark": False, "mtime": modified}
+    options["package_direction"] = book.direction == "rtl"  # dir="rtl" on <package>; vertical text is not
+    epub.write_epub(skeleton, _package(book), options)
     with zipfile.ZipFile(skeleton) as written:
         package_document = written.read(f"{_FOLDER}/content.opf")
         ncx = written.read(f"{_FOLDER}/toc.ncx")
@@ -353,8 +354,8 @@ def _package(book: Book) -> epub.EpubBook:
     package.set_title(book.title)
     package.set_language(book.language)
     package.set_unique_metadata("OPF", "generator", "", {"name": "generator", "content": GENERATOR})
-    if xhtml.is_right_to_left(book.language):
-        package.set_direction("rtl")
+    if book.page_progression:
+        package.set_direction(book.page_progression)  # the spine's page-progression-direction
     for number, author in enumerate(book.authors, start=1):
         package.add_author(author, role="aut", uid=f"creator{number}")
     if book.date:
@@ -370,6 +371,8 @@ def _package(book: Book) -> epub.EpubBook:
         package.add_metadata("DC", "subject", subject)
     _accessibility(package, book)
     package.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
+    if book.writing_mode:  # Kindle reads vertical text from this (its publishing guidelines)
+        package.add_metadata(None, "meta", "", {"name": "primary-writing-mode", "content": book.writing_mode})
 
     for resource in book.resources:
         if resource.item_id == "cover-image":
@@ -424,6 +427,9 @@ def _accessibility(package: epub.EpubBook, book: Book) -> None:
     entries.append(("schema:accessModeSufficient", "textual"))
     entries += [("schema:accessibilityFeature", feature) for feature in features]
     entries.append(("schema:accessibilityHazard", "none"))
-    entries.append(("schema:accessibilitySummary", book.accessibility_summary))
     for name, value in entries:
         package.add_metadata(None, "meta", value, {"property": name})
+    summary = {"property": "schema:accessibilitySummary"}
+    if book.summary_language:
+        summary["{http://www.w3.org/XML/1998/namespace}lang"] = book.summary_language
+    package.add_metadata(None, "meta", book.accessibility_summary, summary)

@@ -27,9 +27,9 @@ def nav_document(book: Book) -> bytes:
     )
     stylesheets = [resource.file_name for resource in book.resources if resource.media_type == "text/css"]
     body = (
-        '<nav epub:type="toc" id="toc" role="doc-toc">\n<h1>Contents</h1>\n'
+        f'<nav epub:type="toc" id="toc" role="doc-toc">\n<h1>{escape(book.label("contents"))}</h1>\n'
         f"<ol>\n{items(book.toc)}\n</ol>\n</nav>\n"
-        '<nav epub:type="landmarks" id="landmarks" hidden="hidden">\n<h2>Landmarks</h2>\n'
+        f'<nav epub:type="landmarks" id="landmarks" hidden="hidden">\n<h2>{escape(book.label("landmarks"))}</h2>\n'
         f"<ol>\n{landmarks}\n</ol>\n</nav>"
     )
-    return xhtml.page("Contents", book.language, stylesheets, "frontmatter", body)
+    return xhtml.page(book.label("contents"), book.language, stylesheets, "frontmatter", body, direction=book.direction)
