@@ -129,14 +129,14 @@ def _virtual_root(source: str) -> str:
 class Deadline:
     """The time one import may take (MAX_IMPORT_SECONDS); `check()` refuses by name once past it."""
 
-    def __init__(self, source: str, seconds: float = MAX_IMPORT_SECONDS):
+    def __init__(self, source: str, seconds: float | None = None):
         self.source = source
-        self.seconds = seconds
-        self.ends = time.monotonic() + seconds
+        self.seconds = MAX_IMPORT_SECONDS if seconds is None else seconds
+        self.ends = time.monotonic() + self.seconds
 
     def check(self) -> None:
         if time.monotonic() > self.ends:
-            raise DocumentError(f"took longer than {self.seconds:.0f} s to import; it is refused", self.source)
+            raise DocumentError(f"took longer than {self.seconds:g} s to import; it is refused", self.source)
 
 
 def _unknown(source: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from ..errors import SourceError
@@ -19,6 +20,16 @@ BlockKind = Literal["heading", "paragraph", "quote", "list", "code", "rule", "im
 class DocumentError(SourceError):
     """A document to import cannot be read: damaged, encrypted, too large, of an unknown kind, or
     not answering. Raised with the source (file or address) so that the one line names it."""
+
+    def __init__(self, message: str, path: Path | str | None = None, line: int | None = None):
+        self.source = str(path) if path is not None else None  # an address keeps its `//`
+        super().__init__(message, path, line)
+
+    def _format(self) -> str:
+        if self.source is None or "://" not in self.source:
+            return super()._format()
+        where = self.source if self.source.isprintable() else repr(self.source)
+        return f"{where}: {self.detail}"
 
 
 @dataclass

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Protocol
 
+from .dates import parse_date
 from .model import Block, Document, Repairs
 
 # -- the kinds of repair, as the report names them ------------------------------------------------
@@ -209,6 +210,11 @@ def continues_sentence(previous: str, following: str) -> bool:
     return False
 
 
+MIN_FRAGMENT_CHARACTERS = 30
+"""A page break cuts a paragraph at the foot of a full page or column: a shorter first part
+(`Dear friends,` above `we meet at noon.`) is a line of its own, not a fragment."""
+
+
 def _joinable(block: Block) -> bool:
     return block.kind == "paragraph" and not block.bold and not block.role
 
@@ -223,6 +229,7 @@ def _join_split_paragraphs(document: Document, repairs: Repairs) -> None:
             and _joinable(previous)
             and _joinable(block)
             and "\n" not in previous.text.rstrip()
+            and len(previous.text.strip()) >= MIN_FRAGMENT_CHARACTERS
             and continues_sentence(previous.text, block.text)
         ):
             left, right = previous.text.rstrip(), block.text.lstrip()
@@ -351,123 +358,6 @@ def plain_text(markdown: str) -> str:
         previous, text = text, _EMPHASIS.sub(r"\2", text)
     text = _ESCAPED.sub(r"\1", text).replace("&lt;", "<").replace("&amp;", "&")
     return " ".join(text.split())
-
-
-# -- dates in any common form ----------------------------------------------------------------------
-DATE_LANGUAGES = (
-    "en de fr es it pt nl sv da nb nn fi et pl cs sk sl hr sr bs ro hu tr el ru uk be bg mk ar fa ur he "
-    "hi bn ta te ml kn mr gu pa si th vi id ms fil sw am ja zh ko ca eu gl ga cy is lv lt sq hy ka az kk "
-    "uz mn ne km lo my"
-).split()
-"""The languages whose month names (from CLDR, through Babel) a byline's date may use."""
-
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][\d:.]+Z?)?$")
-_NUMERIC = re.compile(r"^(\d{1,2})([./])(\d{1,2})\2(\d{4})$")
-_YEAR_FIRST = re.compile(r"^(\d{4})[./](\d{1,2})[./](\d{1,2})\.?$")
-_EAST_ASIAN = re.compile(r"^(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]?$")
-_TOKEN = re.compile(r"\d+|[^\W\d_]+")
-
-
-def parse_date(line: str, language: str = "") -> tuple[str, str] | None:
-    """A line that is wholly a date, in any common form, as (ISO date, the language its month name
-    belongs to when only one language has that name, else ""); None when it is no date.
-
-    `2026-01-22`, `22.01.2026`, `2026/01/22`, `2026年1月22日`, `22 January 2026`, `January 22, 2026`,
-    `22. Januar 2026`, `22 января 2026 г.`, `22 de enero de 2026`, `Thursday, 22 January 2026`, and
-    `22/01/2026` when the day is over 12 (else it could be either order and is not taken)."""
-    text = line.strip().strip(".,")
-    for pattern, order in ((_ISO, "ymd"), (_YEAR_FIRST, "ymd"), (_EAST_ASIAN, "ymd")):
-        match = pattern.match(text)
-        if match:
-            return _checked(*(int(match.group(1 + order.index(part))) for part in "ymd"))
-    match = _NUMERIC.match(text)
-    if match:
-        first, separator, second, year = int(match.group(1)), match.group(2), int(match.group(3)), int(match.group(4))
-        if separator == "." or first > 12:
-            return _checked(year, second, first)
-        if second > 12:
-            return _checked(year, first, second)
-        return None
-    return _worded_date(text, language)
-
-
-def _checked(year: int, month: int, day: int, language: str = "") -> tuple[str, str] | None:
-    from datetime import date
-
-    try:
-        return date(year, month, day).isoformat(), language
-    except ValueError:
-        return None
-
-
-def _worded_date(text: str, language: str) -> tuple[str, str] | None:
-    tokens = _TOKEN.findall(text)
-    if not 3 <= len(tokens) <= 8 or len(text) > 60:
-        return None
-    numbers = [token for token in tokens if token.isdigit()]
-    words = [token for token in tokens if not token.isdigit()]
-    years = [token for token in numbers if len(token) == 4]
-    days = [token for token in numbers if len(token) <= 2]
-    if len(years) != 1 or len(days) != 1 or len(numbers) != 2:
-        return None
-    names = _month_names()
-    months = [(word, names[word.casefold()]) for word in words if word.casefold() in names]
-    if len(months) != 1:
-        return None
-    word, by_language = months[0]
-    others = [w for w in words if w is not word]
-    weekdays = _weekday_names()
-    # Besides the month, only short joining words (de, del, г, r, of) and a weekday may stand there.
-    if any(len(other) > 3 and other.casefold() not in weekdays for other in others) or len(others) > 3:
-        return None
-    month_numbers = set(by_language.values())
-    if language and language.split("-")[0] in by_language:
-        month = by_language[language.split("-")[0]]
-    elif len(month_numbers) == 1:
-        month = month_numbers.pop()
-    else:
-        return None
-    only = next(iter(by_language)) if len(by_language) == 1 else ""
-    return _checked(int(years[0]), month, int(days[0]), only)
-
-
-_MONTHS: dict[str, dict[str, int]] | None = None
-_WEEKDAYS: set[str] | None = None
-
-
-def _month_names() -> dict[str, dict[str, int]]:
-    """Month name (case-folded, wide and abbreviated, both grammatical contexts) -> {language: month}."""
-    global _MONTHS
-    if _MONTHS is None:
-        from babel import Locale
-
-        names: dict[str, dict[str, int]] = {}
-        for code in DATE_LANGUAGES:
-            locale = Locale.parse(code)
-            for context in ("format", "stand-alone"):
-                for width in ("wide", "abbreviated"):
-                    for month, name in locale.months[context][width].items():
-                        key = name.casefold().rstrip(".")
-                        if key and not key.isdigit():
-                            names.setdefault(key, {})[code] = month
-        _MONTHS = names
-    return _MONTHS
-
-
-def _weekday_names() -> set[str]:
-    global _WEEKDAYS
-    if _WEEKDAYS is None:
-        from babel import Locale
-
-        names: set[str] = set()
-        for code in DATE_LANGUAGES:
-            for context in ("format", "stand-alone"):
-                for width in ("wide", "abbreviated"):
-                    names.update(
-                        name.casefold().rstrip(".") for name in Locale.parse(code).days[context][width].values()
-                    )
-        _WEEKDAYS = names
-    return _WEEKDAYS
 
 
 # -- running headers, footers and page numbers -----------------------------------------------------
