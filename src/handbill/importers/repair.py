@@ -48,7 +48,9 @@ class _Deadline(Protocol):
 def apply(document: Document, deadline: _Deadline | None = None) -> None:
     """Make every shared repair on `document`, in place, recording each in `document.repairs`."""
     repairs = document.repairs
-    steps = (_normalise_characters, _rejoin_wrapped_lines, _bold_lines_to_titles, _join_split_paragraphs, _byline)
+    # Titles first (a bold line may be the title), then the byline while its lines are lines, then
+    # the wrapped lines and the paragraphs split by breaks.
+    steps = (_normalise_characters, _bold_lines_to_titles, _byline, _rejoin_wrapped_lines, _join_split_paragraphs)
     for step in steps:
         step(document, repairs)
         if deadline is not None:
@@ -156,7 +158,12 @@ def _rejoin_wrapped_lines(document: Document, repairs: Repairs) -> None:
         return
     words = known_words(block.text for block in document.blocks if block.kind in _PROSE)
     for block in blocks:
-        block.text = rejoin_lines(block.text, words, repairs, block.place)
+        if block.role == "byline":  # its lines are lines: an author, a date
+            lines = block.text.split("\n")
+            ended = [line if _HARD_BREAK.search(line) else line.rstrip() + "  " for line in lines[:-1]]
+            block.text = "\n".join(ended + lines[-1:])
+        else:
+            block.text = rejoin_lines(block.text, words, repairs, block.place)
 
 
 # -- paragraphs split by a page or column break ---------------------------------------------------
@@ -216,7 +223,7 @@ MIN_FRAGMENT_CHARACTERS = 30
 
 
 def _joinable(block: Block) -> bool:
-    return block.kind == "paragraph" and not block.bold and not block.role
+    return block.kind == "paragraph" and not block.role and _bold_text(block) is None
 
 
 def _join_split_paragraphs(document: Document, repairs: Repairs) -> None:
@@ -248,13 +255,19 @@ def _join_split_paragraphs(document: Document, repairs: Repairs) -> None:
 
 
 # -- a bold line as a section title --------------------------------------------------------------
+_HARD_BREAK_ANYWHERE = re.compile(r"(?: {2,}|\\)\n")
 _BOLD = re.compile(r"^(\*\*|__)(?!\s)((?:(?!\1).)+?)(?<!\s)\1$")
 _WHOLE_LINK = re.compile(r"^!?\[[^\]]*\]\([^)]*\)$")
 
 
 def _bold_text(block: Block) -> str | None:
-    """The text of a paragraph set wholly in bold (without its `**`), else None."""
+    """The text of a paragraph set wholly in bold (without its `**`), else None. A bold line
+    wrapped over lines counts, its lines joined; one with a hard line break does not."""
     text = block.text.strip()
+    if "\n" in text:
+        if _HARD_BREAK_ANYWHERE.search(text):
+            return None
+        text = " ".join(line.strip() for line in text.split("\n"))
     match = _BOLD.match(text)
     if match:
         return match.group(2).strip()
@@ -269,15 +282,18 @@ def _bold_lines_to_titles(document: Document, repairs: Repairs) -> None:
     blocks = document.blocks
     body_levels = [block.level for block in blocks[1:] if block.kind == "heading"]
     level = max(body_levels) + 1 if body_levels else 2
+    bold = [block.kind == "paragraph" and _bold_text(block) is not None for block in blocks]
     for index, block in enumerate(blocks):
-        if block.kind != "paragraph":
+        if not bold[index]:
             continue
-        text = _bold_text(block)
-        if text is None or "\n" in text or len(plain_text(text)) > MAX_TITLE_CHARACTERS or _WHOLE_LINK.match(text):
+        text = _bold_text(block) or ""
+        if len(plain_text(text)) > MAX_TITLE_CHARACTERS or _WHOLE_LINK.match(text):
             continue
         following = blocks[index + 1] if index + 1 < len(blocks) else None
-        if following is None or following.kind in ("heading", "break", "rule") or _bold_text(following) is not None:
+        if following is None or following.kind in ("heading", "break", "rule") or bold[index + 1]:
             continue
+        if index and bold[index - 1]:
+            continue  # one of several bold paragraphs in a row: a bold passage, not a title
         block.kind, block.text, block.level, block.bold = "heading", text, min(level, 6), False
         repairs.add(BOLD_TITLES, block.place)
 
@@ -314,6 +330,8 @@ def _byline(document: Document, repairs: Repairs) -> None:
                 authors.append(line)
         byline.append(blocks[index])
         index += 1
+        if found_date:
+            break  # the date closes the byline
     if not found_date or len(authors) > 3:
         byline, authors = [], []
         index = 1
@@ -367,50 +385,62 @@ _DIGITS = re.compile(r"\d+")
 
 
 def drop_running_lines(pages: list[list[str]], repairs: Repairs) -> list[list[str]]:
-    """Pages of lines without their running headers and footers: a line repeated at the same place
-    (among the first or last EDGE_LINES lines) on most pages, its numbers aside (so `Page 3 of 7`,
-    `3/7`, a browser's print header with its date and title, and the address in its footer), and a
-    bare page number that counts up with the pages. Needs two pages at least; counted in `repairs`.
+    """Pages of lines without their running headers and footers: a line found at the same place
+    (among the first or last EDGE_LINES lines) on most pages, the same there but for numbers that
+    count up with the pages (`Page 3 of 7`, `3/7`, a browser's print header with its date and
+    title, the address in its footer); and a bare page number anywhere at a page's top or bottom
+    that counts up with the pages. Needs two pages at least; each line dropped is counted.
 
     For readers that know pages (PDF, and text with form feeds)."""
     if len(pages) < 2:
         return [list(page) for page in pages]
-    seen: Counter[tuple[str, int, str]] = Counter()
-    for page in pages:
-        for key in set(_edge_keys(page)):
-            seen[key[:3]] += 1
-    running = {key for key, count in seen.items() if count >= 2 and count * 2 > len(pages)}
     numbered = _counting_page_numbers(pages)
-    result: list[list[str]] = []
-    for number, page in enumerate(pages, start=1):
-        drop: set[int] = set()
+    groups: dict[tuple[str, int, str], list[tuple[int, int]]] = {}
+    for page_index, page in enumerate(pages):
         for edge, position, shape, index in _edge_keys(page):
-            if (edge, position, shape) in running:
-                drop.add(index)
-        for index in numbered.get(number - 1, ()):
-            if index not in drop:
-                repairs.add(PAGE_NUMBERS, f"page {number}")
-                drop.add(index)
-        if drop - set(numbered.get(number - 1, ())):
-            repairs.add(RUNNING_LINES, f"page {number}", len(drop - set(numbered.get(number - 1, ()))))
-        result.append([line for index, line in enumerate(page) if index not in drop])
+            if index not in numbered.get(page_index, ()):
+                groups.setdefault((edge, position, shape), []).append((page_index, index))
+    running: dict[int, set[int]] = {}
+    for found in groups.values():
+        if len(found) >= 2 and len(found) * 2 > len(pages) and _same_or_counting(pages, found):
+            for page_index, index in found:
+                running.setdefault(page_index, set()).add(index)
+    result: list[list[str]] = []
+    for page_index, page in enumerate(pages):
+        numbers = set(numbered.get(page_index, ()))
+        others = running.get(page_index, set()) - numbers
+        repairs.add(PAGE_NUMBERS, f"page {page_index + 1}", len(numbers))
+        repairs.add(RUNNING_LINES, f"page {page_index + 1}", len(others))
+        result.append([line for index, line in enumerate(page) if index not in numbers | others])
     return result
 
 
 def _edge_keys(page: list[str]) -> list[tuple[str, int, str, int]]:
     """(edge, position from that edge, the line with its numbers as #, its index) for the first
-    and last EDGE_LINES lines with text."""
+    and last EDGE_LINES lines with text (on a short page, the top and bottom do not overlap)."""
     indexes = [index for index, line in enumerate(page) if line.strip()]
-    keys = []
-    for position, index in enumerate(indexes[:EDGE_LINES]):
-        keys.append(("top", position, _shape(page[index]), index))
-    for position, index in enumerate(reversed(indexes[-EDGE_LINES:])):
-        keys.append(("bottom", position, _shape(page[index]), index))
+    top = min(EDGE_LINES, len(indexes) // 2)
+    bottom = min(EDGE_LINES, len(indexes) - top)
+    keys = [("top", position, _shape(page[index]), index) for position, index in enumerate(indexes[:top])]
+    tail = indexes[len(indexes) - bottom :]
+    keys += [("bottom", position, _shape(page[index]), index) for position, index in enumerate(reversed(tail))]
     return keys
 
 
 def _shape(line: str) -> str:
     return _DIGITS.sub("#", " ".join(line.split())).casefold()
+
+
+def _same_or_counting(pages: list[list[str]], found: list[tuple[int, int]]) -> bool:
+    """Lines of one shape are one running line when each of their numbers is the same on every
+    page or counts up with the pages (a page number); a paragraph that merely looks alike is not."""
+    values = [[int(number) for number in _DIGITS.findall(pages[page][index])] for page, index in found]
+    for column in zip(*values, strict=True):
+        if len(set(column)) == 1:
+            continue
+        if len({number - page for number, (page, _) in zip(column, found, strict=True)}) != 1:
+            return False
+    return True
 
 
 _BARE_NUMBER = re.compile(r"^\W{0,3}(\d{1,4})\W{0,3}$")
@@ -425,8 +455,7 @@ def _counting_page_numbers(pages: list[list[str]]) -> dict[int, list[int]]:
         for *_, index in _edge_keys(page):
             match = _BARE_NUMBER.match(page[index].strip())
             if match:
-                offset = int(match.group(1)) - page_index
-                candidates.setdefault(page_index, []).append((offset, index))
+                candidates.setdefault(page_index, []).append((int(match.group(1)) - page_index, index))
         for offset in {offset for offset, _ in candidates.get(page_index, [])}:
             offsets[offset] += 1
     if not offsets:
