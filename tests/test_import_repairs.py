@@ -11,7 +11,6 @@ from handbill.build import build
 from handbill.config import load_config
 from handbill.importers import Block, Document, Repairs, repair
 from handbill.importers.dates import parse_date
-from handbill.importers.text import read as read_text
 from handbill.importers.writer import book_files
 
 from .conftest import Epub, register
