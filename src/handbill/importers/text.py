@@ -14,7 +14,7 @@ import re
 from collections import Counter
 
 from ..config import XML_FORBIDDEN
-from .model import Block, Document, DocumentError, Repairs, escape, escape_start
+from .model import Block, Document, DocumentError, Repairs, escape, escape_lines, escape_start
 from .repair import drop_running_lines
 
 MAX_LINES = 2_000_000
@@ -26,8 +26,8 @@ ESCAPES = "backslash escapes that would print literally removed"
 
 _MARKDOWN_SIGNS = (
     re.compile(r"^#{1,6}[ \t]+\S", re.MULTILINE),  # an ATX heading
-    re.compile(r"(\*\*|__)\S[^\n]*?\S\1"),  # bold
-    re.compile(r"\[[^\]\n]+\]\([^)\s]+\)"),  # a link
+    re.compile(r"(\*\*|__)\S[^\n]{0,300}?\S\1"),  # bold
+    re.compile(r"\[[^\[\]\n]{1,300}\]\([^()\s]{1,2000}\)"),  # a link
     re.compile(r"^(```|~~~)", re.MULTILINE),  # a fenced code block
     re.compile(r"\\[$*_#\[\]().!`-]"),  # a backslash escape
 )
@@ -218,4 +218,4 @@ def _read_plain(raw: _Raw) -> list[Block]:
             break
     if len(items) >= 2:
         return [Block("list", "\n".join(items), place=place)]
-    return [Block("paragraph", "\n".join(escape(line.strip()) for line in raw.lines), place=place)]
+    return [Block("paragraph", escape_lines("\n".join(line.rstrip() for line in raw.lines)), place=place)]
