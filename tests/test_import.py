@@ -347,3 +347,9 @@ def test_an_address_with_an_unknown_media_type_is_one_line(fake_fetch) -> None:
         "Error: https://example.org/x: the server sent application/octet-stream, which handbill cannot import "
         "(it imports web pages, text, Word, OpenDocument and PDF)"
     )
+
+
+def test_watch_refuses_an_address_in_one_line() -> None:
+    code, _, err = run("build", "https://example.org/statement", "--watch")
+    assert code == 2
+    assert err.strip().splitlines()[-1] == "Error: --watch needs a file or folder to watch; an address is fetched once"

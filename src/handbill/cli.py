@@ -170,6 +170,8 @@ def build(
         return list(result.paths)
 
     if watch:
+        if isinstance(book, str):
+            raise click.UsageError("--watch needs a file or folder to watch; an address is fetched once")
         _watch(book, once, cover, output)
         return
     paths = once()
