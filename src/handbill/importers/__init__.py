@@ -112,6 +112,8 @@ def read(source: str | Path) -> Document:
         document.repairs = repairs
     deadline.check()
     repair.apply(document, deadline)
+    if not any(block.text.strip() for block in document.blocks if block.kind != "break") and not document.images:
+        raise _error("holds no text; there is nothing to import", text)
     return document
 
 
@@ -125,7 +127,20 @@ def book_config(
 
     document = read(source)
     root = Path(_virtual_root(str(source)))
+    if not document.metadata.language and not overrides.get("language"):
+        warn_of_language(document)
     return load_config(root, allow_outside, files=book_files(document), **overrides), document
+
+
+def warn_of_language(document: Document) -> None:
+    """A book must say its language; the document did not, so the book will say handbill's default."""
+    import logging
+
+    logging.getLogger(__name__).warning(
+        "%s: the document does not say what language it is in; the book says 'en' "
+        "(set language in book.toml, or pass --language)",
+        document.source,
+    )
 
 
 def _virtual_root(source: str) -> str:
