@@ -44,7 +44,8 @@ class Block:
     kind: BlockKind
     text: str = ""
     level: int = 0  # a heading's level, 1-6
-    bold: bool = False  # the whole paragraph is set in bold (a candidate section title)
+    bold: bool = False  # the whole paragraph is set in bold (a candidate section title); its text
+    # carries the `**` too, so that it stays bold when the repairs do not make it a title
     place: str = ""  # where it came from, for the report: "line 34", "page 3", "paragraph 12"
     role: str = ""  # set by the repairs: "title", "byline" or "standfirst" (the title page's blocks)
 
