@@ -419,7 +419,9 @@ _ITALIC = re.compile(r"^(\*|_)(?![\s*_])(.+?)(?<![\s*_])\1$", re.DOTALL)
 
 def _wholly_italic(text: str) -> bool:
     match = _ITALIC.match(text.strip())
-    return bool(match) and match.group(1) not in match.group(2).replace("\\" + match.group(1), "")
+    if match is None:
+        return False
+    return match.group(1) not in match.group(2).replace("\\" + match.group(1), "")
 
 
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")

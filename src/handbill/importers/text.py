@@ -76,11 +76,11 @@ def _front_matter_metadata(meta: dict[str, Any], metadata: Metadata) -> None:
 
     def text(*keys: str) -> str:
         for key in keys:
-            value = meta.get(key)
-            if isinstance(value, (str, int, float)) or hasattr(value, "isoformat"):
-                value = value.isoformat() if hasattr(value, "isoformat") else str(value)
-                if value.strip():
-                    return value.strip()
+            value: Any = meta.get(key)
+            if hasattr(value, "isoformat"):  # YAML reads 2026-01-22 as a date
+                value = value.isoformat()
+            if isinstance(value, (str, int, float)) and str(value).strip():
+                return str(value).strip()
         return ""
 
     metadata.title = text("title")
