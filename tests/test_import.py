@@ -408,3 +408,25 @@ def test_a_document_that_does_not_say_its_language_is_warned_of(tmp_path: Path) 
     assert code == 0 and "language" not in err  # the command line said it
     register(tmp_path / "note.epub")
     assert Epub(tmp_path / "note.epub").metadata("language") == ["de"]
+
+
+def test_force_never_writes_through_a_symbolic_link(tmp_path: Path) -> None:
+    source = tmp_path / "a.md"
+    picture = tmp_path / "p.png"
+    from PIL import Image
+
+    Image.new("RGB", (4, 4)).save(picture)
+    source.write_text("# Title\n\nText.\n", encoding="utf-8")
+    document = importers.read(source)
+    document.images.append(importers.Image("p.png", picture.read_bytes()))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    folder = tmp_path / "book"
+    folder.mkdir()
+    (folder / "images").symlink_to(elsewhere, target_is_directory=True)
+    from handbill.errors import OutputError
+    from handbill.importers.writer import write_book
+
+    with pytest.raises(OutputError, match="'images' in it is a symbolic link"):
+        write_book(document, folder, force=True)
+    assert list(elsewhere.iterdir()) == [] and sorted(p.name for p in folder.iterdir()) == ["images"]
