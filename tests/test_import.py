@@ -430,3 +430,31 @@ def test_force_never_writes_through_a_symbolic_link(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="'images' in it is a symbolic link"):
         write_book(document, folder, force=True)
     assert list(elsewhere.iterdir()) == [] and sorted(p.name for p in folder.iterdir()) == ["images"]
+
+
+@needs_seed
+def test_the_statement_hard_wrapped_as_plain_text_with_page_breaks_gives_its_paragraphs(tmp_path: Path) -> None:
+    """The statement as another program would print it to plain text: wrapped at 50 columns
+    (breaking after the hyphens of `military-presidential` and the like), in pages of 40 lines
+    with a running header and a page number, paragraphs cut by the page breaks."""
+    import textwrap
+
+    paragraphs = source_blocks()
+    lines: list[str] = []
+    for paragraph in paragraphs:
+        lines += textwrap.wrap(paragraph, width=50, break_on_hyphens=True) + [""]
+    assert any(line.endswith("military-") for line in lines), "the test needs a hyphen at a line's end"
+    pages = [lines[start : start + 40] for start in range(0, len(lines), 40)]
+    text = "\f".join(
+        "\n".join(["For a general strike — wsws.org", "", *page, "", f"- {number} -"])
+        for number, page in enumerate(pages, start=1)
+    )
+    source = tmp_path / "statement.txt"
+    source.write_text(text, encoding="utf-8")
+    folder = tmp_path / "book"
+    code, out, err = run("import", str(source), "-o", str(folder))
+    assert code == 0, err
+    book = built(folder, tmp_path / "wrapped.epub")
+    assert blocks_of(book) == paragraphs
+    assert f"{len(pages)} running headers and footers removed (first at page 1)" in out
+    assert f"{len(pages)} page numbers removed (first at page 1)" in out
