@@ -458,3 +458,27 @@ def test_the_statement_hard_wrapped_as_plain_text_with_page_breaks_gives_its_par
     assert blocks_of(book) == paragraphs
     assert f"{len(pages)} running headers and footers removed (first at page 1)" in out
     assert f"{len(pages)} page numbers removed (first at page 1)" in out
+
+
+def test_a_readers_unexpected_error_on_a_damaged_file_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zipfile
+
+    module = types.ModuleType("handbill.importers.docx")
+
+    def read(data: bytes, source: str, repairs) -> None:  # type: ignore[no-untyped-def]
+        raise zipfile.BadZipFile("File is not a zip file")
+
+    module.read = read  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "handbill.importers.docx", module)
+    monkeypatch.delenv("HANDBILL_DEBUG", raising=False)
+    source = tmp_path / "letter.docx"
+    source.write_bytes(b"PK\x03\x04 damaged")
+    code, _, err = run("build", str(source), "-o", str(tmp_path / "letter.epub"))
+    assert code == 1
+    assert err.strip() == (
+        f"Error: {source}: cannot be read as a Word document (BadZipFile: File is not a zip file); is it damaged? "
+        "Open it and save it again, or export it to another format"
+    )
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["letter.docx"]
