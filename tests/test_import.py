@@ -247,7 +247,7 @@ def test_an_empty_folder_is_used_and_the_default_folder_is_the_documents_name(
     monkeypatch.chdir(tmp_path)
     code, out, err = run("import", "letter.txt")
     assert code == 0, err
-    assert out.startswith("wrote letter: book.toml, 1 chapters")
+    assert out.startswith("wrote letter: book.toml, 1 chapter\n")
     assert "no repairs were needed" in out
     built(tmp_path / "letter", tmp_path / "letter.epub")
 
