@@ -9,11 +9,11 @@ is written as `build` writes one: to a `.part` file that takes its name only whe
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .config import CONFIG_NAME
+from .config import CONFIG_NAME, BookConfig
 from .errors import HandbillError
 from .sources import MARKDOWN_SUFFIXES
 
@@ -60,7 +60,7 @@ def edition_sources(sources: Sequence[Path]) -> list[Path] | None:
     for source in sources:
         editions = edition_folders(Path(source))
         several = several or editions is not None
-        for book in editions if editions is not None else [Path(source)]:
+        for book in editions if editions is not None else [source]:
             if not any(_same(book, seen) for seen in books):
                 books.append(book)
     return books if several else None
@@ -90,19 +90,23 @@ def build_editions(
     formats: tuple[str, ...] = ("epub",),
     strict: bool = False,
     allow_outside: tuple[Path, ...] = (),
+    load: Callable[..., BookConfig] | None = None,
     **overrides: Any,
 ) -> Iterator[Outcome]:
     """Build each book into the folder `into` (default `dist`) under its own name, one after
     another, and yield each outcome as it is known. Two editions of one title (the English and
-    the German "Manifest") never overwrite each other: the later gets its language in its name."""
+    the German "Manifest") never overwrite each other: the later gets its language in its name.
+    `load` reads a source's settings (default `load_config`; the command line also imports documents)."""
     from .build import Builder, build, default_output
     from .config import load_config
+
+    load = load or load_config
 
     claimed: list[Path] = []
     identifiers: dict[str, Path] = {}
     for source in sources:
         try:
-            config = load_config(source, allow_outside, **overrides)
+            config = load(source, allow_outside, **overrides)
             result = build(config, None, formats, Builder(), strict=strict, into=into, claimed=claimed)
         except HandbillError as error:
             yield Outcome(source, error=error)
