@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import SourceError
-from .model import Block, Document, Image, Metadata, Repairs
+from .model import Block, Document, DocumentError, Image, Metadata, Repairs
 from .office import (
     LINE_BREAK,
     ImageNamer,
@@ -86,6 +85,8 @@ def read(data: bytes, source: str, repairs: Repairs) -> Document:
 
 def _main_part(package: Package) -> str:
     """The main document part, as the package relationships name it (word/document.xml by default)."""
+    if (package.read("mimetype") or b"").startswith(b"application/vnd.oasis.opendocument"):
+        raise package.error("is an OpenDocument file, not a Word document; rename it to .odt")
     rels = package.read("_rels/.rels")
     if rels:
         root = parse_xml(rels, package, "_rels/.rels")
@@ -119,7 +120,7 @@ def _convert(data: bytes, package: Package, main: str, style_map: str, namer: Im
         )
     except RecursionError:
         raise package.error("is nested too deeply to read (tables or lists within themselves)") from None
-    except SourceError:
+    except DocumentError:
         raise
     except Exception as error:  # mammoth on a damaged part: any error of its own, one line for the user
         raise package.damaged(f"{type(error).__name__}: {error}") from None

@@ -102,6 +102,8 @@ def read(data: bytes, source: str, repairs: Repairs) -> Document:
 
 
 def _check_kind(package: Package) -> None:
+    if package.has("word/document.xml"):
+        raise package.error("is a Word document, not an OpenDocument text; rename it to .docx")
     manifest = package.read("META-INF/manifest.xml")
     if manifest:
         root = parse_xml(manifest, package, "META-INF/manifest.xml")

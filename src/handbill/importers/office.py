@@ -15,8 +15,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ..errors import SourceError
-from .model import Block, Repairs, escape
+from .model import Block, DocumentError, Repairs, escape
 
 MAX_PACKAGE = 200 * 2**20  # uncompressed bytes of every member together
 MAX_XML_PART = 32 * 2**20  # one XML part: a 1,000-page novel's text is well under 10 MB
@@ -46,10 +45,10 @@ class Package:
         self._infos = {info.filename: info for info in infos}
         self._check_members(infos)
 
-    def error(self, detail: str) -> SourceError:
-        return SourceError(detail, path=self.source)
+    def error(self, detail: str) -> DocumentError:
+        return DocumentError(detail, self.source)
 
-    def damaged(self, detail: str) -> SourceError:
+    def damaged(self, detail: str) -> DocumentError:
         return self.error(f"cannot be read as {self.what}: {detail}; {self.fix}")
 
     def has(self, name: str) -> bool:

@@ -1,0 +1,405 @@
+"""Word (.docx) and OpenDocument (.odt) import: the statement as other programs wrote it, every kind
+of markup an editor uses, real documents from other projects' test data, and hostile packages.
+
+The fixtures (tests/data/import/office) were made by pandoc and LibreOffice, never by handbill
+(make_fixtures.sh); real/README.md names the origin and licence of the others."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import struct
+import time
+import tracemalloc
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from handbill.cli import cli
+from handbill.errors import HandbillError
+from handbill.importers import Repairs, docx, odt
+from handbill.importers import read as import_document
+from handbill.importers.model import Document, DocumentError
+from handbill.importers.office import MAX_MEMBERS
+
+from .conftest import REPO, Epub, register
+from .test_statement import SECOND_SECTION, SEED, TITLE, normalise, source_blocks
+
+OFFICE = REPO / "tests" / "data" / "import" / "office"
+REAL = OFFICE / "real"
+STATEMENTS = [
+    "statement-pandoc.docx",
+    "statement-pandoc.odt",
+    "statement-libreoffice.docx",
+    "statement-libreoffice.odt",
+]
+FEATURES = ["features-pandoc.docx", "features-pandoc.odt", "features-libreoffice.odt"]
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def reader_of(path: Path):  # type: ignore[no-untyped-def]
+    return docx if path.suffix == ".docx" else odt
+
+
+def read_only(path: Path, data: bytes | None = None) -> Document:
+    """The format reader alone, before the shared repairs: what this module is responsible for."""
+    return reader_of(path).read(path.read_bytes() if data is None else data, str(path), Repairs())
+
+
+def build(source: Path, tmp_path: Path) -> Epub:
+    output = tmp_path / (source.name + ".epub")
+    code, output_text = run("build", str(source), "-o", str(output))
+    assert code == 0, output_text
+    register(output, source)
+    return Epub(output)
+
+
+# -- the statement, as pandoc and LibreOffice wrote it ----------------------------------------------
+@pytest.mark.skipif(not SEED.exists(), reason="the source statement (../shared/seeds) is not beside the repository")
+@pytest.mark.parametrize("name", STATEMENTS)
+def test_statement_paragraph_by_paragraph_with_its_sections_as_chapters(name: str, tmp_path: Path) -> None:
+    book = build(OFFICE / name, tmp_path)
+    blocks = [normalise(block) for document in book.body_documents() for block in book.text_blocks(document)]
+    assert blocks == source_blocks()
+    labels = [normalise(label) for label, _ in book.toc()]
+    assert labels[:2] == [normalise(TITLE), SECOND_SECTION]
+    # The section title (a bold line in pandoc's files, a heading in LibreOffice's) opens a chapter
+    # as a heading, and is nowhere left as bold text.
+    chapter = next(d for d in book.body_documents() if SECOND_SECTION in normalise(" ".join(book.text_blocks(d))))
+    heading = book.document(chapter).find(".//{*}h1")
+    assert heading is not None and normalise("".join(heading.itertext())) == SECOND_SECTION
+    assert not [p for p in book.document(chapter).iter("{*}p") if normalise("".join(p.itertext())) == SECOND_SECTION]
+    # Emphasis survives: the standfirst is in italics, the contact address a link in bold.
+    text = b"".join(book.files[d] for d in book.body_documents()).decode()
+    assert "<em>The following statement" in text
+    assert 'href="https://wsws.org/contact"' in text
+
+
+@pytest.mark.parametrize("name", STATEMENTS)
+def test_statement_metadata_prefers_the_byline_date_to_the_files_creation_date(name: str) -> None:
+    document = import_document(OFFICE / name)
+    metadata = document.metadata
+    assert normalise(metadata.title) == normalise(TITLE)
+    assert metadata.authors == ["Socialist Equality Party (US)"]
+    # pandoc stamps the file with the minute it was made (dcterms:created, meta:creation-date);
+    # the statement's own byline says when it was published.
+    assert metadata.date == "2026-01-22"
+    assert metadata.language.split("-")[0] == "en"
+
+
+@pytest.mark.parametrize("name", ["statement-libreoffice.docx", "statement-libreoffice.odt"])
+def test_document_properties_are_read(name: str) -> None:
+    metadata = read_only(OFFICE / name).metadata
+    assert metadata.title == "For a general strike against ICE violence and Trump's dictatorship!"
+    assert metadata.authors == ["Socialist Equality Party (US)"]
+    assert metadata.description == "Statement of the Socialist Equality Party (US), 22 January 2026."
+    assert metadata.language == "en-US"
+    assert metadata.subjects  # LibreOffice joins a .docx's keywords with spaces; the .odt keeps three
+    assert metadata.date == ""  # no date property: the byline's, later
+
+
+@pytest.mark.parametrize("name", ["statement-pandoc.docx", "statement-pandoc.odt"])
+def test_a_bold_line_is_marked_bold_for_the_shared_rule(name: str) -> None:
+    blocks = read_only(OFFICE / name).blocks
+    title = [block for block in blocks if SECOND_SECTION in normalise(block.text.replace("’", "'"))]
+    assert len(title) == 1 and title[0].kind == "paragraph" and title[0].bold
+    assert title[0].text == "**For a general strike to stop Trump’s occupation of Minneapolis!**"
+
+
+# -- every kind of markup --------------------------------------------------------------------------
+@pytest.mark.parametrize("name", FEATURES)
+def test_inline_markup_links_and_literal_text(name: str) -> None:
+    blocks = read_only(OFFICE / name).blocks
+    texts = [block.text for block in blocks]
+    assert (
+        "A paragraph with **bold**, *italic*, ***bold italic*** and **bold *nested italic* bold** text, "
+        "a [web link](https://example.org/a%20page), a [mail link](mailto:ada@example.org) and an "
+        "internal link that is only text." in texts
+    )
+    # Literal characters that Markdown would read as markup are escaped; a year that starts a
+    # paragraph is not a numbered list.
+    assert "1934\\. A year that starts a paragraph, 3 \\* 4 = 12, a\\_b\\_c, &lt;T> and & stay literal." in texts
+    whole_bold = [block for block in blocks if block.text == "**A whole bold paragraph**"]
+    assert len(whole_bold) == 1 and whole_bold[0].bold
+    assert not [block for block in blocks if block.bold and block is not whole_bold[0]]
+
+
+@pytest.mark.parametrize("name", FEATURES)
+def test_headings_lists_tables_notes_and_images(name: str) -> None:
+    document = read_only(OFFICE / name)
+    blocks = document.blocks
+    headings = [(block.level, block.text) for block in blocks if block.kind == "heading"]
+    assert (1, "Erste Überschrift") in headings and (2, "Zweite Überschrift") in headings
+    lists = [block.text for block in blocks if block.kind == "list"]
+    assert lists == ["- First item\n- Second item with *emphasis*\n    1. Nested one\n    2. Nested two\n- Third item"]
+    [table] = [block.text for block in blocks if block.kind == "table"]
+    assert table.splitlines()[1:] == ["| --- | --- |", "| Alpha | 1 |", "| **Beta** | 2 |"]
+    assert table.splitlines()[0].replace("**", "") == "| Name | Value |"
+    # The note's text follows the paragraph that refers to it, so it stays in the same chapter.
+    index = next(i for i, block in enumerate(blocks) if block.text == "A sentence with a note.[^1]")
+    assert blocks[index + 1].text == "[^1]: The note’s text, with *italic*."
+    [image] = [block for block in blocks if block.kind == "image"]
+    assert image.text in ("![A red square](images/001.png)", "![](images/001.png)")  # pandoc's .odt has no alt
+    assert [(i.name, i.data) for i in document.images] == [("001.png", (OFFICE / "red-square.png").read_bytes())]
+
+
+def test_features_book_shows_what_the_editor_wrote(tmp_path: Path) -> None:
+    book = build(OFFICE / "features-libreoffice.odt", tmp_path)
+    assert book.metadata("language") == ["de-DE"]
+    assert book.metadata("creator") == ["Ada Editor", "Ben Writer"]
+    assert book.metadata("description") == ["Every kind of block and inline markup an editor uses."]
+    assert {"testing", "Word", "Import fixtures"} <= set(book.metadata("subject"))
+    pages = [book.document(name) for name in book.body_documents()]
+    links = {a.get("href") for page in pages for a in page.iter("{*}a")}
+    assert {"https://example.org/a%20page", "mailto:ada@example.org"} <= links
+    assert not [href for href in links if href and href.startswith("#zweite")]
+    nested = [ol for page in pages for ol in page.iter("{*}ol") if ol.getparent().tag.endswith("li")]
+    assert len(nested) == 1 and [normalise("".join(li.itertext())) for li in nested[0]] == ["Nested one", "Nested two"]
+    cells = [normalise("".join(td.itertext())) for page in pages for td in page.iter("{*}td", "{*}th")]
+    assert cells == ["Name", "Value", "Alpha", "1", "Beta", "2"]
+    images = [img for page in pages for img in page.iter("{*}img")]
+    assert [img.get("alt") for img in images] == ["A red square"]
+    assert any(
+        name.endswith(".png") and data == (OFFICE / "red-square.png").read_bytes() for name, data in book.files.items()
+    )
+    notes = [aside for page in pages for aside in page.iter("{*}aside")]
+    assert notes and "The note's text, with italic." in normalise("".join(notes[0].itertext()))
+
+
+# -- real documents from other projects' test data ------------------------------------------------
+def test_word_footnotes_and_endnotes_become_notes(tmp_path: Path) -> None:
+    blocks = read_only(REAL / "footnotes.docx").blocks
+    assert [block.text for block in blocks] == ["Ouch[^1].[^2]", "[^1]: A tachyon walks into a bar.", "[^2]: Fin."]
+    book = build(REAL / "footnotes.docx", tmp_path)
+    text = " ".join(normalise(" ".join(book.text_blocks(d))) for d in book.body_documents())
+    assert "A tachyon walks into a bar." in text and "[^1]" not in text
+
+
+def test_word_image_table_and_list() -> None:
+    picture = read_only(REAL / "tiny-picture.docx")
+    assert [block.kind for block in picture.blocks] == ["image"]
+    assert picture.images[0].name == "001.png" and picture.images[0].data.startswith(b"\x89PNG")
+    tables = read_only(REAL / "tables.docx").blocks
+    assert [block.kind for block in tables] == ["paragraph", "table", "paragraph"]
+    assert tables[1].text == "| Top left | Top right |\n| --- | --- |\n| Bottom left | Bottom right |"
+    assert [block.text for block in read_only(REAL / "simple-list.docx").blocks] == ["- Apple\n- Banana"]
+    assert read_only(REAL / "tables.docx").metadata.authors == ["Michael Williamson"]
+
+
+def test_opendocument_styles_lists_tables_and_images() -> None:
+    styles = {block.text for block in read_only(REAL / "parastyles.odt").blocks}
+    # Bold and italic set by the paragraph's style, not by a span.
+    assert {"**Bold**", "*Italic*", "***Bold italic***", "Plain text"} <= styles
+    lists = read_only(REAL / "twolevellist.odt").blocks
+    assert [block.kind for block in lists] == ["paragraph", "list", "paragraph"]
+    assert lists[1].text == "- Item A\n- Item B\n    - Subitem B.1\n    - **Subitem B.2 (bold)**\n- Item C"
+    table = read_only(REAL / "simpletable.odt").blocks
+    assert table[0].text == "| Cell 1 | Cell 2 |\n| --- | --- |\n| **Cell 3 (bold)** | *Cell 4 (italic)* |"
+    images = read_only(REAL / "images.odt")
+    assert [image.name for image in images.images] == [f"00{n}.gif" for n in range(1, 6)]
+    assert sum(block.text.count("](images/") for block in images.blocks) == 5
+
+
+def test_a_greek_play_keeps_its_language_and_properties(tmp_path: Path) -> None:
+    document = read_only(REAL / "Electra.odt")
+    assert document.metadata.title == "Ηλέκτρα"
+    assert document.metadata.authors == ["Euripides"]
+    assert document.metadata.language == "el-GR"
+    assert not document.blocks[0].text.startswith("\ufeff")  # a byte-order mark in the text is no character
+    book = build(REAL / "Electra.odt", tmp_path)
+    assert book.metadata("language") == ["el-GR"] and book.metadata("title") == ["Ηλέκτρα"]
+
+
+def test_creation_date_is_taken_only_when_the_text_has_no_date() -> None:
+    repairs = Repairs()
+    document = docx.read((REAL / "tables.docx").read_bytes(), "tables.docx", repairs)
+    assert document.metadata.date == "2014-07-05"
+    assert any("creation date" in line for line in repairs.lines())  # said in the report
+
+
+# -- hostile and broken packages --------------------------------------------------------------------
+def refused(source: Path, tmp_path: Path, *words: str) -> str:
+    """`handbill import` and `handbill build` each refuse `source` with one line naming it, and write nothing."""
+    out = tmp_path / "out"
+    code, text = run("import", str(source), "-o", str(out))
+    assert code == 1, text
+    assert "Traceback" not in text and len(text.strip().splitlines()) == 1, text
+    assert str(source) in text
+    for word in words:
+        assert word in text, text
+    assert not out.exists() or not any(out.iterdir())
+    epub = tmp_path / "book.epub"
+    code, built = run("build", str(source), "-o", str(epub))
+    assert code == 1 and "Traceback" not in built and not epub.exists(), built
+    assert not [p for p in tmp_path.iterdir() if p.suffix == ".epub" or p.name.startswith(".")]
+    return text
+
+
+def zip_with(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def declared_size(data: bytes, name: str, size: int) -> bytes:
+    """The package with `name`'s uncompressed size in the central directory set to `size` (a lie)."""
+    data = bytearray(data)
+    at = data.find(b"PK\x01\x02")
+    while at >= 0:
+        length = struct.unpack("<H", data[at + 28 : at + 30])[0]
+        if data[at + 46 : at + 46 + length] == name.encode():
+            data[at + 24 : at + 28] = struct.pack("<L", size)
+            return bytes(data)
+        at = data.find(b"PK\x01\x02", at + 46)
+    raise AssertionError(name)
+
+
+def minimal_docx(document_xml: bytes) -> dict[str, bytes]:
+    template = zipfile.ZipFile(REAL / "simple-list.docx")
+    members = {info.filename: template.read(info) for info in template.infolist()}
+    members["word/document.xml"] = document_xml
+    return members
+
+
+@pytest.mark.parametrize("suffix", [".docx", ".odt"])
+def test_zip_bomb_fails_fast_within_bounded_memory(suffix: str, tmp_path: Path) -> None:
+    # 64 MB of zeros deflate to about 64 KB: a thousand times, where XML is 5 to 20.
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("word/document.xml" if suffix == ".docx" else "content.xml", "w") as member:
+            chunk = b"\0" * 2**20
+            for _ in range(64):
+                member.write(chunk)
+    bomb = tmp_path / f"bomb{suffix}"
+    bomb.write_bytes(buffer.getvalue())
+    assert bomb.stat().st_size < 1_000_000
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(DocumentError, match="ZIP bomb"):
+            reader_of(bomb).read(bomb.read_bytes(), str(bomb), Repairs())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert time.monotonic() - started < 5, "refused only after inflating"  # bounded: it takes milliseconds
+    assert peak < 20 * 2**20, f"{peak / 2**20:.0f} MB to refuse a bomb"
+    refused(bomb, tmp_path, "ZIP bomb")
+
+
+def test_a_member_that_lies_about_its_size_is_read_no_further(tmp_path: Path) -> None:
+    """A member declared at 2 KB whose data inflates to 50 MB: zipfile stops at the declared size,
+    so memory stays bounded, and the checksum then says the part is damaged."""
+    members = minimal_docx(b"<w:document/>" + b" " * 50 * 2**20)
+    liar = tmp_path / "liar.docx"
+    liar.write_bytes(declared_size(zip_with(members), "word/document.xml", 2048))
+    tracemalloc.start()
+    try:
+        with pytest.raises(DocumentError):
+            docx.read(liar.read_bytes(), str(liar), Repairs())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 2**20, f"{peak / 2**20:.0f} MB"
+    refused(liar, tmp_path, "damaged")
+
+
+def test_members_that_together_would_unpack_past_the_limit(tmp_path: Path) -> None:
+    import os
+
+    members = minimal_docx(zipfile.ZipFile(REAL / "simple-list.docx").read("word/document.xml"))
+    for n in range(3):
+        members[f"word/media/noise{n}.bin"] = os.urandom(2**20)
+    data = zip_with(members, zipfile.ZIP_STORED)
+    for n in range(3):  # each claims 90 MB: under the ratio limit alone, 270 MB together
+        data = declared_size(data, f"word/media/noise{n}.bin", 90 * 2**20)
+    big = tmp_path / "big.docx"
+    big.write_bytes(data)
+    refused(big, tmp_path, "200 MB")
+
+
+def test_a_million_little_members_are_counted_before_zipfile_reads_them(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for n in range(MAX_MEMBERS + 1):
+            archive.writestr(f"{n}", b"")
+    many = tmp_path / "many.odt"
+    many.write_bytes(buffer.getvalue())
+    refused(many, tmp_path, "parts")
+
+
+def test_encrypted_word_and_opendocument_files(tmp_path: Path) -> None:
+    for name, words in (
+        ("example_password.docx", ("encrypted", "without a password")),
+        ("aes_sample.odt", ("encrypted",)),
+    ):
+        source = tmp_path / name
+        shutil.copy(REAL / name, source)
+        refused(source, tmp_path, *words)
+
+
+def test_old_word_file_text_file_and_swapped_formats(tmp_path: Path) -> None:
+    old = tmp_path / "old.docx"
+    shutil.copy(REAL / "plain.doc", old)
+    refused(old, tmp_path, "Word 97-2003", "save it again")
+    text = tmp_path / "notes.docx"
+    text.write_text("Just some notes, saved with the wrong name.\n", encoding="utf-8")
+    refused(text, tmp_path, "is not a Word document", "text file")
+    odt_as_docx = tmp_path / "letter.docx"
+    shutil.copy(OFFICE / "statement-pandoc.odt", odt_as_docx)
+    refused(odt_as_docx, tmp_path, "rename it to .odt")
+    docx_as_odt = tmp_path / "letter.odt"
+    shutil.copy(OFFICE / "statement-pandoc.docx", docx_as_odt)
+    refused(docx_as_odt, tmp_path, "rename it to .docx")
+
+
+def test_damaged_packages(tmp_path: Path) -> None:
+    whole = (OFFICE / "statement-pandoc.docx").read_bytes()
+    cut = tmp_path / "cut.docx"
+    cut.write_bytes(whole[: len(whole) // 2])
+    refused(cut, tmp_path, "damaged")
+    members = minimal_docx(b"")
+    del members["word/document.xml"]
+    empty = tmp_path / "empty.docx"
+    empty.write_bytes(zip_with(members))
+    refused(empty, tmp_path, "document part")
+    broken = tmp_path / "broken.docx"
+    broken.write_bytes(zip_with(minimal_docx(b"<w:document><w:body><w:p>")))
+    refused(broken, tmp_path, "cannot be read")
+    garbled = bytearray((OFFICE / "statement-pandoc.odt").read_bytes())
+    at = garbled.find(b"content.xml") + 200
+    garbled[at : at + 400] = bytes(400)
+    bad_odt = tmp_path / "garbled.odt"
+    bad_odt.write_bytes(bytes(garbled))
+    refused(bad_odt, tmp_path)
+    no_content = tmp_path / "nocontent.odt"
+    no_content.write_bytes(zip_with({"mimetype": b"application/vnd.oasis.opendocument.text"}))
+    refused(no_content, tmp_path, "content.xml")
+
+
+def test_entities_are_never_expanded_nor_fetched(tmp_path: Path) -> None:
+    nasty = tmp_path / "nasty.odt"
+    shutil.copy(REAL / "nasty.odt", nasty)  # declares an external entity pointing at a local file
+    refused(nasty, tmp_path, "DTD")
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+        b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>'
+        b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        b"<w:body><w:p><w:r><w:t>&d;&d;&d;&d;&d;&d;&d;&d;</w:t></w:r></w:p></w:body></w:document>"
+    )
+    bomb = tmp_path / "laughs.docx"
+    bomb.write_bytes(zip_with(minimal_docx(laughs)))
+    refused(bomb, tmp_path, "DTD")
+
+
+def test_errors_are_the_import_error_class(tmp_path: Path) -> None:
+    with pytest.raises(HandbillError) as caught:
+        docx.read(b"not a zip at all", "x.docx", Repairs())
+    assert isinstance(caught.value, DocumentError) and str(caught.value).startswith("x.docx: ")
