@@ -403,3 +403,46 @@ def test_errors_are_the_import_error_class(tmp_path: Path) -> None:
     with pytest.raises(HandbillError) as caught:
         docx.read(b"not a zip at all", "x.docx", Repairs())
     assert isinstance(caught.value, DocumentError) and str(caught.value).startswith("x.docx: ")
+
+
+def test_word_styles_by_outline_level_and_formatting_not_by_english_names(tmp_path: Path) -> None:
+    """A heading style with a German name and id ("Überschrift 1", "berschrift1"); an editor's own
+    "Kapitel" based on a heading style; "Abschnitt" that sets bold and "Betont" that sets italic:
+    each counts as the reader of the Word file sees it (mammoth alone knows none of them)."""
+    template = zipfile.ZipFile(OFFICE / "features-pandoc.docx")
+    members = {info.filename: template.read(info) for info in template.infolist()}
+    styles = members["word/styles.xml"].decode()
+    styles = styles.replace('w:val="heading 1"', 'w:val="Überschrift 1"').replace('w:val="heading 2"', 'w:val="Überschrift 2"')
+    styles = styles.replace('w:styleId="Heading1"', 'w:styleId="berschrift1"')
+    styles = styles.replace(
+        "</w:styles>",
+        '<w:style w:type="paragraph" w:styleId="Kapitel"><w:name w:val="Kapitel"/><w:basedOn w:val="Heading2"/></w:style>'
+        '<w:style w:type="paragraph" w:styleId="Abschnitt"><w:name w:val="Abschnitt"/><w:basedOn w:val="BodyText"/>'
+        "<w:rPr><w:b/></w:rPr></w:style>"
+        '<w:style w:type="character" w:styleId="Betont"><w:name w:val="Betont"/><w:rPr><w:i/></w:rPr></w:style>'
+        "</w:styles>",
+    )
+    document = members["word/document.xml"].decode()
+    document = document.replace('<w:pStyle w:val="Heading1" />', '<w:pStyle w:val="berschrift1" />')
+    document = document.replace(
+        '<w:pStyle w:val="Heading2" /></w:pPr><w:r><w:t xml:space="preserve">Zweite',
+        '<w:pStyle w:val="Kapitel" /></w:pPr><w:r><w:t xml:space="preserve">Zweite',
+    )
+    document = document.replace(
+        '<w:pStyle w:val="BodyText" /></w:pPr><w:r><w:rPr><w:b /><w:bCs /></w:rPr><w:t xml:space="preserve">A whole',
+        '<w:pStyle w:val="Abschnitt" /></w:pPr><w:r><w:t xml:space="preserve">A whole',
+    )
+    document = document.replace(
+        '<w:r><w:t xml:space="preserve">Ada Editor</w:t></w:r>',
+        '<w:r><w:rPr><w:rStyle w:val="Betont"/></w:rPr><w:t xml:space="preserve">Ada Editor</w:t></w:r>',
+    )
+    assert document.count("Kapitel") == 1 and document.count("Abschnitt") == 1 and document.count("Betont") == 1
+    members["word/styles.xml"], members["word/document.xml"] = styles.encode(), document.encode()
+    german = tmp_path / "german.docx"
+    german.write_bytes(zip_with(members))
+    blocks = read_only(german).blocks
+    headings = [(block.level, block.text) for block in blocks if block.kind == "heading"]
+    assert (1, "Erste Überschrift") in headings and (2, "Zweite Überschrift") in headings
+    bold = [block for block in blocks if block.bold]
+    assert [block.text for block in bold] == ["**A whole bold paragraph**"]
+    assert "*Ada Editor*" in [block.text for block in blocks]
