@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from handbill.cli import cli
 from handbill.errors import HandbillError
@@ -124,7 +126,7 @@ def test_inline_markup_links_and_literal_text(name: str) -> None:
     )
     # Literal characters that Markdown would read as markup are escaped; a year that starts a
     # paragraph is not a numbered list.
-    assert "1934\\. A year that starts a paragraph, 3 \\* 4 = 12, a\\_b\\_c, &lt;T> and & stay literal." in texts
+    assert "1934\\. A year that starts a paragraph, 3 \\* 4 = 12, a\\_b\\_c, &lt;T> and &amp; stay literal." in texts
     whole_bold = [block for block in blocks if block.text == "**A whole bold paragraph**"]
     assert len(whole_bold) == 1 and whole_bold[0].bold
     assert not [block for block in blocks if block.bold and block is not whole_bold[0]]
@@ -412,7 +414,9 @@ def test_word_styles_by_outline_level_and_formatting_not_by_english_names(tmp_pa
     template = zipfile.ZipFile(OFFICE / "features-pandoc.docx")
     members = {info.filename: template.read(info) for info in template.infolist()}
     styles = members["word/styles.xml"].decode()
-    styles = styles.replace('w:val="heading 1"', 'w:val="Überschrift 1"').replace('w:val="heading 2"', 'w:val="Überschrift 2"')
+    styles = styles.replace('w:val="heading 1"', 'w:val="Überschrift 1"').replace(
+        'w:val="heading 2"', 'w:val="Überschrift 2"'
+    )
     styles = styles.replace('w:styleId="Heading1"', 'w:styleId="berschrift1"')
     styles = styles.replace(
         "</w:styles>",
@@ -446,3 +450,50 @@ def test_word_styles_by_outline_level_and_formatting_not_by_english_names(tmp_pa
     bold = [block for block in blocks if block.bold]
     assert [block.text for block in bold] == ["**A whole bold paragraph**"]
     assert "*Ada Editor*" in [block.text for block in blocks]
+
+
+# -- formatted runs as Markdown: what a reader sees is what the document said ---------------------
+_RUN_TEXT = st.text(alphabet="ab *_[]()#>-+=1.\\<&!`|:~;xc{}^", min_size=1, max_size=8)
+_LINK = st.sampled_from(["", "", "https://example.org/x", "file:///etc/passwd"])
+_RUNS = st.lists(
+    st.one_of(st.tuples(_RUN_TEXT, st.booleans(), st.booleans(), _LINK), st.just(("\n", False, False, ""))),
+    min_size=1,
+    max_size=6,
+)
+
+
+@given(_RUNS)
+@settings(max_examples=300, deadline=None)
+def test_runs_render_as_their_text_with_their_emphasis(runs: list[tuple[str, bool, bool, str]]) -> None:
+    """Any text, any emphasis, links and line breaks: the rendered paragraph shows exactly the text,
+    each run inside <strong>, <em> or <a> when it was bold, italic or a web link, and nothing else
+    (no list, heading, rule, quote, image or link made of the text's own characters)."""
+    from lxml import html as lxml_html
+
+    from handbill.importers.office import LINE_BREAK, Run, inline
+    from handbill.render.markdown import render_markdown
+
+    from .conftest import reader_text
+
+    markdown = inline(
+        [
+            Run(markdown=LINE_BREAK) if text == "\n" else Run(text, bold, italic, href)
+            for text, bold, italic, href in runs
+        ]
+    )
+    root = lxml_html.fragment_fromstring(render_markdown(markdown) or "<p></p>", create_parent="div")
+    assert len(root) <= 1 and (not len(root) or root[0].tag == "p"), markdown  # one paragraph, nothing else
+    shown = reader_text(root[0]) if len(root) else ""
+    assert shown == " ".join(" ".join(text for text, *_ in runs).replace(" \n ", " ").split()) or shown == " ".join(
+        "".join(" " if text == "\n" else text for text, *_ in runs).split()
+    ), markdown
+    for text, bold, italic, href in runs:
+        word = " ".join(text.split())
+        if not word or text == "\n":
+            continue
+        for tag, wanted in (("strong", bold), ("em", italic), ("a", href.startswith("https:"))):
+            if wanted:
+                inside = " ".join(" ".join("".join(e.itertext()).split()) for e in root.iter(tag))
+                assert word in inside, (markdown, tag, word)
+    assert not [a for a in root.iter("a") if not (a.get("href") or "").startswith("https:")]
+    assert not list(root.iter("img"))

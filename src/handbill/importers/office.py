@@ -181,6 +181,7 @@ def parse_xml(data: bytes, package: Package, name: str):  # type: ignore[no-unty
 LINE_BREAK = "  \n"
 _SPACES = re.compile(r"[ \t\r\n\f\v]+")
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
+_BARE_AMPERSAND = re.compile(r"&(?!amp;|lt;)")
 
 
 @dataclass
@@ -193,7 +194,6 @@ class Run:
     italic: bool = False
     href: str = ""
     markdown: str = ""
-    line_start: bool = False  # the first text of a line, where `1934.` would start a list
 
 
 def safe_href(href: str | None) -> str:
@@ -204,15 +204,39 @@ def safe_href(href: str | None) -> str:
     return href.replace(" ", "%20").replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")
 
 
-def _escape_piece(text: str, line_start: bool = False) -> str:
-    """Literal text inside a paragraph, its surrounding spaces kept (escape() trims a paragraph);
-    what would be Markdown at the start of a line (`1934.`, `- `, `#`) is escaped only there."""
+def _escape_piece(text: str) -> str:
+    """Literal text inside a line, its surrounding spaces kept (escape() trims a paragraph and
+    escapes line starts: those are made safe once the whole line is known, by _defuse_line)."""
     core = text.strip(" ")
     if not core:
         return text
     lead = text[: len(text) - len(text.lstrip(" "))]
     trail = text[len(text.rstrip(" ")) :]
-    return lead + (escape(core) if line_start and not lead else escape("x" + core)[1:]) + trail
+    # escape() keeps an "&" that does not look like a whole entity; an HTML parser still reads
+    # "&#65" or "&copy" as one, so every "&" of the text is written as "&amp;".
+    # "{" too: attr_list would read "{: .x}" as attributes and drop it from the text.
+    return lead + _BARE_AMPERSAND.sub("&amp;", escape("x" + core)[1:]).replace("{", "\\{") + trail
+
+
+_MARKDOWN_LINE = re.compile(r"^(?:#|>|[-+](?=\s)|\d+[.)](?=\s))")
+
+
+def _defuse_line(line: str) -> str:
+    """A line of a paragraph that Markdown would read as a heading, list item, quote, rule or the
+    underline of a heading (`1934. The strike`, `- `, `#`, `>`, `---`, `===`) made to read as text.
+    Literal `*` and `_` are escaped already, so a line can start with them only as emphasis."""
+    if re.fullmatch(r"=+ *", line):
+        return "&#61;" + line[1:]
+    if line.startswith(":"):  # def_list: ": text" under a line defines it
+        return "&#58;" + line[1:]
+    if re.fullmatch(r"(?:- *)+", line):
+        return "\\" + line
+    match = _MARKDOWN_LINE.match(line)
+    if not match:
+        return line
+    if match.group().endswith((".", ")")):
+        return line[: match.end() - 1] + "\\" + line[match.end() - 1 :]  # 1934\. a year, not item 1934
+    return "\\" + line
 
 
 def _wrap(inner: str, marker: str) -> str:
@@ -244,7 +268,7 @@ def _emphasis(runs: Sequence[Run], bold_allowed: bool) -> str:
     for bold, bold_runs in _groups(runs, lambda run: bold_allowed and run.bold and not run.markdown):
         parts = []
         for italic, italic_runs in _groups(bold_runs, lambda run: run.italic and not run.markdown):
-            text = "".join(run.markdown or _escape_piece(run.text, run.line_start) for run in italic_runs)
+            text = "".join(run.markdown or _escape_piece(run.text) for run in italic_runs)
             parts.append(_wrap(text, "*") if italic else text)
         inner = "".join(parts)
         out.append(_wrap(inner, "**") if bold else inner)
@@ -258,6 +282,8 @@ def normalise_runs(runs: Iterable[Run]) -> list[Run]:
     for run in runs:
         if run.markdown:
             if run.markdown == LINE_BREAK:
+                if result and result[-1].markdown == LINE_BREAK:
+                    continue  # an empty line would end the paragraph: one break for several
                 if result and not result[-1].markdown:
                     result[-1].text = result[-1].text.rstrip(" ")
             result.append(run)
@@ -273,8 +299,7 @@ def normalise_runs(runs: Iterable[Run]) -> list[Run]:
         ):
             text = text.lstrip(" ")
         if text:
-            starts = previous is None or previous.markdown == LINE_BREAK
-            result.append(Run(text, run.bold, run.italic, run.href, line_start=starts))
+            result.append(Run(text, run.bold, run.italic, run.href))
     while result and not result[-1].markdown and not result[-1].text.strip(" "):
         result.pop()
     if result and not result[-1].markdown:
@@ -296,16 +321,23 @@ def inline(runs: Iterable[Run], *, bold_allowed: bool = True) -> str:
     """The runs as one paragraph of Markdown: links for web and mail addresses only, emphasis
     with its markers hugging the text, literal text escaped."""
     runs = normalise_runs(runs)
-    out = []
+    out: list[str] = []
     for href, link_runs in _groups(runs, lambda run: safe_href(run.href) if not run.markdown else ""):
         text = _emphasis(link_runs, bold_allowed)
         if href and text.strip():
             lead = text[: len(text) - len(text.lstrip(" "))]
             trail = text[len(text.rstrip(" ")) :]
-            out.append(f"{lead}[{text.strip(' ')}]({href}){trail}")
+            before = out[-1] if out else ""
+            slashes = len(before[:-1]) - len(before[:-1].rstrip("\\"))
+            if not lead and before.endswith("!") and slashes % 2 == 0:
+                out[-1] = before[:-1] + "\\!"  # "!" before a link would make it an image
+            label = text.strip(" ")
+            if not before or before.endswith("\n"):  # `[a\]: b](...)` starting a line is a reference definition
+                label = label.replace("\\]", "&#93;")
+            out.append(f"{lead}[{label}]({href}){trail}")
         else:
             out.append(text)
-    return "".join(out).strip(" ")
+    return "\n".join(_defuse_line(line) for line in "".join(out).strip(" ").split("\n"))
 
 
 def text_block(runs: Sequence[Run], place: str, *, heading: int = 0) -> Block | None:
