@@ -497,3 +497,30 @@ def test_runs_render_as_their_text_with_their_emphasis(runs: list[tuple[str, boo
                 assert word in inside, (markdown, tag, word)
     assert not [a for a in root.iter("a") if not (a.get("href") or "").startswith("https:")]
     assert not list(root.iter("img"))
+
+
+def test_elements_nested_thousands_deep(tmp_path: Path) -> None:
+    """mammoth walks the tree recursively and lxml stops at 256 levels: both are one line, not a traceback."""
+    deep = (
+        b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
+        + b"<w:sdt><w:sdtContent>" * 20_000
+        + b"<w:p><w:r><w:t>x</w:t></w:r></w:p>"
+        + b"</w:sdtContent></w:sdt>" * 20_000
+        + b"</w:body></w:document>"
+    )
+    source = tmp_path / "deep.docx"
+    source.write_bytes(zip_with(minimal_docx(deep)))
+    refused(source, tmp_path, "nested too deeply")
+    template = zipfile.ZipFile(OFFICE / "statement-pandoc.odt")
+    members = {info.filename: template.read(info) for info in template.infolist()}
+    members["content.xml"] = (
+        b'<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        b'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:text>'
+        + b"<text:section>" * 20_000
+        + b"<text:p>x</text:p>"
+        + b"</text:section>" * 20_000
+        + b"</office:text></office:body></office:document-content>"
+    )
+    source = tmp_path / "deep.odt"
+    source.write_bytes(zip_with(members))
+    refused(source, tmp_path, "content.xml")

@@ -37,6 +37,7 @@ _DCTERMS = "{http://purl.org/dc/terms/}"
 _CP = "{http://schemas.openxmlformats.org/package/2006/metadata/core-properties}"
 _CORE_TYPE = "/metadata/core-properties"
 _BOLD_CLASS = "handbill-bold"
+_USED_STYLE = re.compile(rb'<(?:\w+:)?[pr]Style\s+(?:\w+:)?val="([^"]+)"')
 _BLOCK_TAGS = (
     "p",
     "h1",
@@ -70,7 +71,8 @@ def read(data: bytes, source: str, repairs: Repairs) -> Document:
     styles_data = package.read("word/styles.xml")
     styles = parse_xml(styles_data, package, "word/styles.xml") if styles_data else None
     namer = ImageNamer(repairs)
-    html = _convert(data, package, main, _style_map(styles) if styles is not None else "", namer)
+    used = set(_USED_STYLE.findall(package.read(main) or b""))
+    html = _convert(data, package, main, _style_map(styles, used) if styles is not None else "", namer)
     blocks = _Walker(repairs).blocks(html)
     metadata = _metadata(package, styles)
     metadata.date = creation_date_unless_byline(metadata.date, blocks, _created(package), "docProps/core.xml", repairs)
@@ -119,7 +121,7 @@ def _convert(data: bytes, package: Package, main: str, style_map: str, namer: Im
             include_embedded_style_map=False,
         )
     except RecursionError:
-        raise package.error("is nested too deeply to read (tables or lists within themselves)") from None
+        raise package.error("is nested too deeply to read (elements within elements, thousands deep)") from None
     except DocumentError:
         raise
     except Exception as error:  # mammoth on a damaged part: any error of its own, one line for the user
@@ -127,7 +129,7 @@ def _convert(data: bytes, package: Package, main: str, style_map: str, namer: Im
     return str(result.value)
 
 
-def _style_map(styles) -> str:  # type: ignore[no-untyped-def]
+def _style_map(styles, used: set[bytes]) -> str:  # type: ignore[no-untyped-def]
     """mammoth style-map lines: every paragraph style with an outline level (or a heading's name)
     is a heading, a paragraph style that sets bold is a bold paragraph, and a character style
     that sets bold or italic gives <strong> or <em>."""
@@ -158,6 +160,8 @@ def _style_map(styles) -> str:  # type: ignore[no-untyped-def]
 
     lines = []
     for style_id, style in table.items():
+        if style_id.encode() not in used:  # mammoth tries every line on every paragraph and run
+            continue
         name = str(style["name"] or "")
         if not name or any(ord(c) < 32 for c in name):
             continue
