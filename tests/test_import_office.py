@@ -524,3 +524,10 @@ def test_elements_nested_thousands_deep(tmp_path: Path) -> None:
     source = tmp_path / "deep.odt"
     source.write_bytes(zip_with(members))
     refused(source, tmp_path, "content.xml")
+
+
+def test_an_image_linked_from_outside_is_not_fetched_and_is_reported() -> None:
+    repairs = Repairs()
+    document = docx.read((REAL / "external-picture.docx").read_bytes(), "external-picture.docx", repairs)
+    assert document.images == [] and not [block for block in document.blocks if "](" in block.text]
+    assert any(line.startswith("1 images linked from outside the document left out") for line in repairs.lines())

@@ -126,6 +126,9 @@ def _convert(data: bytes, package: Package, main: str, style_map: str, namer: Im
         raise
     except Exception as error:  # mammoth on a damaged part: any error of its own, one line for the user
         raise package.damaged(f"{type(error).__name__}: {error}") from None
+    for message in result.messages:
+        if "external image" in message.message:
+            namer.repairs.add("images linked from outside the document left out", "word/document.xml")
     return str(result.value)
 
 
