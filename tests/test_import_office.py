@@ -531,3 +531,21 @@ def test_an_image_linked_from_outside_is_not_fetched_and_is_reported() -> None:
     document = docx.read((REAL / "external-picture.docx").read_bytes(), "external-picture.docx", repairs)
     assert document.images == [] and not [block for block in document.blocks if "](" in block.text]
     assert any(line.startswith("1 images linked from outside the document left out") for line in repairs.lines())
+
+
+def test_an_image_shown_twice_is_one_file_and_a_missing_one_is_reported(tmp_path: Path) -> None:
+    template = zipfile.ZipFile(REAL / "tiny-picture.docx")
+    members = {info.filename: template.read(info) for info in template.infolist()}
+    body = members["word/document.xml"].decode()
+    start, end = body.index("<w:p "), body.index("</w:p>") + len("</w:p>")
+    members["word/document.xml"] = (body[:end] + body[start:end] + body[end:]).encode()
+    twice = read_only(tmp_path / "twice.docx", zip_with(members))
+    assert [block.text for block in twice.blocks] == ["![](images/001.png)", "![](images/001.png)"]
+    assert [image.name for image in twice.images] == ["001.png"]
+    del members["word/media/image1.png"]
+    missing = tmp_path / "missing.docx"
+    missing.write_bytes(zip_with(members))
+    repairs = Repairs()
+    document = docx.read(missing.read_bytes(), str(missing), repairs)
+    assert document.images == [] and not [block for block in document.blocks if "](" in block.text]
+    assert any("images missing or damaged in the package left out" in line for line in repairs.lines())

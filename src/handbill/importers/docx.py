@@ -13,12 +13,15 @@ the reader of the Word file sees it."""
 from __future__ import annotations
 
 import re
+import zipfile
+import zlib
 
 from .model import Block, Document, DocumentError, Image, Metadata, Repairs
 from .office import (
     LINE_BREAK,
     ImageNamer,
     Package,
+    ReadOnlyBytes,
     Run,
     creation_date_unless_byline,
     image_markdown,
@@ -105,17 +108,20 @@ def _main_part(package: Package) -> str:
 def _convert(data: bytes, package: Package, main: str, style_map: str, namer: ImageNamer) -> str:
     import mammoth
 
-    from .office import _Bytes
-
     def on_image(image) -> dict[str, str]:  # type: ignore[no-untyped-def]
-        with image.open() as stream:
-            image_data = stream.read(200 * 2**20)
-        name = namer.add(image_data, image.content_type or "", f"image {len(namer.images) + 1}")
+        place = f"image {len(namer.images) + 1}"
+        try:
+            with image.open() as stream:
+                image_data = stream.read(200 * 2**20)
+        except (KeyError, OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):
+            namer.repairs.add("images missing or damaged in the package left out", place)
+            return {"src": ""}
+        name = namer.add(image_data, image.content_type or "", place)
         return {"src": f"images/{name}" if name else ""}
 
     try:
         result = mammoth.convert_to_html(
-            _Bytes(data),
+            ReadOnlyBytes(data),
             style_map=style_map,
             convert_image=mammoth.images.img_element(on_image),
             include_embedded_style_map=False,

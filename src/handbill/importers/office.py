@@ -38,7 +38,7 @@ class Package:
         self.fix = fix  # "re-save it from Word as .docx"
         self._check_container(data)
         try:
-            self._zip = zipfile.ZipFile(_Bytes(data))
+            self._zip = zipfile.ZipFile(ReadOnlyBytes(data))
             infos = self._zip.infolist()
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, struct.error) as error:
             raise self.damaged(f"its ZIP structure is damaged ({error})") from None
@@ -125,7 +125,7 @@ class Package:
                 )
 
 
-class _Bytes:
+class ReadOnlyBytes:
     """A read-only file over bytes that zipfile can seek in (BytesIO would copy the data)."""
 
     def __init__(self, data: bytes):
@@ -409,9 +409,13 @@ class ImageNamer:
     def __init__(self, repairs: Repairs):
         self.repairs = repairs
         self.images: list[tuple[str, bytes]] = []
+        self._names: dict[bytes, str] = {}  # an image shown twice is one file
 
     def add(self, data: bytes, content_type: str, place: str) -> str | None:
         """The name the image gets, or None if it is left out."""
+        if data in self._names:
+            return self._names[data]
+        original = data
         content_type = (content_type or "").lower()
         kind = _sniff(data) or content_type
         extension = self.SHOWN.get(kind)
@@ -422,6 +426,7 @@ class ImageNamer:
                 return None
             self.repairs.add("images converted to PNG", place)
         name = f"{len(self.images) + 1:03d}.{extension}"
+        self._names[original] = name
         self.images.append((name, data))
         return name
 
