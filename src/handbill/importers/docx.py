@@ -113,8 +113,11 @@ def _convert(data: bytes, package: Package, main: str, style_map: str, namer: Im
         try:
             with image.open() as stream:
                 image_data = stream.read(200 * 2**20)
-        except (KeyError, OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):
-            namer.repairs.add("images missing or damaged in the package left out", place)
+        except (KeyError, OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+            if "external" in str(error):  # mammoth never reads a file the document links to
+                namer.repairs.add("images linked from outside the document left out", place)
+            else:
+                namer.repairs.add("images missing or damaged in the package left out", place)
             return {"src": ""}
         name = namer.add(image_data, image.content_type or "", place)
         return {"src": f"images/{name}" if name else ""}
@@ -132,9 +135,6 @@ def _convert(data: bytes, package: Package, main: str, style_map: str, namer: Im
         raise
     except Exception as error:  # mammoth on a damaged part: any error of its own, one line for the user
         raise package.damaged(f"{type(error).__name__}: {error}") from None
-    for message in result.messages:
-        if "external image" in message.message:
-            namer.repairs.add("images linked from outside the document left out", "word/document.xml")
     return str(result.value)
 
 
