@@ -327,7 +327,7 @@ def test_members_that_together_would_unpack_past_the_limit(tmp_path: Path) -> No
     refused(big, tmp_path, "200 MB")
 
 
-def test_a_million_little_members_are_counted_before_zipfile_reads_them(tmp_path: Path) -> None:
+def test_more_members_than_the_limit_are_counted_before_zipfile_reads_them(tmp_path: Path) -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
         for n in range(MAX_MEMBERS + 1):
