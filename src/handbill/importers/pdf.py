@@ -1,0 +1,655 @@
+"""PDF with a text layer -> Document, through PDFium (pypdfium2).
+
+A PDF has no paragraphs, only glyphs at positions, so the structure is read back from the layout:
+each page's lines with their boxes, font sizes and font names; the running lines every page repeats
+(page numbers, a browser's print header and footer, a journal's running head) dropped and counted;
+paragraphs found from vertical gaps and first-line indents; headings from a font larger than the
+body's (levels by size rank); whole paragraphs in a bold face marked `bold`, for the shared repair
+that makes short ones section titles. Lines of a paragraph are kept as lines ("\\n"), so the shared
+repairs rejoin hard-wrapped lines and line-end hyphens the same way for every format.
+
+PDFium (pypdfium2) rather than pdfminer.six: it gives the same per-character positions and font
+names, but reads a 100-page PDF in a fraction of a second where pdfminer.six takes several, it
+survives damaged files (it rebuilds a broken cross-reference table) and it opens a PDF that has only
+an owner password, as a viewer does. It is not thread-safe, hence the lock."""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import re
+import threading
+import time
+import unicodedata
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from statistics import median
+from typing import Any
+
+from ..errors import SourceError
+from .model import Block, Document, Metadata, Repairs, escape
+
+MAX_BYTES = 50 * 1024 * 1024  # the file itself
+MAX_PAGES = 2000
+MAX_SECONDS = 60.0  # reading all pages
+MAX_PAGE_CHARS = 200_000  # characters on one page (a dense page of small print has ~10,000)
+MAX_INFLATED = 256 * 1024 * 1024  # all content streams (not images) once decompressed
+
+_LOCK = threading.Lock()  # PDFium is not thread-safe, and `handbill serve` has threads
+
+
+class PDFError(SourceError):
+    """The PDF cannot be imported (no text layer, encrypted, damaged, too large)."""
+
+
+def read(data: bytes, source: str, repairs: Repairs) -> Document:
+    """The Document a PDF states: its text as Markdown blocks, and the metadata of its info
+    dictionary and XMP packet (never its creation date, which is when it was printed)."""
+    _check_container(data, source)
+    pdfium = _pdfium(source)
+    with _LOCK:
+        document = _open(pdfium, data, source)
+        try:
+            pages, images = _read_pages(pdfium, document, source)
+            metadata = _metadata(document, data)
+        finally:
+            document.close()
+    if not any(line.plain.strip() for page in pages for line in page):
+        raise PDFError("has no text layer (a scan?): run OCR first, e.g. `ocrmypdf in.pdf out.pdf`", source)
+    empty = [number for number, page in enumerate(pages, 1) if not page]
+    if empty and len(empty) < len(pages):
+        repairs.add("pages with no text layer (scanned?) not imported", f"page {empty[0]}", len(empty))
+    pages = drop_running_lines(pages, repairs, title=metadata.title)
+    blocks = _blocks(pages, repairs)
+    if images:
+        repairs.add("images not imported (PDF images are not extracted)", f"page {images[0]}", len(images))
+    return Document(source=source, blocks=blocks, metadata=metadata, repairs=repairs)
+
+
+# -- opening -------------------------------------------------------------------------------------
+
+_STREAM = re.compile(rb"stream\r?\n")
+_ENDSTREAM = b"endstream"
+
+
+def _check_container(data: bytes, source: str) -> None:
+    """Refuse what is not a PDF, is truncated, or is too large (also once decompressed)."""
+    if len(data) > MAX_BYTES:
+        raise PDFError(f"is larger than {MAX_BYTES // 2**20} MB: split it, or import a smaller PDF", source)
+    if b"%PDF-" not in data[:1024]:
+        raise PDFError("is not a PDF (it has no %PDF header): check the file", source)
+    if b"%%EOF" not in data[-2048:]:
+        raise PDFError("is damaged: it ends early (no %%EOF marker); download or export it again", source)
+    inflated = 0
+    for match in _STREAM.finditer(data):
+        dictionary = data[max(0, match.start() - 512) : match.start()]
+        dictionary = dictionary[dictionary.rfind(b"<<") :]
+        if b"/FlateDecode" not in dictionary or b"/Image" in dictionary:
+            continue
+        end = data.find(_ENDSTREAM, match.end())
+        if end < 0:
+            end = len(data)
+        inflater = zlib.decompressobj()
+        try:
+            chunk = inflater.decompress(data[match.end() : end], MAX_INFLATED - inflated + 1)
+        except zlib.error:
+            continue  # PDFium decides what a broken stream means
+        inflated += len(chunk)
+        if inflated > MAX_INFLATED:
+            raise PDFError(
+                f"expands to more than {MAX_INFLATED // 2**20} MB of page content (a PDF bomb?): not imported", source
+            )
+
+
+def _pdfium(source: str) -> Any:
+    try:
+        import pypdfium2
+    except ImportError:  # pragma: no cover - a dependency, missing only in a broken install
+        raise PDFError("needs pypdfium2 to import PDF: pip install pypdfium2", source) from None
+    return pypdfium2
+
+
+def _open(pdfium: Any, data: bytes, source: str) -> Any:
+    raw = pdfium.raw
+    try:
+        document = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as error:
+        code = getattr(error, "err_code", None)
+        if code == raw.FPDF_ERR_PASSWORD:
+            raise PDFError("is encrypted with a password: save a copy without one, then import that", source) from None
+        if code == raw.FPDF_ERR_SECURITY:
+            raise PDFError("uses an unsupported encryption: save a copy without it, then import that", source) from None
+        raise PDFError("is damaged and cannot be read: export or download it again", source) from None
+    count = len(document)
+    if count > MAX_PAGES:
+        document.close()
+        raise PDFError(f"has {count} pages, more than {MAX_PAGES}: split it, or import a part", source)
+    return document
+
+
+# -- lines ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Word:
+    text: str
+    bold: bool
+    italic: bool
+
+
+@dataclass
+class Line:
+    """One line of text as the page shows it. PDF coordinates: y grows upwards."""
+
+    page: int  # 1-based
+    words: list[Word]
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    size: float  # font size of its first character
+    page_height: float = 0.0
+
+    @property
+    def plain(self) -> str:
+        return " ".join(word.text for word in self.words)
+
+    @property
+    def bold(self) -> bool:
+        return all(word.bold for word in self.words)
+
+
+@dataclass
+class _Fonts:
+    """Bold and italic per font name, asked of PDFium once per font."""
+
+    buffer: Any = field(default_factory=lambda: ctypes.create_string_buffer(256))
+    flags: Any = field(default_factory=ctypes.c_int)
+    styles: dict[tuple[bytes, int], tuple[bool, bool]] = field(default_factory=dict)
+
+    def style(self, raw: Any, textpage: Any, index: int) -> tuple[bool, bool]:
+        raw.FPDFText_GetFontInfo(textpage, index, self.buffer, 256, self.flags)
+        key = (self.buffer.value, self.flags.value)
+        style = self.styles.get(key)
+        if style is None:
+            name = key[0].split(b"+")[-1].lower()
+            weight = raw.FPDFText_GetFontWeight(textpage, index)
+            bold = any(w in name for w in (b"bold", b"black", b"heavy", b"semibold", b"demi")) or bool(
+                key[1] & 0x40000  # ForceBold
+            )
+            bold = bold or weight >= 600
+            italic = any(w in name for w in (b"italic", b"oblique")) or bool(key[1] & 0x40)
+            style = self.styles[key] = (bold, italic)
+        return style
+
+
+_HYPHEN_MARK = "\x02"  # PDFium's mark for a hyphen it saw at the end of a line
+
+
+def _read_pages(pdfium: Any, document: Any, source: str) -> tuple[list[list[Line]], list[int]]:
+    """Every page's lines in PDFium's reading order, and the page of every image."""
+    raw = pdfium.raw
+    started = time.monotonic()
+    fonts = _Fonts()
+    pages: list[list[Line]] = []
+    images: list[int] = []
+    boxes = [ctypes.c_double() for _ in range(4)]
+    for number in range(1, len(document) + 1):
+        if time.monotonic() - started > MAX_SECONDS:
+            raise PDFError(f"took longer than {MAX_SECONDS:.0f} s to read (page {number}): not imported", source)
+        page = document[number - 1]
+        try:
+            height = page.get_height()
+            images.extend([number] * _count_images(raw, page))
+            textpage = page.get_textpage()
+            try:
+                pages.append(_page_lines(raw, textpage, number, height, fonts, boxes, source))
+            finally:
+                textpage.close()
+        finally:
+            page.close()
+    return pages, images
+
+
+def _count_images(raw: Any, page: Any) -> int:
+    handle = page.raw
+    return sum(
+        1
+        for index in range(raw.FPDFPage_CountObjects(handle))
+        if raw.FPDFPageObj_GetType(raw.FPDFPage_GetObject(handle, index)) == raw.FPDF_PAGEOBJ_IMAGE
+    )
+
+
+def _page_lines(
+    raw: Any, textpage: Any, number: int, height: float, fonts: _Fonts, boxes: list[Any], source: str
+) -> list[Line]:
+    """The page's lines. A line ends where PDFium says so or where the next glyph no longer
+    shares the line's height (PDFium runs a line that ends in a hyphen into the next one).
+    Text set sideways or in vertical columns (Japanese, Chinese) is turned to run left to right
+    first, so that lines, columns and paragraphs are found the same way for every direction."""
+    handle = textpage.raw
+    count = raw.FPDFText_CountChars(handle)
+    if count > MAX_PAGE_CHARS:
+        raise PDFError(f"has {count} characters on page {number} (a PDF bomb?): not imported", source)
+    left, right, bottom, top = boxes
+    refs = [ctypes.byref(box) for box in boxes]
+    # (character, index, left, right, bottom, top); "\n" ends a line, " " a word
+    glyphs: list[tuple[str, int, float, float, float, float]] = []
+    for index in range(count):
+        char = chr(raw.FPDFText_GetUnicode(handle, index))
+        if char == "\n":
+            glyphs.append(("\n", index, 0, 0, 0, 0))
+        elif char == _HYPHEN_MARK or not (char.isspace() or unicodedata.category(char) in ("Cc", "Cf")):
+            raw.FPDFText_GetCharBox(handle, index, *refs)
+            char = "-" if char == _HYPHEN_MARK else char
+            glyphs.append((char, index, left.value, right.value, bottom.value, top.value))
+        else:
+            glyphs.append((" ", index, 0, 0, 0, 0))
+    glyphs = _upright(glyphs)
+
+    lines: list[Line] = []
+    words: list[Word] = []
+    word: list[str] = []
+    first = first_of_line = -1
+    x0 = y0 = math.inf
+    x1 = y1 = -math.inf
+
+    def end_word() -> None:
+        nonlocal word
+        if word:
+            bold, italic = fonts.style(raw, handle, first)
+            words.append(Word("".join(word), bold, italic))
+            word = []
+
+    def end_line() -> None:
+        nonlocal words, x0, x1, y0, y1
+        end_word()
+        if words:
+            size = raw.FPDFText_GetFontSize(handle, first_of_line)
+            lines.append(Line(number, words, x0, x1, y1, y0, size, height))
+        words = []
+        x0 = y0 = math.inf
+        x1 = y1 = -math.inf
+
+    for char, index, char_left, char_right, char_bottom, char_top in glyphs:
+        if char == "\n":
+            end_line()
+            continue
+        if char == " ":
+            end_word()
+            continue
+        if (words or word) and (char_top < y0 or char_bottom > y1 or char_left < x0 - 1):
+            end_line()  # the glyph is on a new line or in a new column
+        if not word:
+            first = index
+        if not words and not word:
+            first_of_line = index
+        word.append(char)
+        x0 = min(x0, char_left)
+        x1 = max(x1, char_right)
+        y0 = min(y0, char_bottom)
+        y1 = max(y1, char_top)
+    end_line()
+    return _reading_order(lines)
+
+
+def _reading_order(lines: list[Line]) -> list[Line]:
+    """The lines in reading order. PDFium gives them in the order they were drawn, which is the
+    reading order almost always; where most lines come above the one drawn before them, the page
+    was drawn backwards, and its lines are put in order by column, then from the top down."""
+    upward = sum(
+        1
+        for a, b in zip(lines, lines[1:], strict=False)
+        if b.bottom > a.top and b.x0 < a.x1 and a.x0 < b.x1  # b is above a, in the same column
+    )
+    if upward * 2 <= len(lines):
+        return lines
+    columns: list[list[Line]] = []
+    for line in sorted(lines, key=lambda line: line.x0):
+        if columns and line.x0 < max(other.x1 for other in columns[-1]):
+            columns[-1].append(line)
+        else:
+            columns.append([line])
+    return [line for column in columns for line in sorted(column, key=lambda line: -line.top)]
+
+
+def _upright(
+    glyphs: list[tuple[str, int, float, float, float, float]],
+) -> list[tuple[str, int, float, float, float, float]]:
+    """The glyphs' boxes in a frame where the text runs along +x and lines follow each other down
+    (-y): the page's own frame for ordinary text; turned for text set sideways or in columns."""
+    placed = [g for g in glyphs if g[0] not in ("\n", " ")]
+    runs: Counter[tuple[int, int]] = Counter()  # the direction from one glyph to the next
+    for (_, _, l1, r1, b1, t1), (_, _, l2, r2, b2, t2) in zip(placed, placed[1:], strict=False):
+        dx, dy = (l2 + r2 - l1 - r1) / 2, (b2 + t2 - b1 - t1) / 2
+        size = max(r1 - l1, t1 - b1, 1.0)
+        if abs(dx) + abs(dy) < size * 3:
+            runs[(1 if dx > 0 else -1, 0) if abs(dx) >= abs(dy) else (0, 1 if dy > 0 else -1)] += 1
+    along = runs.most_common(1)[0][0] if runs else (1, 0)
+    if along == (1, 0):
+        return glyphs
+    # the direction from one line to the next: the sideways step at each jump back along the text
+    steps: Counter[int] = Counter()
+    for (_, _, l1, r1, b1, t1), (_, _, l2, r2, b2, t2) in zip(placed, placed[1:], strict=False):
+        dx, dy = (l2 + r2 - l1 - r1) / 2, (b2 + t2 - b1 - t1) / 2
+        back = -(dx * along[0] + dy * along[1])
+        side = dx if along[0] == 0 else dy
+        if back > max(r1 - l1, t1 - b1, 1.0) * 3 and side:
+            steps[1 if side > 0 else -1] += 1
+    sign = steps.most_common(1)[0][0] if steps else -1
+    if along == (0, -1):
+        sign = -1  # columns of Chinese or Japanese: read from right to left, whatever the drawing order
+    across = (sign, 0) if along[0] == 0 else (0, sign)
+
+    def turn(x: float, y: float) -> tuple[float, float]:
+        return x * along[0] + y * along[1], -(x * across[0] + y * across[1])
+
+    turned = []
+    for char, index, char_left, char_right, char_bottom, char_top in glyphs:
+        if char in ("\n", " "):
+            turned.append((char, index, 0.0, 0.0, 0.0, 0.0))
+            continue
+        (ax, ay), (bx, by) = turn(char_left, char_bottom), turn(char_right, char_top)
+        turned.append((char, index, min(ax, bx), max(ax, bx), min(ay, by), max(ay, by)))
+    return turned
+
+
+# -- running headers and footers -------------------------------------------------------------------
+
+_DIGITS = re.compile(r"\d+")
+_PAGE_NUMBER = re.compile(r"^[^\w]{0,3}(\d{1,5}|[ivxlcdm]{1,7})(?:\s*/\s*(\d{1,5}))?[^\w]{0,3}$", re.IGNORECASE)
+_ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100, "d": 500, "m": 1000}
+_ADDRESS = re.compile(r"\b(?:[a-z][a-z0-9+.-]*://|about:blank|www\.)\S*", re.IGNORECASE)
+_DATE_TIME = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}.{0,4}\b\d{1,2}:\d{2}\b")
+_EDGE = 3  # lines at the top and at the bottom of a page that may be running lines
+
+
+def drop_running_lines(pages: list[list[Line]], repairs: Repairs, title: str = "") -> list[list[Line]]:
+    """The pages without their page numbers, browser print headers and footers (date, title,
+    address, "1/4") and lines repeated at the same place on most pages; each kind counted."""
+    total = len(pages)
+    pages_with_text = sum(1 for page in pages if page)
+    quorum = max(2, math.ceil(pages_with_text / 2))
+
+    def key(line: Line) -> tuple[int, str]:
+        """Where a line is and what it says, but for the numbers in it (unless it is only one)."""
+        text = line.plain.casefold()
+        return round(line.top / 6), text if _PAGE_NUMBER.match(text) else _DIGITS.sub("#", text)
+
+    def skeleton(line: Line) -> str:
+        return _DIGITS.sub("#", " ".join(w.text for w in line.words if not w.text.isdigit()).casefold())
+
+    seen: Counter[tuple[int, str]] = Counter()
+    skeletons: Counter[str] = Counter()
+    offsets: Counter[tuple[str, int]] = Counter()
+    for page in pages:
+        edge = _edge_lines(page)
+        seen.update({key(line) for line in edge})
+        skeletons.update({skeleton(line) for line in edge if _DIGITS.search(line.plain)})
+        offsets.update({offset for line in edge if (offset := _page_offset(line))})
+    # where the numbers that run with the pages stand: a number there is one too ("1" restarting)
+    numbered: Counter[int] = Counter(
+        round(line.top / 6)
+        for page in pages
+        for line in _edge_lines(page)
+        if (offset := _page_offset(line)) and offsets[offset] >= 2
+    )
+    title_key = " ".join(title.casefold().split())
+
+    def kind_of(line: Line, page: list[Line]) -> str:
+        text = line.plain
+        offset = _page_offset(line)
+        if offset and (offsets[offset] >= 2 or pages_with_text == 1 and offset[1] == 0):
+            return "page numbers removed"  # "7", "- 7 -", "vii", "7/12": numbers that run with the pages
+        if offset and numbered[round(line.top / 6)] >= 2:
+            return "page numbers removed"
+        if (match := _PAGE_NUMBER.match(text)) and match.group(2) and int(match.group(2)) == total:
+            return "page numbers removed"
+        if (_ADDRESS.search(text) or _DATE_TIME.search(text)) and _small(line, page):
+            return "browser print headers and footers removed (date, title, address, page)"
+        if title_key and " ".join(text.casefold().split()) == title_key and total > 1 and _small(line, page):
+            return "browser print headers and footers removed (date, title, address, page)"
+        if line.page in map(int, _DIGITS.findall(text)) and skeletons[skeleton(line)] >= quorum:
+            return "page numbers removed"
+        if seen[key(line)] >= quorum:
+            return "running headers and footers removed"
+        return ""
+
+    kept: list[list[Line]] = []
+    for page in pages:
+        dropped: set[int] = set()
+        by_height = sorted(page, key=lambda line: -line.top)
+        # from the top edge down and from the bottom edge up, while each line is a running one
+        for edge in (by_height[:_EDGE], by_height[::-1][:_EDGE]):
+            for line in edge:
+                kind = "" if id(line) in dropped else kind_of(line, page)
+                if not kind:
+                    break
+                dropped.add(id(line))
+                repairs.add(kind, f"page {line.page}")
+        kept.append([line for line in page if id(line) not in dropped])
+    return kept
+
+
+def _page_offset(line: Line) -> tuple[str, int] | None:
+    """For a line that is only a number (arabic or roman, maybe "n/m"): its numbering and how far
+    the number is from the page's place in the file. Page numbers keep one offset from page to page."""
+    match = _PAGE_NUMBER.match(line.plain)
+    if not match:
+        return None
+    number = match.group(1)
+    if number.isdigit():
+        return "arabic", int(number) - line.page
+    values = [_ROMAN[c] for c in number.casefold()]
+    value = sum(-v if v < w else v for v, w in zip(values, [*values[1:], 0], strict=False))
+    return "roman", value - line.page
+
+
+def _edge_lines(page: list[Line]) -> list[Line]:
+    """The top and bottom lines of a page, by position (PDFium often reads the header last)."""
+    by_height = sorted(page, key=lambda line: -line.top)
+    return by_height[:_EDGE] + by_height[_EDGE:][-_EDGE:]
+
+
+def _small(line: Line, page: list[Line]) -> bool:
+    """A line set smaller than most of its page, as a print header is."""
+    sizes = sorted(other.size for other in page)
+    return line.size < sizes[len(sizes) // 2] * 0.95 if len(sizes) > 2 else True
+
+
+# -- paragraphs ----------------------------------------------------------------------------------
+
+_SENTENCE_END = tuple(".!?:;\"'»”’)]…。！？")
+
+
+def _blocks(pages: list[list[Line]], repairs: Repairs) -> list[Block]:
+    lines = [line for page in pages for line in page]
+    if not lines:
+        return []
+    sizes: Counter[float] = Counter()
+    for line in lines:
+        sizes[round(line.size * 2) / 2] += len(line.plain)
+    body = sizes.most_common(1)[0][0]
+    heading_sizes = sorted({size for size in sizes if size > body * 1.15}, reverse=True)
+    levels = {size: min(rank, 6) for rank, size in enumerate(heading_sizes, 1)}
+    pitches = [
+        previous.bottom - line.bottom
+        for previous, line in zip(lines, lines[1:], strict=False)
+        if previous.page == line.page
+        and abs(previous.size - body) < 0.5
+        and abs(line.size - body) < 0.5
+        and 0 < previous.bottom - line.bottom
+    ]
+    pitch = median(pitches) if pitches else body * 1.2
+
+    groups: list[list[Line]] = []
+    for segment in _segments(lines):
+        body_lines = [line for line in segment if abs(line.size - body) < 0.5] or segment
+        left = min(line.x0 for line in body_lines)
+        right = max(line.x1 for line in body_lines)
+        for index, line in enumerate(segment):
+            previous = segment[index - 1] if index else None
+            if previous is None or _starts_paragraph(previous, line, pitch, body, left, right):
+                groups.append([line])
+            else:
+                groups[-1].append(line)
+
+    blocks: list[Block] = []
+    last: Line | None = None  # the last line of the last paragraph
+    for group in groups:
+        size = round(group[0].size * 2) / 2
+        place = f"page {group[0].page}"
+        if size in levels and len(group) <= 4:
+            blocks.append(Block("heading", _markdown(group, plain=True), level=levels[size], place=place))
+            continue
+        bold = all(line.bold for line in group)
+        block = Block("paragraph", _markdown(group, plain=bold), bold=bold, place=place)
+        if blocks and _continues(blocks[-1], block, group[0], last):
+            blocks[-1].text += "\n" + block.text
+            repairs.add("paragraphs split by a page break joined", place)
+        else:
+            blocks.append(block)
+        last = group[-1]
+    return blocks
+
+
+def _segments(lines: list[Line]) -> list[list[Line]]:
+    """The lines cut into pages and columns: a column ends where the next line is higher up."""
+    segments: list[list[Line]] = []
+    for line in lines:
+        last = segments[-1][-1] if segments else None
+        if last is None or line.page != last.page or line.top > last.top + 1:
+            segments.append([line])
+        else:
+            segments[-1].append(line)
+    return segments
+
+
+def _starts_paragraph(previous: Line, line: Line, pitch: float, body: float, left: float, right: float) -> bool:
+    if abs(line.size - previous.size) > 0.5 or line.bold != previous.bold:
+        return True
+    if previous.bottom - line.bottom > pitch * 1.35 * max(1.0, line.size / body):
+        return True
+    indented = line.x0 - left > line.size * 0.8
+    if not indented:
+        return False
+    previous_indented = previous.x0 - left > line.size * 0.8
+    previous_short = right - previous.x1 > line.size * 2
+    return not previous_indented or abs(previous.x0 - line.x0) > 1 or previous_short
+
+
+def _continues(block: Block, following: Block, line: Line, last: Line | None) -> bool:
+    """Whether a paragraph that starts a page or column goes on with the last one: the last ends
+    without a sentence's end, and this one starts with a small letter or the last ends in a comma,
+    a dash or a small letter (in any script that has small letters)."""
+    if last is None or last.page == line.page and line.top <= last.top + 1:
+        return False
+    if block.kind != "paragraph" or block.bold != following.bold:
+        return False
+    ending = block.text.rstrip().rstrip("*_")
+    if not ending or ending.endswith(_SENTENCE_END):
+        return False
+    return following.text.lstrip("*_")[:1].islower() or ending[-1] in ",-\u2010\u2013\u2014" or ending[-1].islower()
+
+
+def _markdown(group: list[Line], plain: bool) -> str:
+    """The lines of a paragraph as Markdown, one line each, with bold and italic runs marked."""
+    out_lines = []
+    for line in group:
+        runs: list[tuple[tuple[bool, bool], list[str]]] = []
+        for word in line.words:
+            style = (False, False) if plain else (word.bold, word.italic)
+            if runs and runs[-1][0] == style:
+                runs[-1][1].append(word.text)
+            else:
+                runs.append((style, [word.text]))
+        parts = []
+        for (bold, italic), words in runs:
+            marker = ("**" if bold else "") + ("*" if italic else "")
+            parts.append(marker + escape(" ".join(words)) + marker[::-1])
+        out_lines.append(" ".join(parts))
+    return "\n".join(out_lines)
+
+
+# -- metadata ------------------------------------------------------------------------------------
+
+_XMP = re.compile(rb"<x:xmpmeta\b.*?</x:xmpmeta>", re.DOTALL)
+_SOFTWARE_TITLE = re.compile(r"^(?:Microsoft Word - .*|.*\.(?:docx?|odt|rtf|txt|html?|pdf|indd|tex))$", re.IGNORECASE)
+
+
+def _metadata(document: Any, data: bytes) -> Metadata:
+    """Title, authors, subject and keywords from the info dictionary, overridden by the XMP
+    packet's Dublin Core; the language from the catalog. CreationDate and ModDate are the
+    moments the file was made, not the publication date, and are never read."""
+    info = document.get_metadata_dict(skip_empty=True)
+    metadata = Metadata()
+    title = info.get("Title", "").strip()
+    if title and not _SOFTWARE_TITLE.match(title):
+        metadata.title = title
+    if info.get("Author", "").strip():
+        metadata.authors = [name.strip() for name in info["Author"].split(";") if name.strip()]
+    metadata.description = info.get("Subject", "").strip()
+    metadata.subjects = [word.strip() for word in re.split(r"[;,]", info.get("Keywords", "")) if word.strip()]
+    metadata.language = _catalog_language(document)
+    _xmp(data, metadata)
+    return metadata
+
+
+def _catalog_language(document: Any) -> str:
+    import pypdfium2.raw as raw
+
+    length = raw.FPDFCatalog_GetLanguage(document.raw, None, 0)
+    if length <= 2:
+        return ""
+    buffer = ctypes.create_string_buffer(length)
+    raw.FPDFCatalog_GetLanguage(document.raw, ctypes.cast(buffer, ctypes.POINTER(ctypes.c_ushort)), length)
+    return _language(buffer.raw[: length - 2].decode("utf-16-le", "replace"))
+
+
+def _language(tag: str) -> str:
+    tag = tag.strip().replace("_", "-")
+    return tag if re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", tag) else ""
+
+
+def _xmp(data: bytes, metadata: Metadata) -> None:
+    """Dublin Core from the first XMP packet stored uncompressed (as the XMP spec asks)."""
+    match = _XMP.search(data, 0, len(data))
+    if not match or len(match.group(0)) > 1_000_000:
+        return
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=True)
+    try:
+        root = etree.fromstring(match.group(0), parser)
+    except etree.XMLSyntaxError:
+        return
+    if root is None:
+        return
+    dc = "http://purl.org/dc/elements/1.1/"
+
+    def values(name: str) -> list[str]:
+        found = []
+        for element in root.iter(f"{{{dc}}}{name}"):
+            items = [li for li in element.iter() if isinstance(li.tag, str) and li.tag.endswith("}li")]
+            for item in items or [element]:
+                text = " ".join("".join(item.itertext()).split())
+                if text and text not in found:
+                    found.append(text)
+        return found
+
+    if titles := values("title"):
+        if not _SOFTWARE_TITLE.match(titles[0]):
+            metadata.title = titles[0]
+    if creators := values("creator"):
+        metadata.authors = creators
+    if languages := [tag for tag in map(_language, values("language")) if tag]:
+        metadata.language = languages[0]
+    if descriptions := values("description"):
+        metadata.description = descriptions[0]
+    if rights := values("rights"):
+        metadata.rights = rights[0]
+    if publishers := values("publisher"):
+        metadata.publisher = publishers[0]
+    if subjects := values("subject"):
+        metadata.subjects = subjects

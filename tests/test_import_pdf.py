@@ -1,0 +1,254 @@
+"""The PDF reader (handbill.importers.pdf), on the statement as other programs print it: Chromium's
+print to PDF (with its date, title, address and page header and footer) and a two-column justified
+leaflet written with fpdf2 (first-line indents, hyphenated line ends, ligatures, a running head and
+"Page n of m"), on real-world PDFs from pdfminer.six's test data, and on hostile files.
+
+The fixtures and how they were made: tests/data/import/pdf/ (make_fixtures.py, README.md)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from handbill.errors import HandbillError
+from handbill.importers import Repairs
+from handbill.importers import pdf as pdf_reader
+
+from .test_statement import SECOND_SECTION, SEED, TITLE, normalise
+
+PDFS = Path(__file__).parent / "data" / "import" / "pdf"
+CHROMIUM = PDFS / "statement-chromium.pdf"
+COLUMNS = PDFS / "statement-columns.pdf"
+
+needs_seed = pytest.mark.skipif(not SEED.exists(), reason="the statement's seed (../shared/seeds) is not here")
+
+
+def read(path: Path, data: bytes | None = None) -> pdf_reader.Document:
+    return pdf_reader.read(path.read_bytes() if data is None else data, str(path), Repairs())
+
+
+def seed_blocks() -> list[str]:
+    """The seed's blocks as a printed page shows them: markup gone, paragraphs as the seed has them
+    (the ones a page break split are still split: the shared repair joins them)."""
+    blocks = []
+    for block in (part.strip() for part in SEED.read_text(encoding="utf-8").split("\n\n")):
+        if block:
+            block = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", block.replace("\\$", "$"))
+            blocks.append(normalise(block.lstrip("# ").replace("**", "").replace("*", "")))
+    return blocks
+
+
+def letters(text: str) -> str:
+    """The text without what line breaking changes: spaces, hyphens, Markdown and ligatures."""
+    text = unicodedata.normalize("NFKC", normalise(text.replace("\\", "")))
+    return re.sub(r"[\s\-*]", "", text)
+
+
+@needs_seed
+@pytest.mark.parametrize("path", [CHROMIUM, COLUMNS], ids=["chromium", "columns"])
+def test_every_block_of_the_statement_in_order_and_nothing_else(path: Path) -> None:
+    document = read(path)
+    got = [letters(block.text) for block in document.blocks]
+    want = [letters(block) for block in seed_blocks()]
+    # The seed's title is one block; a page may also join what a page break split: compare the text
+    # as one stream first (nothing lost, nothing added, nothing out of order) ...
+    assert "".join(got) == "".join(want)
+    # ... then the paragraph boundaries: every boundary the PDF shows is one the seed has.
+    boundaries_got, boundaries_want = set(), set()
+    position = 0
+    for text in got:
+        position += len(text)
+        boundaries_got.add(position)
+    position = 0
+    for text in want:
+        position += len(text)
+        boundaries_want.add(position)
+    assert boundaries_got <= boundaries_want
+    # and the ones it misses are only where a page break split a sentence (joined on purpose)
+    # or the byline's lines (one block in the seed too, with a hard break).
+    assert len(boundaries_want - boundaries_got) <= 2
+
+
+@needs_seed
+@pytest.mark.parametrize("path", [CHROMIUM, COLUMNS], ids=["chromium", "columns"])
+def test_title_is_a_heading_and_the_section_title_a_bold_paragraph(path: Path) -> None:
+    blocks = read(path).blocks
+    assert blocks[0].kind == "heading" and blocks[0].level == 1
+    assert normalise(" ".join(blocks[0].text.split())) == normalise(TITLE)
+    bold = [block for block in blocks if block.bold]
+    texts = [normalise(" ".join(b.text.replace("- ", "-").split())) for b in bold]
+    assert any(letters(t) == letters(SECOND_SECTION) for t in texts), texts
+    headings = [block for block in blocks if block.kind == "heading"]
+    assert len(headings) == 1  # body text is never taken for a heading
+
+
+def test_chromium_print_header_and_footer_are_gone_and_counted() -> None:
+    document = read(CHROMIUM)
+    text = "\n".join(block.text for block in document.blocks)
+    assert "file://" not in text and "/4" not in text and " PM" not in text
+    assert text.count("dictatorship!") == 1  # the title the header repeats on every page: once
+    lines = document.repairs.lines()
+    assert any(line.startswith("8 browser print headers and footers removed") for line in lines), lines
+
+
+def test_running_head_and_page_numbers_of_a_two_column_leaflet_are_gone_and_counted() -> None:
+    document = read(COLUMNS)
+    text = "\n".join(block.text for block in document.blocks)
+    assert "Page " not in text and "· Statement" not in text
+    assert document.repairs.counts["page numbers removed"] == 3
+    assert document.repairs.counts["running headers and footers removed"] == 3
+
+
+def test_hyphenated_line_ends_are_kept_as_lines_for_the_shared_repair() -> None:
+    """A line-end hyphen stays at the end of its line (and the line break with it), so the shared
+    repair can tell `military-` / `presidential` from `fun-` / `damental`."""
+    text = "\n".join(block.text for block in read(COLUMNS).blocks)
+    assert "military-\npresidential" in text
+    assert "fun-\ndamental" in text
+
+
+def test_paragraphs_from_indents_and_columns() -> None:
+    """The leaflet marks paragraphs by a first-line indent only; a paragraph that runs on into the
+    next column or page is one paragraph."""
+    blocks = [normalise(" ".join(b.text.split())) for b in read(COLUMNS).blocks]
+    assert any(b.startswith("It is necessary to ask") and b.endswith("What next?") for b in blocks)
+    starts = [normalise(b.text) for b in read(COLUMNS).blocks if b.text[:1].islower() and not b.bold]
+    assert starts == ["the violence and criminality of the Trump regime.", "the International Youth" + starts[1][23:]]
+
+
+def test_metadata_from_info_and_xmp_never_the_creation_date() -> None:
+    metadata = read(COLUMNS).metadata
+    assert metadata.title == TITLE
+    assert metadata.authors == ["Socialist Equality Party (US)"]
+    assert metadata.language == "en"
+    assert metadata.date == ""  # its CreationDate (2026-03-05) is when it was printed
+    chromium = read(CHROMIUM).metadata
+    assert chromium.title == TITLE and chromium.date == "" and chromium.authors == []  # Creator is the browser
+
+
+# -- real-world PDFs (pdfminer.six's test data) -----------------------------------------------------
+
+
+def test_vertical_japanese_is_read_column_by_column_from_the_right() -> None:
+    """Kenji Miyazawa's preface, set in vertical columns and drawn from the left: the poem's lines
+    come in reading order, stanza by stanza."""
+    blocks = read(PDFS / "pdfminer-jo.pdf").blocks
+    lines = [line for block in blocks for line in block.text.split("\n")]
+    assert lines[:4] == ["序", "わたくしといふ現象は", "假定された有機交流電燈の", "ひとつの青い照明です"]
+    assert lines[-1] == "大正十三年一月廿日 宮澤賢治"
+    assert blocks[1].text.startswith("わたくしといふ現象は\n") and len(blocks) >= 6  # stanzas from gaps
+    stanza = lines.index("けれどもこれら新世代沖積世の")
+    assert lines[stanza + 1] == "巨大に明るい時間の集積のなかで"
+
+
+def test_page_labels_roman_arabic_and_restarting_are_page_numbers() -> None:
+    document = read(PDFS / "pdfminer-pagelabels.pdf")
+    texts = [block.text for block in document.blocks]
+    assert not [text for text in texts if re.fullmatch(r"[ivx]+|\d+", text)]
+    assert document.repairs.counts == {"page numbers removed": 5}
+    assert [b.text for b in document.blocks if b.kind == "heading"] == [
+        "Contents",
+        "1 First section",
+        "2 Second section",
+        "3 Third section",
+        "4 Heading on Level 1 (section)",
+    ]
+
+
+def test_damaged_sideways_printout_is_read_in_order() -> None:
+    """An a2ps printout of a text file, its pages turned sideways, its cross-reference table broken:
+    PDFium rebuilds it, and the lines come out upright and in order."""
+    text = "\n".join(block.text for block in read(PDFS / "pdfminer-zen-of-python-corrupted.pdf").blocks)
+    assert "Beautiful is better than ugly.\nExplicit is better than implicit.\nSimple is better than complex." in text
+    assert text.index("Readability counts.") < text.index("Namespaces are one honking great idea")
+
+
+def test_encrypted_pdf_from_another_tool() -> None:
+    assert "encrypted with a password" in error_of(PDFS / "pdfminer-rc4-40.pdf")
+
+
+# -- hostile and broken PDFs -------------------------------------------------------------------------
+
+
+def error_of(path: Path, data: bytes | None = None) -> str:
+    with pytest.raises(HandbillError) as caught:
+        read(path, data)
+    message = caught.value.format_message()
+    assert "\n" not in message and str(path) in message
+    return message
+
+
+def test_scanned_pdf_without_text_layer_says_run_ocr() -> None:
+    assert "has no text layer" in error_of(PDFS / "scanned.pdf") and "ocrmypdf" in error_of(PDFS / "scanned.pdf")
+
+
+def test_encrypted_pdf_says_remove_the_password() -> None:
+    assert "encrypted with a password" in error_of(PDFS / "encrypted.pdf")
+
+
+def test_owner_password_only_pdf_is_read() -> None:
+    document = read(PDFS / "owner-only.pdf")
+    assert [normalise(b.text) for b in document.blocks] == ["The strike committee meets on Friday at the union hall."]
+
+
+@pytest.mark.parametrize("cut", [0.5, 0.9])
+def test_truncated_pdf_is_damaged(cut: float) -> None:
+    data = CHROMIUM.read_bytes()
+    assert "is damaged" in error_of(Path("cut.pdf"), data[: int(len(data) * cut)])
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"PK\x03\x04 not a pdf at all", b"<html><body>Hello</body></html>", bytes(range(256)) * 40],
+    ids=["empty", "zip", "html", "binary"],
+)
+def test_junk_named_pdf_is_not_a_pdf(data: bytes) -> None:
+    assert "is not a PDF" in error_of(Path("junk.pdf"), data)
+
+
+def test_garbage_after_a_pdf_header_is_damaged() -> None:
+    data = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
+    assert "is damaged" in error_of(Path("garbage.pdf"), data)
+
+
+def test_too_large_a_file_is_refused_before_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pdf_reader, "MAX_BYTES", 1000)
+    assert "larger than" in error_of(CHROMIUM)
+
+
+def test_too_many_pages_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pdf_reader, "MAX_PAGES", 3)
+    assert "has 4 pages, more than 3" in error_of(CHROMIUM)
+
+
+def test_a_content_stream_that_inflates_enormously_is_refused() -> None:
+    """A PDF bomb: 1 GB of spaces as one page's content, compressed to about 1 MB."""
+    import zlib
+
+    compressor = zlib.compressobj(9)
+    chunk = b" " * (1 << 20)
+    stream = b"".join(compressor.compress(chunk) for _ in range(1024)) + compressor.flush()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+    ]
+    assert "PDF bomb" in error_of(Path("bomb.pdf"), _pdf(objects))
+
+
+def _pdf(objects: list[bytes]) -> bytes:
+    """A minimal PDF file around `objects` (numbered from 1), with a correct cross-reference table."""
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
