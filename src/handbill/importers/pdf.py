@@ -20,7 +20,6 @@ import math
 import re
 import threading
 import time
-import unicodedata
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -184,7 +183,7 @@ class _Fonts:
         return style
 
 
-_HYPHEN_MARK = "\x02"  # PDFium's mark for a hyphen it saw at the end of a line
+_HYPHEN_MARK = "\x02"  # PDFium's mark for a hyphen it saw at the end of a line (U+FFFE in GetText)
 
 
 def _read_pages(pdfium: Any, document: Any, source: str) -> tuple[list[list[Line]], list[int]]:
@@ -221,32 +220,77 @@ def _count_images(raw: Any, page: Any) -> int:
     )
 
 
+_TOKEN = re.compile(r"\n|[^\s\x00\x01\x03-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]+")
+
+# A piece of text on one line: (text, index of its first character, left, right, bottom, top,
+# whether it goes on from the piece before it without a space). "\n" alone is PDFium's line end.
+Piece = tuple[str, int, float, float, float, float, bool]
+
+
+def _page_text(raw: Any, handle: Any, count: int) -> str:
+    """The page's characters, one per PDFium character index: in one call where that holds
+    (PDFium may leave out or add characters, or need two UTF-16 units), else one by one."""
+    buffer = (ctypes.c_ushort * (count + 1))()
+    written = raw.FPDFText_GetText(handle, 0, count, buffer) if count else 0
+    text = bytes(memoryview(buffer).cast("B")[: max(written - 1, 0) * 2]).decode("utf-16-le", "replace")
+    if len(text) == count and "\ufffd" not in text:
+        return text
+    get_unicode = raw.FPDFText_GetUnicode
+    return "".join([chr(get_unicode(handle, index)) for index in range(count)])
+
+
 def _page_lines(
     raw: Any, textpage: Any, number: int, height: float, fonts: _Fonts, boxes: list[Any], source: str
 ) -> list[Line]:
-    """The page's lines. A line ends where PDFium says so or where the next glyph no longer
+    """The page's lines. A line ends where PDFium says so or where the next word no longer
     shares the line's height (PDFium runs a line that ends in a hyphen into the next one).
     Text set sideways or in vertical columns (Japanese, Chinese) is turned to run left to right
-    first, so that lines, columns and paragraphs are found the same way for every direction."""
+    first, so that lines, columns and paragraphs are found the same way for every direction.
+    Boxes are asked for the first and last letter of each word only (a word that turns a line
+    is asked letter by letter): PDFium's calls cost more than the layout."""
     handle = textpage.raw
     count = raw.FPDFText_CountChars(handle)
     if count > MAX_PAGE_CHARS:
         raise PDFError(f"has {count} characters on page {number} (a PDF bomb?): not imported", source)
+    text = _page_text(raw, handle, count).replace(_HYPHEN_MARK, "-").replace("\ufffe", "-")
     left, right, bottom, top = boxes
     refs = [ctypes.byref(box) for box in boxes]
-    # (character, index, left, right, bottom, top); "\n" ends a line, " " a word
-    glyphs: list[tuple[str, int, float, float, float, float]] = []
-    for index in range(count):
-        char = chr(raw.FPDFText_GetUnicode(handle, index))
-        if char == "\n":
-            glyphs.append(("\n", index, 0, 0, 0, 0))
-        elif char == _HYPHEN_MARK or not (char.isspace() or unicodedata.category(char) in ("Cc", "Cf")):
-            raw.FPDFText_GetCharBox(handle, index, *refs)
-            char = "-" if char == _HYPHEN_MARK else char
-            glyphs.append((char, index, left.value, right.value, bottom.value, top.value))
-        else:
-            glyphs.append((" ", index, 0, 0, 0, 0))
-    glyphs = _upright(glyphs)
+    get_box = raw.FPDFText_GetCharBox
+
+    def box(index: int) -> tuple[float, float, float, float]:
+        get_box(handle, index, *refs)
+        return left.value, right.value, bottom.value, top.value
+
+    pieces: list[Piece] = []
+    for match in _TOKEN.finditer(text):
+        start, end = match.span()
+        if text[start] == "\n":
+            pieces.append(("\n", start, 0.0, 0.0, 0.0, 0.0, False))
+            continue
+        l1, r1, b1, t1 = box(start)
+        l2, r2, b2, t2 = box(end - 1) if end - start > 1 else (l1, r1, b1, t1)
+        if b2 <= t1 and b1 <= t2 and l2 >= l1 - 1:  # on one line
+            pieces.append((match.group(), start, min(l1, l2), max(r1, r2), min(b1, b2), max(t1, t2), False))
+            continue
+        joined = False
+        for index in range(start, end):  # letter by letter, joined again where they share a line
+            cl, cr, cb, ct = box(index)
+            if joined:
+                _, first, pl, pr, pb, pt, was_joined = pieces[-1]
+                if cb <= pt and pb <= ct and cl >= pl - 1:
+                    pieces[-1] = (
+                        pieces[-1][0] + text[index],
+                        first,
+                        pl,
+                        max(pr, cr),
+                        min(pb, cb),
+                        max(pt, ct),
+                        was_joined,
+                    )
+                    continue
+            pieces.append((text[index], index, cl, cr, cb, ct, joined))
+            joined = True
+    pieces = _upright(pieces)
 
     lines: list[Line] = []
     words: list[Word] = []
@@ -272,24 +316,23 @@ def _page_lines(
         x0 = y0 = math.inf
         x1 = y1 = -math.inf
 
-    for char, index, char_left, char_right, char_bottom, char_top in glyphs:
-        if char == "\n":
+    for piece, index, piece_left, piece_right, piece_bottom, piece_top, joined in pieces:
+        if piece == "\n":
             end_line()
             continue
-        if char == " ":
+        if (words or word) and (piece_top < y0 or piece_bottom > y1 or piece_left < x0 - 1):
+            end_line()  # the piece is on a new line or in a new column
+        elif not joined:
             end_word()
-            continue
-        if (words or word) and (char_top < y0 or char_bottom > y1 or char_left < x0 - 1):
-            end_line()  # the glyph is on a new line or in a new column
         if not word:
             first = index
         if not words and not word:
             first_of_line = index
-        word.append(char)
-        x0 = min(x0, char_left)
-        x1 = max(x1, char_right)
-        y0 = min(y0, char_bottom)
-        y1 = max(y1, char_top)
+        word.append(piece)
+        x0 = min(x0, piece_left)
+        x1 = max(x1, piece_right)
+        y0 = min(y0, piece_bottom)
+        y1 = max(y1, piece_top)
     end_line()
     return _reading_order(lines)
 
@@ -314,24 +357,22 @@ def _reading_order(lines: list[Line]) -> list[Line]:
     return [line for column in columns for line in sorted(column, key=lambda line: -line.top)]
 
 
-def _upright(
-    glyphs: list[tuple[str, int, float, float, float, float]],
-) -> list[tuple[str, int, float, float, float, float]]:
-    """The glyphs' boxes in a frame where the text runs along +x and lines follow each other down
+def _upright(pieces: list[Piece]) -> list[Piece]:
+    """The pieces' boxes in a frame where the text runs along +x and lines follow each other down
     (-y): the page's own frame for ordinary text; turned for text set sideways or in columns."""
-    placed = [g for g in glyphs if g[0] not in ("\n", " ")]
-    runs: Counter[tuple[int, int]] = Counter()  # the direction from one glyph to the next
-    for (_, _, l1, r1, b1, t1), (_, _, l2, r2, b2, t2) in zip(placed, placed[1:], strict=False):
+    placed = [p for p in pieces if p[0] != "\n"]
+    runs: Counter[tuple[int, int]] = Counter()  # the direction from one piece to the next on its line
+    for (_, _, l1, r1, b1, t1, _), (_, _, l2, r2, b2, t2, _) in zip(placed, placed[1:], strict=False):
         dx, dy = (l2 + r2 - l1 - r1) / 2, (b2 + t2 - b1 - t1) / 2
-        size = max(r1 - l1, t1 - b1, 1.0)
-        if abs(dx) + abs(dy) < size * 3:
+        reach = max(r1 - l1, t1 - b1, r2 - l2, t2 - b2, 1.0)
+        if abs(dx) + abs(dy) < reach * 3:
             runs[(1 if dx > 0 else -1, 0) if abs(dx) >= abs(dy) else (0, 1 if dy > 0 else -1)] += 1
     along = runs.most_common(1)[0][0] if runs else (1, 0)
     if along == (1, 0):
-        return glyphs
+        return pieces
     # the direction from one line to the next: the sideways step at each jump back along the text
     steps: Counter[int] = Counter()
-    for (_, _, l1, r1, b1, t1), (_, _, l2, r2, b2, t2) in zip(placed, placed[1:], strict=False):
+    for (_, _, l1, r1, b1, t1, _), (_, _, l2, r2, b2, t2, _) in zip(placed, placed[1:], strict=False):
         dx, dy = (l2 + r2 - l1 - r1) / 2, (b2 + t2 - b1 - t1) / 2
         back = -(dx * along[0] + dy * along[1])
         side = dx if along[0] == 0 else dy
@@ -345,13 +386,10 @@ def _upright(
     def turn(x: float, y: float) -> tuple[float, float]:
         return x * along[0] + y * along[1], -(x * across[0] + y * across[1])
 
-    turned = []
-    for char, index, char_left, char_right, char_bottom, char_top in glyphs:
-        if char in ("\n", " "):
-            turned.append((char, index, 0.0, 0.0, 0.0, 0.0))
-            continue
-        (ax, ay), (bx, by) = turn(char_left, char_bottom), turn(char_right, char_top)
-        turned.append((char, index, min(ax, bx), max(ax, bx), min(ay, by), max(ay, by)))
+    turned: list[Piece] = []
+    for text, index, piece_left, piece_right, piece_bottom, piece_top, joined in pieces:
+        (ax, ay), (bx, by) = turn(piece_left, piece_bottom), turn(piece_right, piece_top)
+        turned.append((text, index, min(ax, bx), max(ax, bx), min(ay, by), max(ay, by), joined))
     return turned
 
 
