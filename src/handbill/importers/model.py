@@ -9,9 +9,27 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
+from ..errors import SourceError
+
 BlockKind = Literal["heading", "paragraph", "quote", "list", "code", "rule", "image", "table", "break"]
+
+
+class DocumentError(SourceError):
+    """A document to import cannot be read: damaged, encrypted, too large, of an unknown kind, or
+    not answering. Raised with the source (file or address) so that the one line names it."""
+
+    def __init__(self, message: str, path: Path | str | None = None, line: int | None = None):
+        self.source = str(path) if path is not None else None  # an address keeps its `//`
+        super().__init__(message, path, line)
+
+    def _format(self) -> str:
+        if self.source is None or "://" not in self.source:
+            return super()._format()
+        where = self.source if self.source.isprintable() else repr(self.source)
+        return f"{where}: {self.detail}"
 
 
 @dataclass
@@ -28,6 +46,7 @@ class Block:
     level: int = 0  # a heading's level, 1-6
     bold: bool = False  # the whole paragraph is set in bold (a candidate section title)
     place: str = ""  # where it came from, for the report: "line 34", "page 3", "paragraph 12"
+    role: str = ""  # set by the repairs: "title", "byline" or "standfirst" (the title page's blocks)
 
 
 @dataclass
@@ -95,6 +114,12 @@ def escape(text: str) -> str:
     text = re.sub(r"&(?=#?\w+;)", "&amp;", text).replace("<", "&lt;")
     text = text.lstrip(" \t")
     return _LINE_START.sub(_escape_start, text)
+
+
+def escape_start(line: str) -> str:
+    """A line of Markdown whose start would read as a heading, quote, list item or rule, made text
+    (a hard-wrapped line that happens to begin with `1934.`, `- `, `#` or `>`)."""
+    return _LINE_START.sub(_escape_start, line)
 
 
 def _escape_start(match: re.Match[str]) -> str:
