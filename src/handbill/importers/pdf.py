@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
 
-from ..errors import SourceError
-from .model import Block, Document, Metadata, Repairs, escape
+from .model import Block, Document, DocumentError, Metadata, Repairs, escape
+from .repair import PAGE_NUMBERS, RUNNING_LINES, SPLIT_PARAGRAPHS
 
 MAX_BYTES = 50 * 1024 * 1024  # the file itself
 MAX_PAGES = 2000
@@ -38,7 +38,7 @@ MAX_INFLATED = 256 * 1024 * 1024  # all content streams (not images) once decomp
 _LOCK = threading.Lock()  # PDFium is not thread-safe, and `handbill serve` has threads
 
 
-class PDFError(SourceError):
+class PDFError(DocumentError):
     """The PDF cannot be imported (no text layer, encrypted, damaged, too large)."""
 
 
@@ -400,6 +400,7 @@ _PAGE_NUMBER = re.compile(r"^[^\w]{0,3}(\d{1,5}|[ivxlcdm]{1,7})(?:\s*/\s*(\d{1,5
 _ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100, "d": 500, "m": 1000}
 _ADDRESS = re.compile(r"\b(?:[a-z][a-z0-9+.-]*://|about:blank|www\.)\S*", re.IGNORECASE)
 _DATE_TIME = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}.{0,4}\b\d{1,2}:\d{2}\b")
+BROWSER_LINES = "browser print headers and footers removed (date, title, address, page n/m)"
 _EDGE = 3  # lines at the top and at the bottom of a page that may be running lines
 
 
@@ -439,19 +440,19 @@ def drop_running_lines(pages: list[list[Line]], repairs: Repairs, title: str = "
         text = line.plain
         offset = _page_offset(line)
         if offset and (offsets[offset] >= 2 or pages_with_text == 1 and offset[1] == 0):
-            return "page numbers removed"  # "7", "- 7 -", "vii", "7/12": numbers that run with the pages
+            return PAGE_NUMBERS  # "7", "- 7 -", "vii", "7/12": numbers that run with the pages
         if offset and numbered[round(line.top / 6)] >= 2:
-            return "page numbers removed"
+            return PAGE_NUMBERS
         if (match := _PAGE_NUMBER.match(text)) and match.group(2) and int(match.group(2)) == total:
-            return "page numbers removed"
+            return PAGE_NUMBERS
         if (_ADDRESS.search(text) or _DATE_TIME.search(text)) and _small(line, page):
-            return "browser print headers and footers removed (date, title, address, page)"
+            return BROWSER_LINES
         if title_key and " ".join(text.casefold().split()) == title_key and total > 1 and _small(line, page):
-            return "browser print headers and footers removed (date, title, address, page)"
+            return BROWSER_LINES
         if line.page in map(int, _DIGITS.findall(text)) and skeletons[skeleton(line)] >= quorum:
-            return "page numbers removed"
+            return PAGE_NUMBERS
         if seen[key(line)] >= quorum:
-            return "running headers and footers removed"
+            return RUNNING_LINES
         return ""
 
     kept: list[list[Line]] = []
@@ -542,14 +543,29 @@ def _blocks(pages: list[list[Line]], repairs: Repairs) -> list[Block]:
             blocks.append(Block("heading", _markdown(group, plain=True), level=levels[size], place=place))
             continue
         bold = all(line.bold for line in group)
-        block = Block("paragraph", _markdown(group, plain=bold), bold=bold, place=place)
+        block = Block("paragraph", _markdown(group, plain=False), bold=bold, place=place)
         if blocks and _continues(blocks[-1], block, group[0], last):
             blocks[-1].text += "\n" + block.text
-            repairs.add("paragraphs split by a page break joined", place)
+            repairs.add(SPLIT_PARAGRAPHS, place)
         else:
             blocks.append(block)
         last = group[-1]
+    _rejoin_bold_lines(blocks, repairs)
     return blocks
+
+
+def _rejoin_bold_lines(blocks: list[Block], repairs: Repairs) -> None:
+    """A bold paragraph's lines made one line here, by the shared rule (a line-end hyphen kept
+    unless the document has the word without it): the shared bold-title repair joins a wrapped
+    title's lines with a space, which would leave `occupat- ion` in a title."""
+    if not any(block.bold and "\n" in block.text for block in blocks):
+        return
+    from .repair import known_words, rejoin_lines
+
+    words = known_words(block.text for block in blocks if block.kind in ("paragraph", "heading"))
+    for block in blocks:
+        if block.bold and "\n" in block.text:
+            block.text = rejoin_lines(block.text, words, repairs, block.place)
 
 
 def _segments(lines: list[Line]) -> list[list[Line]]:
@@ -592,22 +608,24 @@ def _continues(block: Block, following: Block, line: Line, last: Line | None) ->
 
 
 def _markdown(group: list[Line], plain: bool) -> str:
-    """The lines of a paragraph as Markdown, one line each, with bold and italic runs marked."""
-    out_lines = []
+    """The lines of a paragraph as Markdown, line for line, with its bold and italic runs marked
+    (a run may go on over lines: `*The following ... organized in\nMinneapolis ... 2026.*`)."""
+    # (bold, italic), the run's lines of words, whether it begins a line
+    runs: list[tuple[tuple[bool, bool], list[list[str]], bool]] = []
     for line in group:
-        runs: list[tuple[tuple[bool, bool], list[str]]] = []
-        for word in line.words:
+        for position, word in enumerate(line.words):
             style = (False, False) if plain else (word.bold, word.italic)
-            if runs and runs[-1][0] == style:
-                runs[-1][1].append(word.text)
-            else:
-                runs.append((style, [word.text]))
-        parts = []
-        for (bold, italic), words in runs:
-            marker = ("**" if bold else "") + ("*" if italic else "")
-            parts.append(marker + escape(" ".join(words)) + marker[::-1])
-        out_lines.append(" ".join(parts))
-    return "\n".join(out_lines)
+            if not runs or runs[-1][0] != style:
+                runs.append((style, [[]], position == 0))
+            elif position == 0:
+                runs[-1][1].append([])  # the run goes on over a line break
+            runs[-1][1][-1].append(word.text)
+    out = ""
+    for (bold, italic), lines, begins_line in runs:
+        marker = ("**" if bold else "") + ("*" if italic else "")
+        text = marker + "\n".join(escape(" ".join(words)) for words in lines) + marker[::-1]
+        out = text if not out else out + ("\n" if begins_line else " ") + text
+    return out
 
 
 # -- metadata ------------------------------------------------------------------------------------
