@@ -44,7 +44,7 @@ def chromium_pdf(pages: int, out: Path) -> None:
     assert browser, "chromium is not installed: use --maker plain"
     with tempfile.TemporaryDirectory() as folder:
         page = Path(folder) / "statement.html"
-        copies = max(1, round(pages / 3.1))  # the statement prints on about 3.1 letter pages
+        copies = max(1, round(pages / 2.55))  # the statement prints on about 2.55 letter pages, run on
         page.write_text(
             f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{blocks[0][1]}</title></head>'
             f"<body>{body * copies}</body></html>",

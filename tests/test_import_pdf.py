@@ -136,6 +136,15 @@ def test_metadata_from_info_and_xmp_never_the_creation_date() -> None:
     assert chromium.title == TITLE and chromium.date == "" and chromium.authors == []  # Creator is the browser
 
 
+def test_images_are_counted_in_the_report_and_the_text_around_them_kept() -> None:
+    document = read(PDFS / "picture.pdf")
+    assert [block.text for block in document.blocks] == [
+        "The march starts at noon at the river.",
+        "Bring water and a friend.",
+    ]
+    assert document.repairs.lines() == ["1 images not imported (PDF images are not extracted) (first at page 1)"]
+
+
 # -- real-world PDFs (pdfminer.six's test data) -----------------------------------------------------
 
 
@@ -229,6 +238,16 @@ def test_too_large_a_file_is_refused_before_parsing(monkeypatch: pytest.MonkeyPa
 def test_too_many_pages_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pdf_reader, "MAX_PAGES", 3)
     assert "has 4 pages, more than 3" in error_of(CHROMIUM)
+
+
+def test_a_reading_past_the_time_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pdf_reader, "MAX_SECONDS", -1.0)
+    assert "took longer than" in error_of(CHROMIUM)
+
+
+def test_a_page_with_too_many_characters_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pdf_reader, "MAX_PAGE_CHARS", 100)
+    assert "characters on page 1" in error_of(CHROMIUM)
 
 
 def test_a_content_stream_that_inflates_enormously_is_refused() -> None:

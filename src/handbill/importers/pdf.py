@@ -296,6 +296,7 @@ def _page_lines(
     words: list[Word] = []
     word: list[str] = []
     first = first_of_line = -1
+    matrix = raw.FS_MATRIX()
     x0 = y0 = math.inf
     x1 = y1 = -math.inf
 
@@ -311,6 +312,8 @@ def _page_lines(
         end_word()
         if words:
             size = raw.FPDFText_GetFontSize(handle, first_of_line)
+            if raw.FPDFText_GetMatrix(handle, first_of_line, matrix):  # the size as the page shows it
+                size *= math.sqrt(abs(matrix.a * matrix.d - matrix.b * matrix.c)) or 1.0
             lines.append(Line(number, words, x0, x1, y1, y0, size, height))
         words = []
         x0 = y0 = math.inf
@@ -329,10 +332,14 @@ def _page_lines(
         if not words and not word:
             first_of_line = index
         word.append(piece)
-        x0 = min(x0, piece_left)
-        x1 = max(x1, piece_right)
-        y0 = min(y0, piece_bottom)
-        y1 = max(y1, piece_top)
+        if piece_left < x0:
+            x0 = piece_left
+        if piece_right > x1:
+            x1 = piece_right
+        if piece_bottom < y0:
+            y0 = piece_bottom
+        if piece_top > y1:
+            y1 = piece_top
     end_line()
     return _reading_order(lines)
 
@@ -360,7 +367,7 @@ def _reading_order(lines: list[Line]) -> list[Line]:
 def _upright(pieces: list[Piece]) -> list[Piece]:
     """The pieces' boxes in a frame where the text runs along +x and lines follow each other down
     (-y): the page's own frame for ordinary text; turned for text set sideways or in columns."""
-    placed = [p for p in pieces if p[0] != "\n"]
+    placed = [p for p in pieces[:400] if p[0] != "\n"]  # the start of the page tells its direction
     runs: Counter[tuple[int, int]] = Counter()  # the direction from one piece to the next on its line
     for (_, _, l1, r1, b1, t1, _), (_, _, l2, r2, b2, t2, _) in zip(placed, placed[1:], strict=False):
         dx, dy = (l2 + r2 - l1 - r1) / 2, (b2 + t2 - b1 - t1) / 2
@@ -520,7 +527,8 @@ def _blocks(pages: list[list[Line]], repairs: Repairs) -> list[Block]:
         and abs(line.size - body) < 0.5
         and 0 < previous.bottom - line.bottom
     ]
-    pitch = median(pitches) if pitches else body * 1.2
+    # the distance from one line to the next in running text (a few lines tell nothing: a gap)
+    pitch = min(median(pitches) if len(pitches) >= 3 else body * 1.25, body * 2.0)
 
     groups: list[list[Line]] = []
     for segment in _segments(lines):

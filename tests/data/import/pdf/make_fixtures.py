@@ -10,6 +10,7 @@ Run by hand (the PDFs are committed): needs pypandoc-binary and fpdf2 (pip), and
   first-line indent and no gap, words hyphenated at line ends, fi/fl ligatures, a running head,
   "Page n of m" footers, XMP metadata, and a CreationDate that is not the publication date.
 - scanned.pdf: a page that is only an image of text (no text layer).
+- picture.pdf: two paragraphs with a picture between them.
 - encrypted.pdf: needs a user password. owner-only.pdf: only an owner password (opens as is).
 """
 
@@ -194,6 +195,23 @@ def scanned_pdf() -> None:
     pdf.output(str(HERE / "scanned.pdf"))
 
 
+def picture_pdf() -> None:
+    """Text with a picture between its paragraphs (images are not imported: the report says so)."""
+    from fpdf import FPDF
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(buffer, "PNG")
+    pdf = FPDF(format="A5")
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.multi_cell(0, 6, "The march starts at noon at the river.")
+    pdf.image(buffer, x=10, y=30, w=40)
+    pdf.set_y(70)
+    pdf.multi_cell(0, 6, "Bring water and a friend.")
+    pdf.output(str(HERE / "picture.pdf"))
+
+
 def encrypted_pdfs() -> None:
     from fpdf import FPDF
     from fpdf.enums import EncryptionMethod
@@ -211,4 +229,5 @@ if __name__ == "__main__":
     chromium_pdf()
     columns_pdf()
     scanned_pdf()
+    picture_pdf()
     encrypted_pdfs()
