@@ -136,13 +136,44 @@ def test_metadata_from_info_and_xmp_never_the_creation_date() -> None:
     assert chromium.title == TITLE and chromium.date == "" and chromium.authors == []  # Creator is the browser
 
 
-def test_images_are_counted_in_the_report_and_the_text_around_them_kept() -> None:
+def test_an_image_is_extracted_in_its_place_between_the_paragraphs() -> None:
+    import io
+
+    from PIL import Image
+
     document = read(PDFS / "picture.pdf")
-    assert [block.text for block in document.blocks] == [
-        "The march starts at noon at the river.",
-        "Bring water and a friend.",
+    assert [(block.kind, block.text) for block in document.blocks] == [
+        ("paragraph", "The march starts at noon at the river."),
+        ("image", "![](images/page-1-1.png)"),
+        ("paragraph", "Bring water and a friend."),
     ]
-    assert document.repairs.lines() == ["1 images not imported (PDF images are not extracted) (first at page 1)"]
+    [image] = document.images
+    assert image.name == "page-1-1.png"
+    picture = Image.open(io.BytesIO(image.data))
+    assert picture.size == (40, 30) and picture.convert("RGB").getpixel((5, 5)) == (200, 30, 30)
+    assert document.repairs.lines() == []
+
+
+def test_an_image_too_large_is_counted_not_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pdf_reader, "MAX_IMAGE_PIXELS", 100)
+    document = read(PDFS / "picture.pdf")
+    assert [block.kind for block in document.blocks] == ["paragraph", "paragraph"] and not document.images
+    assert document.repairs.lines() == [
+        "1 images not imported (too large, or on a page set sideways) (first at page 1)"
+    ]
+
+
+def test_a_page_with_text_and_a_picture_builds_with_the_picture(tmp_path: Path) -> None:
+    folder = tmp_path / "picture"
+    code, out, err = run("import", str(PDFS / "picture.pdf"), "-o", str(folder))
+    assert code == 0, err
+    assert (folder / "images" / "page-1-1.png").is_file()
+    epub = build(load_config(folder), tmp_path / "picture.epub").path
+    register(epub, folder)
+    book = Epub(epub)
+    assert [name for name in book.files if name.endswith("page-1-1.png")]
+    images = [img for name in book.body_documents() for img in book.document(name).iter("{*}img")]
+    assert len(images) == 1 and images[0].get("alt") == ""
 
 
 # -- real-world PDFs (pdfminer.six's test data) -----------------------------------------------------

@@ -5,11 +5,13 @@ each page's lines with their boxes, font sizes and font names; the running lines
 (page numbers, a browser's print header and footer, a journal's running head) dropped and counted;
 paragraphs found from vertical gaps and first-line indents; headings from a font larger than the
 body's (levels by size rank); whole paragraphs in a bold face marked `bold`, for the shared repair
-that makes short ones section titles. Lines of a paragraph are kept as lines ("\\n"), so the shared
-repairs rejoin hard-wrapped lines and line-end hyphens the same way for every format.
+that makes short ones section titles; images extracted (JPEG as stored, else PNG) and placed
+among the lines where the page shows them. Lines of a paragraph are kept as lines ("\\n"), so the
+shared repairs rejoin hard-wrapped lines and line-end hyphens the same way for every format.
 
 PDFium (pypdfium2) rather than pdfminer.six: it gives the same per-character positions and font
-names, but reads a 100-page PDF in a fraction of a second where pdfminer.six takes several, it
+names, but this reader lays out a 100-page PDF in about a second where pdfminer.six alone needs
+six to parse it; it
 survives damaged files (it rebuilds a broken cross-reference table) and it opens a PDF that has only
 an owner password, as a viewer does. It is not thread-safe, hence the lock."""
 
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
 
-from .model import Block, Document, DocumentError, Metadata, Repairs, escape
+from .model import Block, Document, DocumentError, Image, Metadata, Repairs, escape
 from .repair import PAGE_NUMBERS, RUNNING_LINES, SPLIT_PARAGRAPHS
 
 MAX_BYTES = 50 * 1024 * 1024  # the file itself
@@ -34,6 +36,8 @@ MAX_PAGES = 2000
 MAX_SECONDS = 60.0  # reading all pages
 MAX_PAGE_CHARS = 200_000  # characters on one page (a dense page of small print has ~10,000)
 MAX_INFLATED = 256 * 1024 * 1024  # all content streams (not images) once decompressed
+MAX_IMAGE_PIXELS = 40_000_000  # one image, decoded (a 40-megapixel photo)
+MAX_IMAGE_BYTES = 100 * 1024 * 1024  # all images, as written to images/
 
 _LOCK = threading.Lock()  # PDFium is not thread-safe, and `handbill serve` has threads
 
@@ -50,20 +54,24 @@ def read(data: bytes, source: str, repairs: Repairs) -> Document:
     with _LOCK:
         document = _open(pdfium, data, source)
         try:
-            pages, images = _read_pages(pdfium, document, source)
+            pages, images, skipped = _read_pages(pdfium, document, source)
             metadata = _metadata(document, data)
         finally:
             document.close()
     if not any(line.plain.strip() for page in pages for line in page):
         raise PDFError("has no text layer (a scan?): run OCR first, e.g. `ocrmypdf in.pdf out.pdf`", source)
-    empty = [number for number, page in enumerate(pages, 1) if not page]
-    if empty and len(empty) < len(pages):
-        repairs.add("pages with no text layer (scanned?) not imported", f"page {empty[0]}", len(empty))
+    empty = [number for number, page in enumerate(pages, 1) if not any(line.words for line in page)]
+    if empty:
+        repairs.add(
+            "pages with no text layer (scanned?): their images kept, run OCR for text", f"page {empty[0]}", len(empty)
+        )
     pages = drop_running_lines(pages, repairs, title=metadata.title)
     blocks = _blocks(pages, repairs)
-    if images:
-        repairs.add("images not imported (PDF images are not extracted)", f"page {images[0]}", len(images))
-    return Document(source=source, blocks=blocks, metadata=metadata, repairs=repairs)
+    shown = {line.image for page in pages for line in page if line.image}
+    images = [image for image in images if image.name in shown]  # a logo on every page is a running line
+    if skipped:
+        repairs.add("images not imported (too large, or on a page set sideways)", f"page {skipped[0]}", len(skipped))
+    return Document(source=source, blocks=blocks, metadata=metadata, images=images, repairs=repairs)
 
 
 # -- opening -------------------------------------------------------------------------------------
@@ -147,8 +155,9 @@ class Line:
     x1: float
     top: float
     bottom: float
-    size: float  # font size of its first character
+    size: float  # font size of its first character, as the page shows it
     page_height: float = 0.0
+    image: str = ""  # an image's file name: a line with no words that shows it
 
     @property
     def plain(self) -> str:
@@ -156,7 +165,7 @@ class Line:
 
     @property
     def bold(self) -> bool:
-        return all(word.bold for word in self.words)
+        return bool(self.words) and all(word.bold for word in self.words)
 
 
 @dataclass
@@ -186,13 +195,15 @@ class _Fonts:
 _HYPHEN_MARK = "\x02"  # PDFium's mark for a hyphen it saw at the end of a line (U+FFFE in GetText)
 
 
-def _read_pages(pdfium: Any, document: Any, source: str) -> tuple[list[list[Line]], list[int]]:
-    """Every page's lines in PDFium's reading order, and the page of every image."""
+def _read_pages(pdfium: Any, document: Any, source: str) -> tuple[list[list[Line]], list[Image], list[int]]:
+    """Every page's lines in reading order (its images among them, as lines of their own), the
+    images, and the page of each image that was not imported."""
     raw = pdfium.raw
     started = time.monotonic()
     fonts = _Fonts()
     pages: list[list[Line]] = []
-    images: list[int] = []
+    images: dict[bytes, Image] = {}  # by content: a picture repeated is one file
+    skipped: list[int] = []
     boxes = [ctypes.c_double() for _ in range(4)]
     for number in range(1, len(document) + 1):
         if time.monotonic() - started > MAX_SECONDS:
@@ -200,24 +211,57 @@ def _read_pages(pdfium: Any, document: Any, source: str) -> tuple[list[list[Line
         page = document[number - 1]
         try:
             height = page.get_height()
-            images.extend([number] * _count_images(raw, page))
             textpage = page.get_textpage()
             try:
-                pages.append(_page_lines(raw, textpage, number, height, fonts, boxes, source))
+                lines, turned = _page_lines(raw, textpage, number, height, fonts, boxes, source)
             finally:
                 textpage.close()
+            for image_line in _page_images(pdfium, page, number, turned, images, skipped):
+                _place(lines, image_line)
+            pages.append(lines)
         finally:
             page.close()
-    return pages, images
+    return pages, list(images.values()), skipped
 
 
-def _count_images(raw: Any, page: Any) -> int:
-    handle = page.raw
-    return sum(
-        1
-        for index in range(raw.FPDFPage_CountObjects(handle))
-        if raw.FPDFPageObj_GetType(raw.FPDFPage_GetObject(handle, index)) == raw.FPDF_PAGEOBJ_IMAGE
-    )
+def _page_images(
+    pdfium: Any, page: Any, number: int, turned: bool, images: dict[bytes, Image], skipped: list[int]
+) -> list[Line]:
+    """The page's images as lines that show them, each image extracted once (JPEG as it is
+    stored, anything else as PNG); one too large, or on a page set sideways, is only counted."""
+    import hashlib
+    import io
+
+    found = []
+    for picture in page.get_objects(filter=(pdfium.raw.FPDF_PAGEOBJ_IMAGE,), max_depth=2):
+        try:
+            width, height = picture.get_px_size()
+            if turned or width * height > MAX_IMAGE_PIXELS or width * height == 0:
+                raise ValueError("not imported")
+            buffer = io.BytesIO()
+            picture.extract(buffer, fb_format="png")
+            data = buffer.getvalue()
+            if sum(len(image.data) for image in images.values()) + len(data) > MAX_IMAGE_BYTES:
+                raise ValueError("not imported")
+            left, bottom, right, top = picture.get_bounds()
+        except Exception:  # PdfiumError, a filter PIL cannot decode, a limit: counted, not fatal
+            skipped.append(number)
+            continue
+        key = hashlib.sha256(data).digest()
+        if key not in images:
+            suffix = "jpg" if data[:3] == b"\xff\xd8\xff" else "png"
+            images[key] = Image(f"page-{number}-{len(images) + 1}.{suffix}", data)
+        found.append(Line(number, [], left, right, top, bottom, 0.0, image=images[key].name))
+    return found
+
+
+def _place(lines: list[Line], image: Line) -> None:
+    """Put an image among the page's lines: before the first line below it in the same column."""
+    for index, line in enumerate(lines):
+        if line.top <= image.top and line.x0 < image.x1 and image.x0 < line.x1:
+            lines.insert(index, image)
+            return
+    lines.append(image)
 
 
 _TOKEN = re.compile(r"\n|[^\s\x00\x01\x03-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]+")
@@ -241,7 +285,7 @@ def _page_text(raw: Any, handle: Any, count: int) -> str:
 
 def _page_lines(
     raw: Any, textpage: Any, number: int, height: float, fonts: _Fonts, boxes: list[Any], source: str
-) -> list[Line]:
+) -> tuple[list[Line], bool]:
     """The page's lines. A line ends where PDFium says so or where the next word no longer
     shares the line's height (PDFium runs a line that ends in a hyphen into the next one).
     Text set sideways or in vertical columns (Japanese, Chinese) is turned to run left to right
@@ -290,7 +334,7 @@ def _page_lines(
                     continue
             pieces.append((text[index], index, cl, cr, cb, ct, joined))
             joined = True
-    pieces = _upright(pieces)
+    pieces, turned = _upright(pieces)
 
     lines: list[Line] = []
     words: list[Word] = []
@@ -341,7 +385,7 @@ def _page_lines(
         if piece_top > y1:
             y1 = piece_top
     end_line()
-    return _reading_order(lines)
+    return _reading_order(lines), turned
 
 
 def _reading_order(lines: list[Line]) -> list[Line]:
@@ -364,7 +408,7 @@ def _reading_order(lines: list[Line]) -> list[Line]:
     return [line for column in columns for line in sorted(column, key=lambda line: -line.top)]
 
 
-def _upright(pieces: list[Piece]) -> list[Piece]:
+def _upright(pieces: list[Piece]) -> tuple[list[Piece], bool]:
     """The pieces' boxes in a frame where the text runs along +x and lines follow each other down
     (-y): the page's own frame for ordinary text; turned for text set sideways or in columns."""
     placed = [p for p in pieces[:400] if p[0] != "\n"]  # the start of the page tells its direction
@@ -376,7 +420,7 @@ def _upright(pieces: list[Piece]) -> list[Piece]:
             runs[(1 if dx > 0 else -1, 0) if abs(dx) >= abs(dy) else (0, 1 if dy > 0 else -1)] += 1
     along = runs.most_common(1)[0][0] if runs else (1, 0)
     if along == (1, 0):
-        return pieces
+        return pieces, False
     # the direction from one line to the next: the sideways step at each jump back along the text
     steps: Counter[int] = Counter()
     for (_, _, l1, r1, b1, t1, _), (_, _, l2, r2, b2, t2, _) in zip(placed, placed[1:], strict=False):
@@ -397,7 +441,7 @@ def _upright(pieces: list[Piece]) -> list[Piece]:
     for text, index, piece_left, piece_right, piece_bottom, piece_top, joined in pieces:
         (ax, ay), (bx, by) = turn(piece_left, piece_bottom), turn(piece_right, piece_top)
         turned.append((text, index, min(ax, bx), max(ax, bx), min(ay, by), max(ay, by), joined))
-    return turned
+    return turned, True
 
 
 # -- running headers and footers -------------------------------------------------------------------
@@ -511,11 +555,12 @@ _SENTENCE_END = tuple(".!?:;\"'»”’)]…。！？")
 
 def _blocks(pages: list[list[Line]], repairs: Repairs) -> list[Block]:
     lines = [line for page in pages for line in page]
-    if not lines:
+    if not any(line.words for line in lines):
         return []
     sizes: Counter[float] = Counter()
     for line in lines:
-        sizes[round(line.size * 2) / 2] += len(line.plain)
+        if line.words:
+            sizes[round(line.size * 2) / 2] += len(line.plain)
     body = sizes.most_common(1)[0][0]
     heading_sizes = sorted({size for size in sizes if size > body * 1.15}, reverse=True)
     levels = {size: min(rank, 6) for rank, size in enumerate(heading_sizes, 1)}
@@ -537,7 +582,12 @@ def _blocks(pages: list[list[Line]], repairs: Repairs) -> list[Block]:
         right = max(line.x1 for line in body_lines)
         for index, line in enumerate(segment):
             previous = segment[index - 1] if index else None
-            if previous is None or _starts_paragraph(previous, line, pitch, body, left, right):
+            if (
+                previous is None
+                or line.image
+                or previous.image
+                or _starts_paragraph(previous, line, pitch, body, left, right)
+            ):
                 groups.append([line])
             else:
                 groups[-1].append(line)
@@ -547,6 +597,9 @@ def _blocks(pages: list[list[Line]], repairs: Repairs) -> list[Block]:
     for group in groups:
         size = round(group[0].size * 2) / 2
         place = f"page {group[0].page}"
+        if group[0].image:
+            blocks.append(Block("image", f"![](images/{group[0].image})", place=place))
+            continue
         if size in levels and len(group) <= 4:
             blocks.append(Block("heading", _markdown(group, plain=True), level=levels[size], place=place))
             continue
