@@ -176,6 +176,91 @@ def test_a_page_with_text_and_a_picture_builds_with_the_picture(tmp_path: Path) 
     assert len(images) == 1 and images[0].get("alt") == ""
 
 
+# -- running lines, on pages made of lines (any language: the numbers count, not the words) -------------
+
+
+def page_of(number: int, top: list[str], body: list[str], bottom: list[str], size: float = 11) -> list:
+    """A page of lines at their places: running lines small at the edges, the body between."""
+    Line, Word = pdf_reader.Line, pdf_reader.Word
+    lines, y = [], 780.0
+    for text in top:
+        lines.append(Line(number, [Word(w, False, False) for w in text.split()], 72, 300, y, y - 8, 8))
+        y -= 30
+    for text in body:
+        lines.append(Line(number, [Word(w, False, False) for w in text.split()], 72, 540, y, y - size, size))
+        y -= size * 1.3
+    y = 60.0
+    for text in bottom:
+        lines.append(Line(number, [Word(w, False, False) for w in text.split()], 72, 300, y, y - 8, 8))
+        y -= 12
+    return lines
+
+
+def kept_text(pages: list, title: str = "") -> tuple[list[list[str]], dict[str, int]]:
+    repairs = Repairs()
+    kept = pdf_reader.drop_running_lines(pages, repairs, title=title)
+    return [[line.plain for line in page] for page in kept], repairs.counts
+
+
+PLACES = ["am Fluss", "im Park", "am Rathaus", "am Bahnhof", "im Hafen"]
+
+
+def body(number: int) -> list[str]:
+    """Each page's own text (a running line is the same on every page; the text is not)."""
+    return [f"Die Versammlung beginnt {PLACES[number - 1]}.", f"Wir gehen {PLACES[-number]} weiter."]
+
+
+@pytest.mark.parametrize(
+    "footer",
+    ["Seite {n} von 4", "{n}/4", "– {n} –", "{n}", "Страница {n} из 4", "{n} / 4", "صفحة {n} من 4"],
+)
+def test_page_numbers_in_any_language_and_form_are_dropped(footer: str) -> None:
+    pages = [page_of(n, [], body(n), [footer.format(n=n)]) for n in range(1, 5)]
+    kept, counts = kept_text(pages)
+    assert kept == [body(n) for n in range(1, 5)]
+    assert counts == {PAGE_NUMBERS: 4}
+
+
+def test_printed_page_numbers_need_not_start_at_one_and_may_be_roman() -> None:
+    pages = [page_of(n, [], body(n), [str(n + 232)]) for n in range(1, 4)]
+    kept, counts = kept_text(pages)
+    assert kept == [body(n) for n in range(1, 4)] and counts == {PAGE_NUMBERS: 3}
+    pages = [page_of(n, [roman], body(n), []) for n, roman in ((1, "i"), (2, "ii"), (3, "iii"), (4, "iv"))]
+    kept, counts = kept_text(pages)
+    assert kept == [body(n) for n in range(1, 5)] and counts == {PAGE_NUMBERS: 4}
+
+
+def test_a_number_that_does_not_count_with_the_pages_stays() -> None:
+    """A table of figures, a year alone at a page's foot: numbers, but not page numbers."""
+    pages = [page_of(n, [], [*body(n), value], []) for n, value in ((1, "1934"), (2, "12"), (3, "48"))]
+    kept, counts = kept_text(pages)
+    assert kept == [[*body(1), "1934"], [*body(2), "12"], [*body(3), "48"]] and counts == {}
+
+
+def test_a_running_head_repeated_on_most_pages_is_dropped_and_the_body_kept() -> None:
+    head = "Sozialistische Gleichheitspartei · Erklärung"
+    pages = [page_of(n, [head] if n != 3 else [], body(n), []) for n in range(1, 5)]
+    kept, counts = kept_text(pages)
+    assert kept == [body(n) for n in range(1, 5)] and counts == {RUNNING_LINES: 3}
+
+
+def test_a_single_page_browser_print_loses_its_header_and_footer() -> None:
+    page = page_of(1, ["27.11.26, 14:27 Aufruf zum Generalstreik"], body(1), ["https://example.org/aufruf 1/1"])
+    kept, counts = kept_text([page])
+    assert kept == [body(1)] and counts == {pdf_reader.BROWSER_LINES: 2}
+
+
+def test_a_line_repeated_in_the_middle_of_pages_stays() -> None:
+    """Only the lines at a page's edges can be running lines: a refrain between body lines is text."""
+    pages = [page_of(n, [], [*body(n)[:1], "Bringt Wasser mit.", *body(n)[1:], "Ende.", "Gut."], []) for n in (1, 2, 3)]
+    for page in pages:  # the body in the middle of the page, far from both edges
+        for line in page:
+            line.top, line.bottom = line.top - 300, line.bottom - 300
+        page[:0] = page_of(page[0].page, [], ["Oben eins.", "Oben zwei.", "Oben drei."], [])
+    kept, counts = kept_text(pages)
+    assert all("Bringt Wasser mit." in page for page in kept)
+
+
 # -- real-world PDFs (pdfminer.six's test data) -----------------------------------------------------
 
 
