@@ -13,6 +13,7 @@ and `handbill import` + `handbill build` of the imported folder, each a fresh pr
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import statistics
@@ -129,13 +130,18 @@ def page_count(path: Path) -> int:
         document.close()
 
 
-def timed(command: list[str]) -> float:
+def timed(command: list[str]) -> tuple[float, float]:
+    """(wall time, CPU time) of a command: on a shared machine the CPU time says more."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode:
         sys.exit(f"failed: {' '.join(command)}\n{result.stdout}{result.stderr}")
-    return elapsed
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -157,12 +163,16 @@ def main() -> None:
     from handbill.importers import pdf as reader
 
     data = source.read_bytes()
-    reads = []
+    reads, cpu = [], []
     for _ in range(options.runs):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         document = reader.read(data, str(source), Repairs())
         reads.append(time.perf_counter() - started)
-    print(f"read (in process):   {statistics.median(reads):.2f} s  ({len(document.blocks)} blocks)")
+        cpu.append(time.process_time() - started_cpu)
+    print(
+        f"read (in process):   {statistics.median(reads):.2f} s wall, {statistics.median(cpu):.2f} s CPU"
+        f"  ({len(document.blocks)} blocks)"
+    )
     for line in document.repairs.lines():
         print(f"    {line}")
 
@@ -173,10 +183,15 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
         imports.append(timed([*handbill, "import", str(source), "-o", str(folder)]))
         builds.append(timed([*handbill, "build", str(folder), "-o", str(work / "leaflet.epub")]))
-    total = statistics.median(a + b for a, b in zip(imports, builds, strict=True))
-    print(f"handbill import:     {statistics.median(imports):.2f} s")
-    print(f"handbill build:      {statistics.median(builds):.2f} s")
-    print(f"import + build:      {total:.2f} s (median of {options.runs})")
+
+    def median(values: list[tuple[float, float]], which: int) -> float:
+        return statistics.median(value[which] for value in values)
+
+    both = [(a[0] + b[0], a[1] + b[1]) for a, b in zip(imports, builds, strict=True)]
+    print(f"handbill import:     {median(imports, 0):.2f} s wall, {median(imports, 1):.2f} s CPU")
+    print(f"handbill build:      {median(builds, 0):.2f} s wall, {median(builds, 1):.2f} s CPU")
+    print(f"import + build:      {median(both, 0):.2f} s wall, {median(both, 1):.2f} s CPU (median of {options.runs})")
+    print(f"load average:        {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":
