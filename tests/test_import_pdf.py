@@ -332,6 +332,11 @@ def test_truncated_pdf_is_damaged(cut: float) -> None:
     assert "is damaged" in error_of(Path("cut.pdf"), data[: int(len(data) * cut)])
 
 
+def test_junk_after_the_end_of_file_marker_is_read_past() -> None:
+    data = COLUMNS.read_bytes() + b"\0" * 5000 + b"<html>a download page</html>"
+    assert read(COLUMNS, data).blocks[0].kind == "heading"
+
+
 @pytest.mark.parametrize(
     "data",
     [b"", b"PK\x03\x04 not a pdf at all", b"<html><body>Hello</body></html>", bytes(range(256)) * 40],

@@ -86,7 +86,7 @@ def _check_container(data: bytes, source: str) -> None:
         raise PDFError(f"is larger than {MAX_BYTES // 2**20} MB: split it, or import a smaller PDF", source)
     if b"%PDF-" not in data[:1024]:
         raise PDFError("is not a PDF (it has no %PDF header): check the file", source)
-    if b"%%EOF" not in data[-2048:]:
+    if b"%%EOF" not in data:  # junk after the last one is common (downloads, padding); none at all is a cut file
         raise PDFError("is damaged: it ends early (no %%EOF marker); download or export it again", source)
     inflated = 0
     for match in _STREAM.finditer(data):
@@ -232,8 +232,12 @@ def _page_images(
     import hashlib
     import io
 
-    found = []
-    for picture in page.get_objects(filter=(pdfium.raw.FPDF_PAGEOBJ_IMAGE,), max_depth=2):
+    found: list[Line] = []
+    try:
+        pictures = list(page.get_objects(filter=(pdfium.raw.FPDF_PAGEOBJ_IMAGE,), max_depth=2))
+    except Exception:  # a broken page's objects: its text is still read
+        return found
+    for picture in pictures:
         try:
             width, height = picture.get_px_size()
             if turned or width * height > MAX_IMAGE_PIXELS or width * height == 0:
@@ -699,8 +703,11 @@ def _metadata(document: Any, data: bytes) -> Metadata:
     """Title, authors, subject and keywords from the info dictionary, overridden by the XMP
     packet's Dublin Core; the language from the catalog. CreationDate and ModDate are the
     moments the file was made, not the publication date, and are never read."""
-    info = document.get_metadata_dict(skip_empty=True)
     metadata = Metadata()
+    try:
+        info = document.get_metadata_dict(skip_empty=True)
+    except Exception:  # an info dictionary PDFium cannot decode states nothing
+        info = {}
     title = info.get("Title", "").strip()
     if title and not _SOFTWARE_TITLE.match(title):
         metadata.title = title
