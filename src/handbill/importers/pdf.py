@@ -156,7 +156,6 @@ class Line:
     top: float
     bottom: float
     size: float  # font size of its first character, as the page shows it
-    page_height: float = 0.0
     image: str = ""  # an image's file name: a line with no words that shows it
 
     @property
@@ -210,10 +209,9 @@ def _read_pages(pdfium: Any, document: Any, source: str) -> tuple[list[list[Line
             raise PDFError(f"took longer than {MAX_SECONDS:.0f} s to read (page {number}): not imported", source)
         page = document[number - 1]
         try:
-            height = page.get_height()
             textpage = page.get_textpage()
             try:
-                lines, turned = _page_lines(raw, textpage, number, height, fonts, boxes, source)
+                lines, turned = _page_lines(raw, textpage, number, fonts, boxes, source)
             finally:
                 textpage.close()
             for image_line in _page_images(pdfium, page, number, turned, images, skipped):
@@ -288,7 +286,7 @@ def _page_text(raw: Any, handle: Any, count: int) -> str:
 
 
 def _page_lines(
-    raw: Any, textpage: Any, number: int, height: float, fonts: _Fonts, boxes: list[Any], source: str
+    raw: Any, textpage: Any, number: int, fonts: _Fonts, boxes: list[Any], source: str
 ) -> tuple[list[Line], bool]:
     """The page's lines. A line ends where PDFium says so or where the next word no longer
     shares the line's height (PDFium runs a line that ends in a hyphen into the next one).
@@ -362,7 +360,7 @@ def _page_lines(
             size = raw.FPDFText_GetFontSize(handle, first_of_line)
             if raw.FPDFText_GetMatrix(handle, first_of_line, matrix):  # the size as the page shows it
                 size *= math.sqrt(abs(matrix.a * matrix.d - matrix.b * matrix.c)) or 1.0
-            lines.append(Line(number, words, x0, x1, y1, y0, size, height))
+            lines.append(Line(number, words, x0, x1, y1, y0, size))
         words = []
         x0 = y0 = math.inf
         x1 = y1 = -math.inf
