@@ -347,3 +347,64 @@ def test_an_address_with_an_unknown_media_type_is_one_line(fake_fetch) -> None:
         "Error: https://example.org/x: the server sent application/octet-stream, which handbill cannot import "
         "(it imports web pages, text, Word, OpenDocument and PDF)"
     )
+
+
+def test_watch_refuses_an_address_in_one_line() -> None:
+    code, _, err = run("build", "https://example.org/statement", "--watch")
+    assert code == 2
+    assert err.strip().splitlines()[-1] == "Error: --watch needs a file or folder to watch; an address is fetched once"
+
+
+def test_a_markdown_files_front_matter_is_its_metadata(tmp_path: Path) -> None:
+    source = tmp_path / "aufruf.md"
+    source.write_text(
+        "---\ntitle: Aufruf zum Generalstreik\nauthor: Sozialistische Gleichheitspartei\ndate: 2026-01-22\n"
+        "language: de\n---\n\nDie Arbeiter der Stadt streiken im Jahr\n1934. Das war ein Wendepunkt.\n\n"
+        "Ein Absatz mit \\$ Zeichen.\n",
+        encoding="utf-8",
+    )
+    document = importers.read(source)
+    metadata = document.metadata
+    assert (metadata.title, metadata.authors, metadata.date, metadata.language) == (
+        "Aufruf zum Generalstreik",
+        ["Sozialistische Gleichheitspartei"],
+        "2026-01-22",
+        "de",
+    )
+    assert document.repairs.lines() == [
+        "1 backslash escapes that would print literally removed (first at line 11)",
+        "1 hard-wrapped lines rejoined (first at line 8)",
+    ]
+    folder = tmp_path / "book"
+    assert run("import", str(source), "-o", str(folder))[0] == 0
+    book = built(folder, tmp_path / "aufruf.epub")
+    assert book.metadata("language") == ["de"] and book.metadata("title") == ["Aufruf zum Generalstreik"]
+    assert blocks_of(book) == [
+        "Die Arbeiter der Stadt streiken im Jahr 1934. Das war ein Wendepunkt.",
+        "Ein Absatz mit $ Zeichen.",
+    ]
+    document = book.document(book.body_documents()[0])
+    assert document.find(".//{*}ol") is None
+
+
+def test_a_document_without_text_is_one_line(tmp_path: Path) -> None:
+    source = tmp_path / "empty.txt"
+    source.write_text("\n\n   \n\f\n", encoding="utf-8")
+    code, _, err = run("import", str(source), "-o", str(tmp_path / "out"))
+    assert code == 1 and err.strip() == f"Error: {source}: holds no text; there is nothing to import"
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_document_that_does_not_say_its_language_is_warned_of(tmp_path: Path) -> None:
+    source = tmp_path / "note.txt"
+    source.write_text("Treffen am Freitag.\n", encoding="utf-8")
+    code, _, err = run("import", str(source), "-o", str(tmp_path / "out"))
+    assert code == 0
+    assert err.strip() == (
+        f"warning: {source}: the document does not say what language it is in; the book says 'en' "
+        "(set language in book.toml, or pass --language)"
+    )
+    code, _, err = run("build", str(source), "--language", "de", "-o", str(tmp_path / "note.epub"))
+    assert code == 0 and "language" not in err  # the command line said it
+    register(tmp_path / "note.epub")
+    assert Epub(tmp_path / "note.epub").metadata("language") == ["de"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from .dates import parse_date
@@ -94,69 +94,90 @@ _LINE_END_HYPHEN = re.compile(r"([^\W\d_]+)-$")
 _LINE_START_WORD = re.compile(r"[^\W\d_]+")
 
 
+_BROKEN_WORD = re.compile(r"\w+-[ \t]*\n[ \t]*\w+")
+
+
 def known_words(texts: Iterable[str]) -> set[str]:
     """Every word (hyphenated compounds whole) the texts hold within a line, case-folded; the
     halves of a word broken at a line's end are left out, so a break does not vouch for itself."""
     words: set[str] = set()
     for text in texts:
-        broken = False
-        for line in text.split("\n"):
-            found = _WORD.findall(line)
-            if broken and found:
-                found = found[1:]
-            broken = line.rstrip().endswith("-")
-            if broken and found:
-                found = found[:-1]
-            words.update(word.casefold() for word in found)
+        words.update(_WORD.findall(_BROKEN_WORD.sub(" ", text).casefold()))
     return words
+
+
+WORD_TAIL = 200
+"""How far back from a line's end a broken word is looked for (no word is longer)."""
 
 
 def join_hyphenated(left: str, right: str, words: set[str]) -> tuple[str, bool]:
     """`left` ends in a hyphen at a line's (or page's) end and `right` goes on: the two joined.
     The hyphen stays (`military-` + `presidential`), unless the word is known from elsewhere in the
     document without it and never with it: then it was only a break. Returns (text, dropped)."""
-    before = _LINE_END_HYPHEN.search(left)
-    after = _LINE_START_WORD.match(right)
-    if before and after:
-        whole = (before.group(1) + after.group()).casefold()
-        compound = f"{before.group(1)}-{after.group()}".casefold()
-        if whole in words and compound not in words:
-            return left[:-1] + right, True
+    if hyphen_is_a_break(left, right, words):
+        return left[:-1] + right, True
     return left + right, False
+
+
+def hyphen_is_a_break(left: str, right: str, words: set[str]) -> bool:
+    """Whether the hyphen ending `left` only broke the word that `right` goes on with."""
+    before = _LINE_END_HYPHEN.search(left[-WORD_TAIL:])
+    after = _LINE_START_WORD.match(right[:WORD_TAIL])
+    if not (before and after):
+        return False
+    whole = (before.group(1) + after.group()).casefold()
+    compound = f"{before.group(1)}-{after.group()}".casefold()
+    return whole in words and compound not in words
 
 
 def _continues_word(line: str, following: str) -> bool:
     """A line ending `letter-` before a line starting with a letter: one word broken at the end."""
-    return bool(_LINE_END_HYPHEN.search(line)) and bool(_LINE_START_WORD.match(following))
+    return (
+        line.endswith("-")
+        and bool(_LINE_END_HYPHEN.search(line[-WORD_TAIL:]))
+        and bool(_LINE_START_WORD.match(following[:WORD_TAIL]))
+    )
 
 
-def rejoin_lines(text: str, words: set[str], repairs: Repairs, place: str) -> str:
+def rejoin_lines(text: str, words: Callable[[], set[str]], repairs: Repairs, place: str) -> str:
     """The lines of one paragraph as one line; a Markdown hard break (two spaces or a backslash at
     a line's end) is kept, since the author wrote it."""
     lines = text.split("\n")
     if len(lines) == 1:
         return text
-    out = lines[0]
+    pieces = [lines[0]]  # one per line, joined once at the end: linear time however many lines
+    joined = dropped = 0
     for line in lines[1:]:
-        if _HARD_BREAK.search(out.split("\n")[-1]):
-            out += "\n" + line.lstrip(" \t")
-            continue
         line = line.lstrip(" \t")
-        repairs.add(WRAPPED, place)
-        if _continues_word(out, line):
-            out, dropped = join_hyphenated(out, line, words)
-            if dropped:
-                repairs.add(HYPHENS_DROPPED, place)
+        tail = pieces[-1]
+        if tail.endswith((" ", "\\")) and _HARD_BREAK.search(tail[-WORD_TAIL:]):
+            pieces.append("\n" + line)
+            continue
+        joined += 1
+        if tail.endswith("-") and _continues_word(tail, line):
+            if hyphen_is_a_break(tail, line, words()):
+                pieces[-1] = tail[:-1]
+                dropped += 1
+            pieces.append(line)
         else:
-            out = out.rstrip(" \t") + " " + line
-    return out
+            pieces[-1] = tail.rstrip(" \t")
+            pieces.append(" " + line)
+    repairs.add(WRAPPED, place, joined)
+    repairs.add(HYPHENS_DROPPED, place, dropped)
+    return "".join(pieces)
 
 
 def _rejoin_wrapped_lines(document: Document, repairs: Repairs) -> None:
     blocks = [block for block in document.blocks if block.kind in ("paragraph", "heading")]
     if not any("\n" in block.text for block in blocks):
         return
-    words = known_words(block.text for block in document.blocks if block.kind in _PROSE)
+    known: list[set[str]] = []
+
+    def words() -> set[str]:  # made when a line ends in a hyphen
+        if not known:
+            known.append(known_words(block.text for block in document.blocks if block.kind in _PROSE))
+        return known[0]
+
     for block in blocks:
         if block.role == "byline":  # its lines are lines: an author, a date
             lines = block.text.split("\n")
@@ -200,11 +221,12 @@ def ends_sentence(text: str) -> bool:
     return bool(last) and unicodedata.category(last) == "Po" and last not in _NON_FINAL
 
 
-def continues_sentence(previous: str, following: str) -> bool:
+def continues_sentence(previous: str, following: str, finished_sentence: Callable[[], bool] | None = None) -> bool:
     """Whether paragraph `following` goes on with the sentence `previous` left unfinished: the
     previous ends without sentence-final punctuation, and the next starts with a lowercase letter,
     or the previous ends with a comma or a dash, or (in scripts without case) the previous is
-    running text (it has finished sentences) ending in a letter or digit."""
+    running text (it has a finished sentence: `finished_sentence`, found when not given) ending in
+    a letter or digit."""
     last, first = _last_character(previous), _first_character(following)
     if not last or not first or ends_sentence(previous):
         return False
@@ -213,8 +235,19 @@ def continues_sentence(previous: str, following: str) -> bool:
     if last in _CONTINUING or unicodedata.category(last) == "Pd":
         return first.isalnum()
     if unicodedata.category(first) == "Lo" and (last.isalpha() or last.isdigit()):
-        return any(unicodedata.category(c) == "Po" and c not in _NON_FINAL for c in previous[:-1])
+        return has_finished_sentence(previous) if finished_sentence is None else finished_sentence()
     return False
+
+
+_COMMON_FINAL = re.compile("[.!?\u2026\u3002\uff01\uff1f\u061f\u06d4\u0964](?=.)", re.DOTALL)
+
+
+def has_finished_sentence(text: str) -> bool:
+    """Whether sentence-final punctuation stands anywhere in `text` but at its end."""
+    text = text.rstrip()
+    if _COMMON_FINAL.search(text):
+        return True
+    return any(unicodedata.category(c) == "Po" and c not in _NON_FINAL for c in text[:-1])
 
 
 MIN_FRAGMENT_CHARACTERS = 30
@@ -226,32 +259,59 @@ def _joinable(block: Block) -> bool:
     return block.kind == "paragraph" and not block.role and _bold_text(block) is None
 
 
+class _Joined:
+    """A paragraph being joined from the pieces a page or column break left; its text is put
+    together once at the end, so a long run of joins stays linear."""
+
+    def __init__(self, block: Block):
+        self.block = block
+        self.pieces = [block.text.strip()]
+        self.joinable = _joinable(block) and "\n" not in self.pieces[0]
+        self.length = len(self.pieces[0])
+        self.finished = False
+        self.checked = 0  # the pieces looked through for a finished sentence, each once
+
+    def finished_sentence(self) -> bool:
+        while not self.finished and self.checked < len(self.pieces):
+            self.finished = has_finished_sentence(self.pieces[self.checked])
+            self.checked += 1
+        return self.finished
+
+    def takes(self, block: Block) -> bool:
+        if not (self.joinable and self.length >= MIN_FRAGMENT_CHARACTERS and _joinable(block)):
+            return False
+        return continues_sentence(self.pieces[-1], block.text, self.finished_sentence)
+
+    def add(self, block: Block, words: set[str] | None) -> bool:
+        """Join `block` on; whether a line-end hyphen was dropped (`words` given when one may be)."""
+        tail, text = self.pieces[-1], block.text.strip()
+        dropped = words is not None and hyphen_is_a_break(tail, text, words)
+        if dropped:
+            self.pieces[-1] = tail[:-1]
+        self.pieces.append(text if _continues_word(tail, text) else " " + text)
+        self.length += len(text)
+        self.joinable = "\n" not in text
+        return dropped
+
+    def finish(self) -> Block:
+        if len(self.pieces) > 1:
+            self.block.text = "".join(self.pieces)
+        return self.block
+
+
 def _join_split_paragraphs(document: Document, repairs: Repairs) -> None:
     words: set[str] | None = None  # made when a paragraph ends in a hyphen
-    kept: list[Block] = []
+    kept: list[_Joined] = []
     for block in document.blocks:
-        previous = kept[-1] if kept else None
-        if (
-            previous is not None
-            and _joinable(previous)
-            and _joinable(block)
-            and "\n" not in previous.text.rstrip()
-            and len(previous.text.strip()) >= MIN_FRAGMENT_CHARACTERS
-            and continues_sentence(previous.text, block.text)
-        ):
-            left, right = previous.text.rstrip(), block.text.lstrip()
-            if _continues_word(left, right):
-                if words is None:
-                    words = known_words(b.text for b in document.blocks if b.kind in _PROSE)
-                previous.text, dropped = join_hyphenated(left, right, words)
-                if dropped:
-                    repairs.add(HYPHENS_DROPPED, block.place)
-            else:
-                previous.text = f"{left} {right}"
+        if kept and kept[-1].takes(block):
+            if words is None and _continues_word(kept[-1].pieces[-1], block.text.strip()):
+                words = known_words(b.text for b in document.blocks if b.kind in _PROSE)
+            if kept[-1].add(block, words):
+                repairs.add(HYPHENS_DROPPED, block.place)
             repairs.add(SPLIT_PARAGRAPHS, block.place)
             continue
-        kept.append(block)
-    document.blocks = kept
+        kept.append(_Joined(block))
+    document.blocks = [joined.finish() for joined in kept]
 
 
 # -- a bold line as a section title --------------------------------------------------------------
@@ -367,10 +427,14 @@ _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()>#+\-.!|])")
 _EMPHASIS = re.compile(r"(?<!\\)(\*\*|__|\*|_)(?=\S)(.+?)(?<=\S)\1")
 
 
+MAX_PLAIN_CHARACTERS = 2000
+"""plain_text() reads titles, bylines and labels: only this much of a text is looked at."""
+
+
 def plain_text(markdown: str) -> str:
     """The text of one line of Markdown as a reader sees it: links and emphasis unwrapped, escapes
-    undone, entities for `&` and `<` read back."""
-    text = _LINK.sub(r"\1", markdown)
+    undone, entities for `&` and `<` read back (of its first MAX_PLAIN_CHARACTERS)."""
+    text = _LINK.sub(r"\1", markdown[:MAX_PLAIN_CHARACTERS])
     previous = None
     while previous != text:
         previous, text = text, _EMPHASIS.sub(r"\2", text)
