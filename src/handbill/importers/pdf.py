@@ -628,7 +628,7 @@ def _rejoin_bold_lines(blocks: list[Block], repairs: Repairs) -> None:
     words = known_words(block.text for block in blocks if block.kind in ("paragraph", "heading"))
     for block in blocks:
         if block.bold and "\n" in block.text:
-            block.text = rejoin_lines(block.text, words, repairs, block.place)
+            block.text = rejoin_lines(block.text, lambda: words, repairs, block.place)
 
 
 def _segments(lines: list[Line]) -> list[list[Line]]:
