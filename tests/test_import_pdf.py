@@ -298,6 +298,12 @@ def test_damaged_sideways_printout_is_read_in_order() -> None:
     assert text.index("Readability counts.") < text.index("Namespaces are one honking great idea")
 
 
+def test_libreoffice_pdf_text_and_language() -> None:
+    document = read(PDFS / "pdfminer-libreoffice.pdf")
+    assert [(block.kind, block.text) for block in document.blocks] == [("paragraph", "Secret!")]
+    assert document.metadata.language == "de-DE" and document.metadata.date == ""
+
+
 def test_encrypted_pdf_from_another_tool() -> None:
     assert "encrypted with a password" in error_of(PDFS / "pdfminer-rc4-40.pdf")
 
