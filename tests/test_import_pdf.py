@@ -50,6 +50,7 @@ def seed_blocks() -> list[str]:
 
 def letters(text: str) -> str:
     """The text without what line breaking changes: spaces, hyphens, Markdown and ligatures."""
+    text = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", text)  # a link: its text
     text = unicodedata.normalize("NFKC", normalise(text.replace("\\", "")))
     return re.sub(r"[\s\-*]", "", text)
 
@@ -407,6 +408,24 @@ def test_a_content_stream_that_inflates_enormously_is_refused(monkeypatch: pytes
     assert "PDF bomb" in error_of(Path("bomb.pdf"), _pdf(objects))
 
 
+def test_links_only_to_web_addresses_and_their_addresses_made_safe() -> None:
+    """A link annotation over each of two words: a script's address is dropped (the word stays
+    text), and parentheses and spaces in an address cannot end the Markdown link early."""
+    content = b"BT /F1 12 Tf 72 700 Td (Read this and that now.) Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> /Annots [6 0 R 7 0 R] >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Type /Annot /Subtype /Link /Rect [100 695 125 712] /A << /S /URI /URI (javascript:alert\\(1\\)) >> >>",
+        b"<< /Type /Annot /Subtype /Link /Rect [150 695 175 712] /A << /S /URI /URI (https://example.org/a b\\(c\\)) >> >>",
+    ]
+    [block] = read(Path("links.pdf"), _pdf(objects)).blocks
+    assert block.text == "Read this and [that](https://example.org/a%20b%28c%29) now."
+
+
 def _pdf(objects: list[bytes]) -> bytes:
     """A minimal PDF file around `objects` (numbered from 1), with a correct cross-reference table."""
     out = bytearray(b"%PDF-1.7\n")
@@ -506,6 +525,17 @@ def test_no_running_line_ligature_or_soft_hyphen_reaches_the_reader(imported: di
         assert "first year back in office" in text and "reflects the growing recognition" in text
     else:
         assert f"8 {pdf_reader.BROWSER_LINES} (first at page 1)" in lines
+
+
+def test_a_link_on_the_page_stays_a_link(imported: dict) -> None:
+    """Chromium keeps the page's links as link annotations over their text: the address at the
+    end of the statement is a link again, in bold, as the statement has it."""
+    assert read(CHROMIUM).blocks[-1].text == "**[wsws.org/contact](https://wsws.org/contact)**"
+    book = imported["chromium"][2]
+    last = book.document(book.body_documents()[-1])
+    links = [(a.get("href"), "".join(a.itertext())) for a in last.iter("{*}a")]
+    assert links == [("https://wsws.org/contact", "wsws.org/contact")]
+    assert last.find(".//{*}p/{*}strong/{*}a") is not None
 
 
 def test_build_of_a_pdf_in_one_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -143,6 +143,9 @@ class Word:
     text: str
     bold: bool
     italic: bool
+    x: float = 0.0  # the middle of its first letter, on the page
+    y: float = 0.0
+    link: str = ""  # the address a link on the page over it leads to
 
 
 @dataclass
@@ -214,12 +217,44 @@ def _read_pages(pdfium: Any, document: Any, source: str) -> tuple[list[list[Line
                 lines, turned = _page_lines(raw, textpage, number, fonts, boxes, source)
             finally:
                 textpage.close()
+            if not turned:
+                _link_words(lines, _page_links(raw, document.raw, page.raw))
             for image_line in _page_images(pdfium, page, number, turned, images, skipped):
                 _place(lines, image_line)
             pages.append(lines)
         finally:
             page.close()
     return pages, list(images.values()), skipped
+
+
+_LINK_SCHEMES = ("http://", "https://", "mailto:")
+
+
+def _page_links(raw: Any, document: Any, page: Any) -> list[tuple[float, float, float, float, str]]:
+    """The page's links to web addresses: (left, bottom, right, top, address)."""
+    links: list[tuple[float, float, float, float, str]] = []
+    position, link = ctypes.c_int(0), raw.FPDF_LINK()
+    rect = raw.FS_RECTF()
+    buffer = ctypes.create_string_buffer(2048)
+    while len(links) < 10_000 and raw.FPDFLink_Enumerate(page, ctypes.byref(position), ctypes.byref(link)):
+        action = raw.FPDFLink_GetAction(link)
+        if not action or raw.FPDFAction_GetType(action) != raw.PDFACTION_URI:
+            continue
+        length = raw.FPDFAction_GetURIPath(document, action, buffer, len(buffer))
+        address = buffer.value.decode("ascii", "replace").strip() if 0 < length <= len(buffer) else ""
+        if address.lower().startswith(_LINK_SCHEMES) and raw.FPDFLink_GetAnnotRect(link, rect):
+            safe = "".join(c if c.isprintable() and c not in " ()<>" else f"%{ord(c):02X}" for c in address)
+            links.append((rect.left, rect.bottom, rect.right, rect.top, safe))
+    return links
+
+
+def _link_words(lines: list[Line], links: list[tuple[float, float, float, float, str]]) -> None:
+    for line in lines:
+        for word in line.words:
+            for left, bottom, right, top, address in links:
+                if left <= word.x <= right and bottom <= word.y <= top:
+                    word.link = address
+                    break
 
 
 def _page_images(
@@ -342,6 +377,7 @@ def _page_lines(
     words: list[Word] = []
     word: list[str] = []
     first = first_of_line = -1
+    word_x = word_y = 0.0
     matrix = raw.FS_MATRIX()
     x0 = y0 = math.inf
     x1 = y1 = -math.inf
@@ -350,7 +386,7 @@ def _page_lines(
         nonlocal word
         if word:
             bold, italic = fonts.style(raw, handle, first)
-            words.append(Word("".join(word), bold, italic))
+            words.append(Word("".join(word), bold, italic, word_x, word_y))
             word = []
 
     def end_line() -> None:
@@ -375,6 +411,7 @@ def _page_lines(
             end_word()
         if not word:
             first = index
+            word_x, word_y = (piece_left + piece_right) / 2, (piece_bottom + piece_top) / 2
         if not words and not word:
             first_of_line = index
         word.append(piece)
@@ -671,22 +708,26 @@ def _continues(block: Block, following: Block, line: Line, last: Line | None) ->
 
 
 def _markdown(group: list[Line], plain: bool) -> str:
-    """The lines of a paragraph as Markdown, line for line, with its bold and italic runs marked
-    (a run may go on over lines: `*The following ... organized in\nMinneapolis ... 2026.*`)."""
-    # (bold, italic), the run's lines of words, whether it begins a line
-    runs: list[tuple[tuple[bool, bool], list[list[str]], bool]] = []
+    """The lines of a paragraph as Markdown, line for line, with its bold and italic runs and its
+    links marked (a run may go on over lines: `*The following ... organized in\nMinneapolis ...*`).
+    `plain` (a heading): no emphasis, no links."""
+    # (bold, italic, link), the run's lines of words, whether it begins a line
+    runs: list[tuple[tuple[bool, bool, str], list[list[str]], bool]] = []
     for line in group:
         for position, word in enumerate(line.words):
-            style = (False, False) if plain else (word.bold, word.italic)
+            style = (False, False, "") if plain else (word.bold, word.italic, word.link)
             if not runs or runs[-1][0] != style:
                 runs.append((style, [[]], position == 0))
             elif position == 0:
                 runs[-1][1].append([])  # the run goes on over a line break
             runs[-1][1][-1].append(word.text)
     out = ""
-    for (bold, italic), lines, begins_line in runs:
+    for (bold, italic, link), lines, begins_line in runs:
         marker = ("**" if bold else "") + ("*" if italic else "")
-        text = marker + "\n".join(escape(" ".join(words)) for words in lines) + marker[::-1]
+        text = "\n".join(escape(" ".join(words)) for words in lines)
+        if link:
+            text = f"[{text}]({link})"
+        text = marker + text + marker[::-1]
         out = text if not out else out + ("\n" if begins_line else " ") + text
     return out
 
