@@ -262,6 +262,23 @@ def test_a_line_repeated_in_the_middle_of_pages_stays() -> None:
     assert all("Bringt Wasser mit." in page for page in kept)
 
 
+def test_right_to_left_text_comes_in_reading_order() -> None:
+    """Arabic printed by Chromium: every word with its letters in reading order (PDFium gives some
+    short words, such as من, drawn left to right), the header and footer gone."""
+    import sys
+
+    sys.path.insert(0, str(PDFS))
+    from make_fixtures import ARABIC_PARAGRAPHS, ARABIC_TITLE
+
+    document = read(PDFS / "arabic-chromium.pdf")
+    assert [(block.kind, " ".join(block.text.split())) for block in document.blocks] == [
+        ("heading", ARABIC_TITLE),
+        *(("paragraph", paragraph) for paragraph in ARABIC_PARAGRAPHS),
+    ]
+    assert document.metadata.language == "ar" and document.metadata.title == ARABIC_TITLE
+    assert sum(document.repairs.counts.values()) == 3  # the date and title, the address, 1/1
+
+
 # -- real-world PDFs (pdfminer.six's test data) -----------------------------------------------------
 
 

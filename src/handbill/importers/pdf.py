@@ -24,6 +24,7 @@ import threading
 import time
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
@@ -70,7 +71,7 @@ def read(data: bytes, source: str, repairs: Repairs) -> Document:
     shown = {line.image for page in pages for line in page if line.image}
     images = [image for image in images if image.name in shown]  # a logo on every page is a running line
     if skipped:
-        repairs.add("images not imported (too large, or on a page set sideways)", f"page {skipped[0]}", len(skipped))
+        repairs.add("images not imported (too large, or unreadable)", f"page {skipped[0]}", len(skipped))
     return Document(source=source, blocks=blocks, metadata=metadata, images=images, repairs=repairs)
 
 
@@ -214,12 +215,12 @@ def _read_pages(pdfium: Any, document: Any, source: str) -> tuple[list[list[Line
         try:
             textpage = page.get_textpage()
             try:
-                lines, turned = _page_lines(raw, textpage, number, fonts, boxes, source)
+                lines, turn = _page_lines(raw, textpage, number, fonts, boxes, source)
             finally:
                 textpage.close()
-            if not turned:
-                _link_words(lines, _page_links(raw, document.raw, page.raw))
-            for image_line in _page_images(pdfium, page, number, turned, images, skipped):
+            links = [(*_turn_box(turn, *box), address) for *box, address in _page_links(raw, document.raw, page.raw)]
+            _link_words(lines, links)
+            for image_line in _page_images(pdfium, page, number, turn, images, skipped):
                 _place(lines, image_line)
             pages.append(lines)
         finally:
@@ -258,10 +259,10 @@ def _link_words(lines: list[Line], links: list[tuple[float, float, float, float,
 
 
 def _page_images(
-    pdfium: Any, page: Any, number: int, turned: bool, images: dict[bytes, Image], skipped: list[int]
+    pdfium: Any, page: Any, number: int, turn: Turn, images: dict[bytes, Image], skipped: list[int]
 ) -> list[Line]:
     """The page's images as lines that show them, each image extracted once (JPEG as it is
-    stored, anything else as PNG); one too large, or on a page set sideways, is only counted."""
+    stored, anything else as PNG); one too large or that cannot be read is only counted."""
     import hashlib
     import io
 
@@ -273,14 +274,14 @@ def _page_images(
     for picture in pictures:
         try:
             width, height = picture.get_px_size()
-            if turned or width * height > MAX_IMAGE_PIXELS or width * height == 0:
+            if width * height > MAX_IMAGE_PIXELS or width * height == 0:
                 raise ValueError("not imported")
             buffer = io.BytesIO()
             picture.extract(buffer, fb_format="png")
             data = buffer.getvalue()
             if sum(len(image.data) for image in images.values()) + len(data) > MAX_IMAGE_BYTES:
                 raise ValueError("not imported")
-            left, bottom, right, top = picture.get_bounds()
+            left, bottom, right, top = _turn_box(turn, *picture.get_bounds())
         except Exception:  # PdfiumError, a filter PIL cannot decode, a limit: counted, not fatal
             skipped.append(number)
             continue
@@ -306,6 +307,28 @@ _TOKEN = re.compile(r"\n|[^\s\x00\x01\x03-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028
 # A piece of text on one line: (text, index of its first character, left, right, bottom, top,
 # whether it goes on from the piece before it without a space). "\n" alone is PDFium's line end.
 Piece = tuple[str, int, float, float, float, float, bool]
+# How a page's coordinates are turned so that its text runs left to right (None: as they are).
+Turn = Callable[[float, float], tuple[float, float]] | None
+
+
+_RIGHT_TO_LEFT = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")  # Hebrew, Arabic, Syriac, Thaana...
+_DIGIT = re.compile(r"\d")
+
+
+def _right_to_left_word(text: str, start: int, box: Callable[[int], tuple[float, float, float, float]]) -> Piece:
+    """A word of Hebrew or Arabic, its letters in reading order: from right to left on the page
+    (PDFium gives some short words in the order they were drawn, left to right)."""
+    boxes = [box(index) for index in range(start, start + len(text))]
+    order = sorted(range(len(text)), key=lambda i: -(boxes[i][0] + boxes[i][1]))  # stable: a ligature's letters
+    return (
+        "".join(text[i] for i in order),
+        start,
+        min(b[0] for b in boxes),
+        max(b[1] for b in boxes),
+        min(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+        False,
+    )
 
 
 def _page_text(raw: Any, handle: Any, count: int) -> str:
@@ -322,7 +345,7 @@ def _page_text(raw: Any, handle: Any, count: int) -> str:
 
 def _page_lines(
     raw: Any, textpage: Any, number: int, fonts: _Fonts, boxes: list[Any], source: str
-) -> tuple[list[Line], bool]:
+) -> tuple[list[Line], Turn]:
     """The page's lines. A line ends where PDFium says so or where the next word no longer
     shares the line's height (PDFium runs a line that ends in a hyphen into the next one).
     Text set sideways or in vertical columns (Japanese, Chinese) is turned to run left to right
@@ -348,6 +371,9 @@ def _page_lines(
         if text[start] == "\n":
             pieces.append(("\n", start, 0.0, 0.0, 0.0, 0.0, False))
             continue
+        if end - start > 1 and _RIGHT_TO_LEFT.search(match.group()) and not _DIGIT.search(match.group()):
+            pieces.append(_right_to_left_word(match.group(), start, box))
+            continue
         l1, r1, b1, t1 = box(start)
         l2, r2, b2, t2 = box(end - 1) if end - start > 1 else (l1, r1, b1, t1)
         if b2 <= t1 and b1 <= t2 and l2 >= l1 - 1:  # on one line
@@ -371,7 +397,7 @@ def _page_lines(
                     continue
             pieces.append((text[index], index, cl, cr, cb, ct, joined))
             joined = True
-    pieces, turned = _upright(pieces)
+    pieces, turn = _upright(pieces)
 
     lines: list[Line] = []
     words: list[Word] = []
@@ -424,7 +450,7 @@ def _page_lines(
         if piece_top > y1:
             y1 = piece_top
     end_line()
-    return _reading_order(lines), turned
+    return _reading_order(lines), turn
 
 
 def _reading_order(lines: list[Line]) -> list[Line]:
@@ -447,7 +473,15 @@ def _reading_order(lines: list[Line]) -> list[Line]:
     return [line for column in columns for line in sorted(column, key=lambda line: -line.top)]
 
 
-def _upright(pieces: list[Piece]) -> tuple[list[Piece], bool]:
+def _turn_box(turn: Turn, left: float, bottom: float, right: float, top: float) -> tuple[float, float, float, float]:
+    """A box on the page in the frame the page's text was turned into (left, bottom, right, top)."""
+    if turn is None:
+        return left, bottom, right, top
+    (ax, ay), (bx, by) = turn(left, bottom), turn(right, top)
+    return min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)
+
+
+def _upright(pieces: list[Piece]) -> tuple[list[Piece], Turn]:
     """The pieces' boxes in a frame where the text runs along +x and lines follow each other down
     (-y): the page's own frame for ordinary text; turned for text set sideways or in columns."""
     placed = [p for p in pieces[:400] if p[0] != "\n"]  # the start of the page tells its direction
@@ -459,7 +493,7 @@ def _upright(pieces: list[Piece]) -> tuple[list[Piece], bool]:
             runs[(1 if dx > 0 else -1, 0) if abs(dx) >= abs(dy) else (0, 1 if dy > 0 else -1)] += 1
     along = runs.most_common(1)[0][0] if runs else (1, 0)
     if along == (1, 0):
-        return pieces, False
+        return pieces, None
     # the direction from one line to the next: the sideways step at each jump back along the text
     steps: Counter[int] = Counter()
     for (_, _, l1, r1, b1, t1, _), (_, _, l2, r2, b2, t2, _) in zip(placed, placed[1:], strict=False):
@@ -480,7 +514,7 @@ def _upright(pieces: list[Piece]) -> tuple[list[Piece], bool]:
     for text, index, piece_left, piece_right, piece_bottom, piece_top, joined in pieces:
         (ax, ay), (bx, by) = turn(piece_left, piece_bottom), turn(piece_right, piece_top)
         turned.append((text, index, min(ax, bx), max(ax, bx), min(ay, by), max(ay, by), joined))
-    return turned, True
+    return turned, turn
 
 
 # -- running headers and footers -------------------------------------------------------------------
@@ -489,7 +523,9 @@ _DIGITS = re.compile(r"\d+")
 _PAGE_NUMBER = re.compile(r"^[^\w]{0,3}(\d{1,5}|[ivxlcdm]{1,7})(?:\s*/\s*(\d{1,5}))?[^\w]{0,3}$", re.IGNORECASE)
 _ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100, "d": 500, "m": 1000}
 _ADDRESS = re.compile(r"\b(?:[a-z][a-z0-9+.-]*://|about:blank|www\.)\S*", re.IGNORECASE)
-_DATE_TIME = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}.{0,4}\b\d{1,2}:\d{2}\b")
+_DATE_TIME = re.compile(
+    r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}.{0,4}\b\d{1,2}:\d{2}\b|\b\d{1,2}:\d{2}\b.{0,6}\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}"
+)
 BROWSER_LINES = "browser print headers and footers removed (date, title, address, page n/m)"
 _EDGE = 3  # lines at the top and at the bottom of a page that may be running lines
 

@@ -6,6 +6,7 @@ Run by hand (the PDFs are committed): needs pypandoc-binary and fpdf2 (pip), and
 
 - statement-chromium.pdf: pandoc makes an HTML page of the seed; headless Chromium prints it with
   its default header and footer (date and title at the top, address and "1/4" at the bottom).
+- arabic-chromium.pdf: the statement's opening in Arabic (right to left), printed the same way.
 - statement-columns.pdf: fpdf2 sets the seed in two justified columns, paragraphs marked by a
   first-line indent and no gap, words hyphenated at line ends, fi/fl ligatures, a running head,
   "Page n of m" footers, XMP metadata, and a CreationDate that is not the publication date.
@@ -48,6 +49,35 @@ def chromium_pdf() -> None:
             capture_output=True,
         )
         shutil.copy(out, HERE / "statement-chromium.pdf")
+
+
+ARABIC_TITLE = "من أجل إضراب عام"
+ARABIC_PARAGRAPHS = [
+    "اليوم يخرج العمال والشباب إلى الشوارع في مينيابوليس وفي جميع أنحاء الولايات المتحدة للاحتجاج على الاحتلال. "
+    "هناك شعور قوي ومتزايد بضرورة العمل الجماعي، يتجلى في الدعوات إلى إضراب عام لوقف عنف الشرطة والقمع "
+    "والهجمات على المهاجرين والمواطنين على حد سواء.",
+    "من الضروري أن نطرح السؤال ونجيب عليه: ما العمل؟",
+]
+
+
+def arabic_pdf() -> None:
+    """The statement's opening in Arabic, right to left, printed by Chromium with its header."""
+    body = "".join(f"<p>{paragraph}</p>" for paragraph in ARABIC_PARAGRAPHS)
+    html = (
+        f'<!DOCTYPE html><html lang="ar" dir="rtl"><head><meta charset="utf-8"><title>{ARABIC_TITLE}</title>'
+        f"</head><body><h1>{ARABIC_TITLE}</h1>{body}</body></html>"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        page = Path(folder) / "arabic.html"
+        page.write_text(html, encoding="utf-8")
+        browser = shutil.which("chromium") or shutil.which("chromium-browser") or "google-chrome"
+        out = Path(folder) / "out.pdf"
+        subprocess.run(
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", f"--print-to-pdf={out}", page.as_uri()],
+            check=True,
+            capture_output=True,
+        )
+        shutil.copy(out, HERE / "arabic-chromium.pdf")
 
 
 def seed_paragraphs() -> list[tuple[str, str]]:
@@ -227,6 +257,7 @@ def encrypted_pdfs() -> None:
 
 if __name__ == "__main__":
     chromium_pdf()
+    arabic_pdf()
     columns_pdf()
     scanned_pdf()
     picture_pdf()
