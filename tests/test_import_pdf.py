@@ -159,9 +159,7 @@ def test_an_image_too_large_is_counted_not_imported(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(pdf_reader, "MAX_IMAGE_PIXELS", 100)
     document = read(PDFS / "picture.pdf")
     assert [block.kind for block in document.blocks] == ["paragraph", "paragraph"] and not document.images
-    assert document.repairs.lines() == [
-        "1 images not imported (too large, or on a page set sideways) (first at page 1)"
-    ]
+    assert document.repairs.lines() == ["1 images not imported (too large, or unreadable) (first at page 1)"]
 
 
 def test_a_page_with_text_and_a_picture_builds_with_the_picture(tmp_path: Path) -> None:
