@@ -30,7 +30,7 @@ from statistics import median
 from typing import Any
 
 from .model import Block, Document, DocumentError, Image, Metadata, Repairs, escape
-from .repair import PAGE_NUMBERS, RUNNING_LINES, SPLIT_PARAGRAPHS
+from .repair import PAGE_NUMBERS, RUNNING_LINES
 
 MAX_BYTES = 50 * 1024 * 1024  # the file itself
 MAX_PAGES = 2000
@@ -625,8 +625,6 @@ def _small(line: Line, page: list[Line]) -> bool:
 
 # -- paragraphs ----------------------------------------------------------------------------------
 
-_SENTENCE_END = tuple(".!?:;\"'»”’)]…。！？")
-
 
 def _blocks(pages: list[list[Line]], repairs: Repairs) -> list[Block]:
     lines = [line for page in pages for line in page]
@@ -668,10 +666,14 @@ def _blocks(pages: list[list[Line]], repairs: Repairs) -> list[Block]:
                 groups[-1].append(line)
 
     blocks: list[Block] = []
-    last: Line | None = None  # the last line of the last paragraph
+    last: Line | None = None  # the last line of the last block
     for group in groups:
         size = round(group[0].size * 2) / 2
         place = f"page {group[0].page}"
+        # the first block of a page or column: the shared repair joins a paragraph to the last one
+        # when a sentence runs on over the break, whatever the case of its first letter
+        starts = last is None or group[0].page != last.page or group[0].top > last.top + 1
+        last = group[-1]
         if group[0].image:
             blocks.append(Block("image", f"![](images/{group[0].image})", place=place))
             continue
@@ -679,13 +681,7 @@ def _blocks(pages: list[list[Line]], repairs: Repairs) -> list[Block]:
             blocks.append(Block("heading", _markdown(group, plain=True), level=levels[size], place=place))
             continue
         bold = all(line.bold for line in group)
-        block = Block("paragraph", _markdown(group, plain=False), bold=bold, place=place)
-        if blocks and _continues(blocks[-1], block, group[0], last):
-            blocks[-1].text += "\n" + block.text
-            repairs.add(SPLIT_PARAGRAPHS, place)
-        else:
-            blocks.append(block)
-        last = group[-1]
+        blocks.append(Block("paragraph", _markdown(group, plain=False), bold=bold, place=place, page_start=starts))
     _rejoin_bold_lines(blocks, repairs)
     return blocks
 
@@ -727,20 +723,6 @@ def _starts_paragraph(previous: Line, line: Line, pitch: float, body: float, lef
     previous_indented = previous.x0 - left > line.size * 0.8
     previous_short = right - previous.x1 > line.size * 2
     return not previous_indented or abs(previous.x0 - line.x0) > 1 or previous_short
-
-
-def _continues(block: Block, following: Block, line: Line, last: Line | None) -> bool:
-    """Whether a paragraph that starts a page or column goes on with the last one: the last ends
-    without a sentence's end, and this one starts with a small letter or the last ends in a comma,
-    a dash or a small letter (in any script that has small letters)."""
-    if last is None or last.page == line.page and line.top <= last.top + 1:
-        return False
-    if block.kind != "paragraph" or block.bold != following.bold:
-        return False
-    ending = block.text.rstrip().rstrip("*_")
-    if not ending or ending.endswith(_SENTENCE_END):
-        return False
-    return following.text.lstrip("*_")[:1].islower() or ending[-1] in ",-\u2010\u2013\u2014" or ending[-1].islower()
 
 
 def _markdown(group: list[Line], plain: bool) -> str:
