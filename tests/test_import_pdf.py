@@ -163,7 +163,15 @@ def test_an_image_too_large_is_counted_not_imported(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(pdf_reader, "MAX_IMAGE_PIXELS", 100)
     document = read(PDFS / "picture.pdf")
     assert [block.kind for block in document.blocks] == ["paragraph", "paragraph"] and not document.images
-    assert document.repairs.lines() == ["1 images not imported (too large, or unreadable) (first at page 1)"]
+    assert document.repairs.lines() == ["1 images not imported (too large, too many, or unreadable) (first at page 1)"]
+
+
+def test_images_past_the_count_limit_are_counted_not_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pdf_reader, "MAX_IMAGES", 0)
+    document = read(PDFS / "picture.pdf")
+    assert not document.images and document.repairs.counts == {
+        "images not imported (too large, too many, or unreadable)": 1
+    }
 
 
 def test_a_page_with_text_and_a_picture_builds_with_the_picture(tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ MAX_PAGE_CHARS = 200_000  # characters on one page (a dense page of small print 
 MAX_INFLATED = 256 * 1024 * 1024  # all content streams (not images) once decompressed
 MAX_IMAGE_PIXELS = 40_000_000  # one image, decoded (a 40-megapixel photo)
 MAX_IMAGE_BYTES = 100 * 1024 * 1024  # all images, as written to images/
+MAX_IMAGES = 2000  # image objects read in all (a picture repeated counts each time)
 
 _LOCK = threading.Lock()  # PDFium is not thread-safe, and `handbill serve` has threads
 
@@ -71,7 +72,7 @@ def read(data: bytes, source: str, repairs: Repairs) -> Document:
     shown = {line.image for page in pages for line in page if line.image}
     images = [image for image in images if image.name in shown]  # a logo on every page is a running line
     if skipped:
-        repairs.add("images not imported (too large, or unreadable)", f"page {skipped[0]}", len(skipped))
+        repairs.add("images not imported (too large, too many, or unreadable)", f"page {skipped[0]}", len(skipped))
     return Document(source=source, blocks=blocks, metadata=metadata, images=images, repairs=repairs)
 
 
@@ -207,6 +208,7 @@ def _read_pages(pdfium: Any, document: Any, source: str) -> tuple[list[list[Line
     pages: list[list[Line]] = []
     images: dict[bytes, Image] = {}  # by content: a picture repeated is one file
     skipped: list[int] = []
+    images_read = [0]  # image objects met so far, against MAX_IMAGES
     boxes = [ctypes.c_double() for _ in range(4)]
     for number in range(1, len(document) + 1):
         if time.monotonic() - started > MAX_SECONDS:
@@ -220,7 +222,7 @@ def _read_pages(pdfium: Any, document: Any, source: str) -> tuple[list[list[Line
                 textpage.close()
             links = [(*_turn_box(turn, *box), address) for *box, address in _page_links(raw, document.raw, page.raw)]
             _link_words(lines, links)
-            for image_line in _page_images(pdfium, page, number, turn, images, skipped):
+            for image_line in _page_images(pdfium, page, number, turn, images, skipped, images_read):
                 _place(lines, image_line)
             pages.append(lines)
         finally:
@@ -259,10 +261,17 @@ def _link_words(lines: list[Line], links: list[tuple[float, float, float, float,
 
 
 def _page_images(
-    pdfium: Any, page: Any, number: int, turn: Turn, images: dict[bytes, Image], skipped: list[int]
+    pdfium: Any,
+    page: Any,
+    number: int,
+    turn: Turn,
+    images: dict[bytes, Image],
+    skipped: list[int],
+    read: list[int],
 ) -> list[Line]:
     """The page's images as lines that show them, each image extracted once (JPEG as it is
-    stored, anything else as PNG); one too large or that cannot be read is only counted."""
+    stored, anything else as PNG); one too large or that cannot be read, or past MAX_IMAGES, is
+    only counted."""
     import hashlib
     import io
 
@@ -272,6 +281,10 @@ def _page_images(
     except Exception:  # a broken page's objects: its text is still read
         return found
     for picture in pictures:
+        read[0] += 1
+        if read[0] > MAX_IMAGES:
+            skipped.append(number)
+            continue
         try:
             width, height = picture.get_px_size()
             if width * height > MAX_IMAGE_PIXELS or width * height == 0:
@@ -465,11 +478,13 @@ def _reading_order(lines: list[Line]) -> list[Line]:
     if upward * 2 <= len(lines):
         return lines
     columns: list[list[Line]] = []
+    right = -math.inf  # the right edge of the column being gathered
     for line in sorted(lines, key=lambda line: line.x0):
-        if columns and line.x0 < max(other.x1 for other in columns[-1]):
+        if columns and line.x0 < right:
             columns[-1].append(line)
         else:
             columns.append([line])
+        right = max(right, line.x1) if len(columns[-1]) > 1 else line.x1
     return [line for column in columns for line in sorted(column, key=lambda line: -line.top)]
 
 
