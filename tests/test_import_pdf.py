@@ -412,6 +412,23 @@ def test_a_reading_past_the_time_limit_is_refused(monkeypatch: pytest.MonkeyPatc
     assert "took longer than" in error_of(CHROMIUM)
 
 
+def test_laying_out_paragraphs_keeps_to_the_time_limit_too() -> None:
+    """The limit holds after the pages are read: the layout of thousands of paragraphs asks the
+    clock as it goes."""
+    Line, Word = pdf_reader.Line, pdf_reader.Word
+    page = [
+        Line(1, [Word(f"Paragraph {n}.", False, False)], 72, 200, 10_000 - n * 30, 9_990 - n * 30, 10)
+        for n in range(3000)
+    ]
+
+    def out_of_time() -> None:
+        raise pdf_reader.PDFError("took longer than 60 s to read", "slow.pdf")
+
+    with pytest.raises(pdf_reader.PDFError):
+        pdf_reader._blocks([page], Repairs(), out_of_time)
+    assert len(pdf_reader._blocks([page], Repairs(), lambda: None)) == 3000
+
+
 def test_a_page_with_too_many_characters_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pdf_reader, "MAX_PAGE_CHARS", 100)
     assert "characters on page 1" in error_of(CHROMIUM)

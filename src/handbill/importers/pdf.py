@@ -51,12 +51,13 @@ class PDFError(DocumentError):
 def read(data: bytes, source: str, repairs: Repairs) -> Document:
     """The Document a PDF states: its text as Markdown blocks, and the metadata of its info
     dictionary and XMP packet (never its creation date, which is when it was printed)."""
+    ends = time.monotonic() + MAX_SECONDS
     _check_container(data, source)
     pdfium = _pdfium(source)
     with _LOCK:
         document = _open(pdfium, data, source)
         try:
-            pages, images, skipped = _read_pages(pdfium, document, source)
+            pages, images, skipped = _read_pages(pdfium, document, source, ends)
             metadata = _metadata(document, data)
         finally:
             document.close()
@@ -68,7 +69,7 @@ def read(data: bytes, source: str, repairs: Repairs) -> Document:
             "pages with no text layer (scanned?): their images kept, run OCR for text", f"page {empty[0]}", len(empty)
         )
     pages = drop_running_lines(pages, repairs, title=metadata.title)
-    blocks = _blocks(pages, repairs)
+    blocks = _blocks(pages, repairs, lambda: _in_time(ends, source, "laying out its paragraphs"))
     shown = {line.image for page in pages for line in page if line.image}
     images = [image for image in images if image.name in shown]  # a logo on every page is a running line
     if skipped:
@@ -199,11 +200,17 @@ class _Fonts:
 _HYPHEN_MARK = "\x02"  # PDFium's mark for a hyphen it saw at the end of a line (U+FFFE in GetText)
 
 
-def _read_pages(pdfium: Any, document: Any, source: str) -> tuple[list[list[Line]], list[Image], list[int]]:
+def _in_time(ends: float, source: str, doing: str) -> None:
+    if time.monotonic() > ends:
+        raise PDFError(f"took longer than {MAX_SECONDS:.0f} s to read ({doing}): not imported", source)
+
+
+def _read_pages(
+    pdfium: Any, document: Any, source: str, ends: float
+) -> tuple[list[list[Line]], list[Image], list[int]]:
     """Every page's lines in reading order (its images among them, as lines of their own), the
     images, and the page of each image that was not imported."""
     raw = pdfium.raw
-    started = time.monotonic()
     fonts = _Fonts()
     pages: list[list[Line]] = []
     images: dict[bytes, Image] = {}  # by content: a picture repeated is one file
@@ -211,8 +218,7 @@ def _read_pages(pdfium: Any, document: Any, source: str) -> tuple[list[list[Line
     images_read = [0]  # image objects met so far, against MAX_IMAGES
     boxes = [ctypes.c_double() for _ in range(4)]
     for number in range(1, len(document) + 1):
-        if time.monotonic() - started > MAX_SECONDS:
-            raise PDFError(f"took longer than {MAX_SECONDS:.0f} s to read (page {number}): not imported", source)
+        _in_time(ends, source, f"page {number}")
         page = document[number - 1]
         try:
             textpage = page.get_textpage()
@@ -641,7 +647,7 @@ def _small(line: Line, page: list[Line]) -> bool:
 # -- paragraphs ----------------------------------------------------------------------------------
 
 
-def _blocks(pages: list[list[Line]], repairs: Repairs) -> list[Block]:
+def _blocks(pages: list[list[Line]], repairs: Repairs, in_time: Callable[[], None]) -> list[Block]:
     lines = [line for page in pages for line in page]
     if not any(line.words for line in lines):
         return []
@@ -682,7 +688,9 @@ def _blocks(pages: list[list[Line]], repairs: Repairs) -> list[Block]:
 
     blocks: list[Block] = []
     last: Line | None = None  # the last line of the last block
-    for group in groups:
+    for number, group in enumerate(groups):
+        if number % 1000 == 999:
+            in_time()
         size = round(group[0].size * 2) / 2
         place = f"page {group[0].page}"
         # the first block of a page or column: the shared repair joins a paragraph to the last one
@@ -754,15 +762,16 @@ def _markdown(group: list[Line], plain: bool) -> str:
             elif position == 0:
                 runs[-1][1].append([])  # the run goes on over a line break
             runs[-1][1][-1].append(word.text)
-    out = ""
+    out: list[str] = []  # joined once: linear however many runs
     for (bold, italic, link), lines, begins_line in runs:
         marker = ("**" if bold else "") + ("*" if italic else "")
         text = "\n".join(escape(" ".join(words)) for words in lines)
         if link:
             text = f"[{text}]({link})"
-        text = marker + text + marker[::-1]
-        out = text if not out else out + ("\n" if begins_line else " ") + text
-    return out
+        if out:
+            out.append("\n" if begins_line else " ")
+        out.append(marker + text + marker[::-1])
+    return "".join(out)
 
 
 # -- metadata ------------------------------------------------------------------------------------
