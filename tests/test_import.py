@@ -111,11 +111,11 @@ def test_import_prints_one_line_per_kind_of_repair_with_count_and_first_place(se
     folder, out = seed_import
     lines = out.splitlines()
     assert lines[0] == f"wrote {folder}: book.toml, 4 chapters"
-    assert "3 backslash escapes that would print literally removed (first at line 28)" in lines
-    assert "2 paragraphs split mid-sentence by a page or column break joined (first at line 38)" in lines
-    assert "1 bold lines made section titles (first at line 34)" in lines
-    assert "1 date taken from the byline (first at line 5)" in lines
-    kinds = [line.split(" (first at")[0].split(" ", 1)[1] for line in lines[1:]]
+    assert "backslash escapes that would print literally removed: 3, first at line 28" in lines
+    assert "paragraphs split mid-sentence by a page or column break joined: 2, first at line 38" in lines
+    assert "bold lines made section titles: 1, first at line 34" in lines
+    assert "date taken from the byline: 1, first at line 5" in lines
+    kinds = [line.split(": ")[0] for line in lines[1:]]
     assert len(kinds) == len(set(kinds)), "one line per kind"
 
 
@@ -372,8 +372,8 @@ def test_a_markdown_files_front_matter_is_its_metadata(tmp_path: Path) -> None:
         "de",
     )
     assert document.repairs.lines() == [
-        "1 backslash escapes that would print literally removed (first at line 11)",
-        "1 hard-wrapped lines rejoined (first at line 8)",
+        "backslash escapes that would print literally removed: 1, first at line 11",
+        "hard-wrapped lines rejoined: 1, first at line 8",
     ]
     folder = tmp_path / "book"
     assert run("import", str(source), "-o", str(folder))[0] == 0
@@ -456,8 +456,8 @@ def test_the_statement_hard_wrapped_as_plain_text_with_page_breaks_gives_its_par
     assert code == 0, err
     book = built(folder, tmp_path / "wrapped.epub")
     assert blocks_of(book) == paragraphs
-    assert f"{len(pages)} running headers and footers removed (first at page 1)" in out
-    assert f"{len(pages)} page numbers removed (first at page 1)" in out
+    assert f"running headers and footers removed: {len(pages)}, first at page 1" in out
+    assert f"page numbers removed: {len(pages)}, first at page 1" in out
 
 
 def test_a_readers_unexpected_error_on_a_damaged_file_is_one_line(

@@ -163,7 +163,7 @@ def test_an_image_too_large_is_counted_not_imported(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(pdf_reader, "MAX_IMAGE_PIXELS", 100)
     document = read(PDFS / "picture.pdf")
     assert [block.kind for block in document.blocks] == ["paragraph", "paragraph"] and not document.images
-    assert document.repairs.lines() == ["1 images not imported (too large, too many, or unreadable) (first at page 1)"]
+    assert document.repairs.lines() == ["images not imported (too large, too many, or unreadable): 1, first at page 1"]
 
 
 def test_images_past_the_count_limit_are_counted_not_imported(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -563,12 +563,12 @@ def test_no_running_line_ligature_or_soft_hyphen_reaches_the_reader(imported: di
     lines = report.splitlines()
     assert lines[0] == f"wrote {folder}: book.toml, 3 chapters"
     if name == "columns":
-        assert "3 page numbers removed (first at page 1)" in lines
-        assert "3 running headers and footers removed (first at page 1)" in lines
+        assert "page numbers removed: 3, first at page 1" in lines
+        assert "running headers and footers removed: 3, first at page 1" in lines
         # PDFium reads the ligature glyphs (ﬁ, ﬂ; 15 of them) as their letters already
         assert "first year back in office" in text and "reflects the growing recognition" in text
     else:
-        assert f"8 {pdf_reader.BROWSER_LINES} (first at page 1)" in lines
+        assert f"{pdf_reader.BROWSER_LINES}: 8, first at page 1" in lines
 
 
 def test_a_link_on_the_page_stays_a_link(imported: dict) -> None:

@@ -95,7 +95,7 @@ def reader_blocks(book: Epub) -> list[str]:
 def test_a_paragraph_split_mid_sentence_is_joined(first: str, second: str, joined: str) -> None:
     document = repaired(first, second)
     assert texts(document) == [joined]
-    assert document.repairs.lines() == [f"1 {repair.SPLIT_PARAGRAPHS} (first at line 2)"]
+    assert document.repairs.lines() == [f"{repair.SPLIT_PARAGRAPHS}: 1, first at line 2"]
 
 
 @pytest.mark.parametrize(
@@ -402,8 +402,8 @@ def test_running_lines_and_page_numbers_go_and_the_text_stays() -> None:
     ]
     assert repairs.counts == {repair.PAGE_NUMBERS: 5, repair.RUNNING_LINES: 20}
     assert repairs.lines() == [
-        f"5 {repair.PAGE_NUMBERS} (first at page 1)",
-        f"20 {repair.RUNNING_LINES} (first at page 1)",
+        f"{repair.PAGE_NUMBERS}: 5, first at page 1",
+        f"{repair.RUNNING_LINES}: 20, first at page 1",
     ]
 
 
@@ -482,7 +482,7 @@ def test_form_feeds_are_page_breaks_whose_running_lines_go(tmp_path: Path) -> No
         "Der Streik beginnt um acht Uhr.",
     ]
     lines = document.repairs.lines()
-    assert any(line.startswith("2 page breaks (form feeds)") for line in lines)
+    assert any(line.startswith("page breaks (form feeds)") and ": 2" in line for line in lines)
     assert any(repair.SPLIT_PARAGRAPHS in line for line in lines)
 
 
@@ -503,3 +503,23 @@ def test_a_markdown_file_is_split_at_its_own_section_headings(tmp_path: Path) ->
     assert len(documents) == 4  # the title page, the opening section, two parts
     part = book.document(documents[2])
     assert [element.tag.split("}")[1] for element in part.iter("{*}h1", "{*}h2")] == ["h1", "h2"]
+
+
+@pytest.mark.parametrize(
+    ("wrapped", "joined"),
+    [
+        ("that are incapa-\nble of countering it.", "that are incapable of countering it."),
+        ("the mobiliza-\ntion of the working class.", "the mobilization of the working class."),
+        ("Die Arbei-\nter streiken heute.", "Die Arbeiter streiken heute."),
+    ],
+    ids=["incapable", "mobilization", "arbeiter"],
+)
+def test_a_short_ending_that_is_no_word_of_the_document_only_broke_the_word(wrapped: str, joined: str) -> None:
+    document = repaired(wrapped)
+    assert texts(document) == [joined]
+    assert document.repairs.counts[repair.HYPHENS_DROPPED] == 1
+
+
+def test_a_short_ending_stays_hyphenated_after_a_word_the_document_uses() -> None:
+    document = repaired("an anti-\nwar protest.", "The anti movement grew.")
+    assert texts(document)[0] == "an anti-war protest."

@@ -91,7 +91,7 @@ class Repairs:
     def lines(self) -> list[str]:
         """One line per kind of repair, in the order first made."""
         return [
-            f"{count} {kind}" + (f" (first at {self.first[kind]})" if self.first[kind] else "")
+            f"{kind}: {count}" + (f", first at {self.first[kind]}" if self.first[kind] else "")
             for kind, count in self.counts.items()
         ]
 

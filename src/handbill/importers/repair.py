@@ -26,7 +26,7 @@ LIGATURES = "ligatures expanded (ﬁ -> fi)"
 SOFT_HYPHENS = "soft hyphens removed"
 DOUBLE_SPACES = "runs of spaces collapsed to one"
 WRAPPED = "hard-wrapped lines rejoined"
-HYPHENS_DROPPED = "line-end hyphens dropped (the word appears unhyphenated elsewhere)"
+HYPHENS_DROPPED = "line-end hyphens dropped (the word is written whole elsewhere, or its end is no word)"
 SPLIT_PARAGRAPHS = "paragraphs split mid-sentence by a page or column break joined"
 BOLD_TITLES = "bold lines made section titles"
 RUNNING_LINES = "running headers and footers removed"
@@ -107,6 +107,9 @@ def known_words(texts: Iterable[str]) -> set[str]:
 
 
 WORD_TAIL = 200
+SHORT_ENDING = 4
+"""The most letters a word's end carried to the next line may have for its hyphen to be taken as a
+break when the document writes the word nowhere else: syllables, not words."""
 """How far back from a line's end a broken word is looked for (no word is longer)."""
 
 
@@ -125,9 +128,15 @@ def hyphen_is_a_break(left: str, right: str, words: set[str]) -> bool:
     after = _LINE_START_WORD.match(right[:WORD_TAIL])
     if not (before and after):
         return False
-    whole = (before.group(1) + after.group()).casefold()
-    compound = f"{before.group(1)}-{after.group()}".casefold()
-    return whole in words and compound not in words
+    first, rest = before.group(1).casefold(), after.group().casefold()
+    if f"{first}-{rest}" in words:
+        return False
+    if first + rest in words:
+        return True
+    # Neither form written elsewhere: a short ending that is no word of the document after a
+    # first half that is none either (`incapa-ble`, `mobiliza-tion`, `Arbei-ter`) only broke the
+    # word; two halves that stand on their own (`military-presidential`) make a compound.
+    return len(rest) <= SHORT_ENDING and rest not in words and first not in words
 
 
 def _continues_word(line: str, following: str) -> bool:
