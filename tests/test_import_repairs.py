@@ -523,3 +523,8 @@ def test_a_short_ending_that_is_no_word_of_the_document_only_broke_the_word(wrap
 def test_a_short_ending_stays_hyphenated_after_a_word_the_document_uses() -> None:
     document = repaired("an anti-\nwar protest.", "The anti movement grew.")
     assert texts(document)[0] == "an anti-war protest."
+
+
+def test_wrapped_chinese_and_japanese_lines_run_on_without_a_space() -> None:
+    document = repaired("労働者は今日\n街頭に出た。", "工人们今天\n走上街头。")
+    assert texts(document) == ["労働者は今日街頭に出た。", "工人们今天走上街头。"]

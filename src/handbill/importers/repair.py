@@ -148,6 +148,16 @@ def _continues_word(line: str, following: str) -> bool:
     )
 
 
+_UNSPACED = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+"""Han, kana and CJK punctuation: scripts written without spaces between words."""
+
+
+def _unspaced(last: str, first: str) -> bool:
+    """Whether a line ending in `last` runs on into one starting with `first` with no space
+    between (Chinese and Japanese are written without spaces)."""
+    return bool(last and first and _UNSPACED.match(last) and _UNSPACED.match(first))
+
+
 def rejoin_lines(text: str, words: Callable[[], set[str]], repairs: Repairs, place: str) -> str:
     """The lines of one paragraph as one line; a Markdown hard break (two spaces or a backslash at
     a line's end) is kept, since the author wrote it."""
@@ -170,7 +180,7 @@ def rejoin_lines(text: str, words: Callable[[], set[str]], repairs: Repairs, pla
             pieces.append(line)
         else:
             pieces[-1] = tail.rstrip(" \t")
-            pieces.append(" " + line)
+            pieces.append(line if _unspaced(pieces[-1][-1:], line[:1]) else " " + line)
     repairs.add(WRAPPED, place, joined)
     repairs.add(HYPHENS_DROPPED, place, dropped)
     return "".join(pieces)
