@@ -135,6 +135,37 @@ class FontEmbedding:
         return [css if sheet.file_name == self.FILE_NAME else sheet for sheet in stylesheets] + embedded
 
 
+class FeatureStyles:
+    """`styles/features.css`: highlighted code and aligned table columns, in the book only when a
+    document has them, and linked only from those documents (right after handbill's stylesheet,
+    so the book's own stylesheets still override it)."""
+
+    FILE_NAME = "styles/features.css"
+    ALIGNMENT = (
+        "/* Table columns aligned in Markdown (|:--|:-:|--:|), as the writer drew them. */\n"
+        "th.align-left, td.align-left { text-align: left; }\n"
+        "th.align-center, td.align-center { text-align: center; }\n"
+        "th.align-right, td.align-right { text-align: right; }\n"
+    )
+
+    def __init__(self) -> None:
+        self.used = False
+
+    def stylesheets(self, part: Part, stylesheets: list[Resource]) -> list[Resource]:
+        if not part.piece.rendered.styled:
+            return stylesheets
+        self.used = True
+        return [stylesheets[0], Resource(self.FILE_NAME, "text/css", b"", "style-features"), *stylesheets[1:]]
+
+    def resources(self) -> list[Resource]:
+        if not self.used:
+            return []
+        from ..render.code import CODE_CSS
+
+        css = (self.ALIGNMENT + CODE_CSS).encode("utf-8")
+        return [Resource(self.FILE_NAME, "text/css", css, "style-features")]
+
+
 def _mark_image_paragraph(image: html.HtmlElement) -> None:
     """A paragraph that holds nothing but images (each maybe a link) is class `image`: the
     stylesheet gives it no indent, which would push the image out of the text column."""
