@@ -228,9 +228,7 @@ def render_document(document: SourceDocument, markup: str | None = None, text: s
             document.path,
         ) from error
     smarten(container)
-    return RenderedDocument(
-        source=document, container=container, report=report, markup_size=len(markup), styled=styled
-    )
+    return RenderedDocument(source=document, container=container, report=report, markup_size=len(markup), styled=styled)
 
 
 _ALIGNED_CELL = re.compile(r'<(t[hd]) style="text-align: (left|center|right);">')

@@ -58,7 +58,9 @@ def _well_formed(mathml: str) -> bool:
         root = etree.fromstring(mathml)
     except etree.ParseError:
         return False
-    return all(len(element) == _MATHML_ARITY.get(element.tag.rsplit("}", 1)[-1], len(element)) for element in root.iter())
+    return all(
+        len(element) == _MATHML_ARITY.get(element.tag.rsplit("}", 1)[-1], len(element)) for element in root.iter()
+    )
 
 
 def _stash(md: Markdown, tex: str, display: bool) -> str:
