@@ -22,7 +22,6 @@ from ..model import ContentDocument, CoverImage, Resource
 from ..names import slugify
 from ..sources import read_limited
 from ..styles import stylesheet_files
-from ..svgimage import clean_svg, looks_like_svg
 from .split import Part, iter_tag
 
 log = logging.getLogger(__name__)
@@ -83,6 +82,8 @@ class ImageStore:
         except SourceError as error:
             log.warning("%s: image %r is left out, its alt text kept: it %s", source_path, src[:80], error.detail)
             return None
+        from ..svgimage import clean_svg, looks_like_svg  # only for books with images
+
         try:
             if looks_like_svg(data, path.name):
                 # Drawn on a transparent ground, like most SVGs: a light backing in night mode.
