@@ -84,7 +84,9 @@ def test_info_strings_name_the_language_and_code_is_highlighted_with_classes(cod
 def test_code_stylesheet_only_where_there_is_highlighted_code(code_book, write_book, build_book):
     epub, _ = code_book
     code_doc, prose_doc = epub.body_documents()
-    hrefs = {name: [link.get("href") for link in epub.document(name).iter(f"{X}link")] for name in (code_doc, prose_doc)}
+    hrefs = {
+        name: [link.get("href") for link in epub.document(name).iter(f"{X}link")] for name in (code_doc, prose_doc)
+    }
     assert hrefs[code_doc] == ["styles/handbill.css", FeatureStyles.FILE_NAME]
     assert hrefs[prose_doc] == ["styles/handbill.css"]
     css = epub.files[epub.base + FeatureStyles.FILE_NAME].decode()

@@ -147,9 +147,7 @@ def test_statement_never_loads_math_or_highlighting():
 
 
 def test_math_in_a_list_table_and_quote(write_book, build_book):
-    folder = write_book(
-        {"index.md": "# T\n\n- item $x_i$\n\n> quoted $y$\n\n| a | b |\n|---|---|\n| $z^2$ | 1 |\n"}
-    )
+    folder = write_book({"index.md": "# T\n\n- item $x_i$\n\n> quoted $y$\n\n| a | b |\n|---|---|\n| $z^2$ | 1 |\n"})
     epub, warnings = build_book(folder)
     doc = epub.body_documents()[0]
     assert [m.get("alttext") for m in _maths(epub, doc)] == ["x_i", "y", "z^2"]

@@ -71,6 +71,7 @@ def clean_svg(data: bytes) -> bytes:
     _check_references(root)
     # A fresh document: no DOCTYPE or internal subset is carried over.
     clean = etree.fromstring(etree.tostring(root))
+    etree.cleanup_namespaces(clean)  # an editor's namespaces, now unused
     return etree.tostring(clean, xml_declaration=True, encoding="utf-8")
 
 
