@@ -153,3 +153,16 @@ def test_math_in_a_list_table_and_quote(write_book, build_book):
     assert [m.get("alttext") for m in _maths(epub, doc)] == ["x_i", "y", "z^2"]
     assert not warnings
     assert epub.opf.find("opf:metadata", NS) is not None
+
+
+def test_kobo_edition_keeps_math_and_highlighted_code(write_book, tmp_path):
+    from .test_kepub import build_both
+
+    folder = write_book(
+        {"a.md": "# A\n\nEnergy $E = mc^2$ here.\n\n$$\\frac{a}{b}$$\n\n```python\nx = 1  # one\n```\n"}
+    )
+    epub, kepub = build_both(folder, tmp_path)
+    for book in (epub, kepub):
+        doc = book.document(book.body_documents()[0])
+        assert [m.get("alttext") for m in doc.iter(f"{M}math")] == ["E = mc^2", "\\frac{a}{b}"]
+        assert "".join(doc.find(f".//{X}pre").itertext()) == "x = 1  # one\n"
