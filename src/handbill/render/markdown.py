@@ -370,6 +370,11 @@ RENDER_SECONDS_PER_MEGABYTE = 10.0
 take minutes. Past this budget a document is refused with a clear error instead of hanging."""
 
 
+RENDER_SECONDS_PER_FORMULA = 0.004
+"""latex2mathml takes about a millisecond per formula: a chapter of dense math gets the time its
+formulas need (each found by the same pattern that finds them in the text)."""
+
+
 class _TooSlow(Exception):
     pass
 
@@ -383,6 +388,8 @@ def _within_budget(text: str) -> str:
     the same exception in the rendering thread. Either way the previous state is left as it was.
     """
     seconds = RENDER_SECONDS + RENDER_SECONDS_PER_MEGABYTE * len(text) / 1_000_000
+    if "$" in text or "\\(" in text or "\\[" in text:
+        seconds += RENDER_SECONDS_PER_FORMULA * sum(1 for _ in MATH_MARK.finditer(text))
     if _alarm_is_free():
         return _with_alarm(text, seconds)
     token = object()
