@@ -221,12 +221,12 @@ def test_a_nine_column_table_fits_the_page(phone: dict[str, Layout]) -> None:
 
 
 def test_an_image_paragraph_is_not_indented_and_the_image_stays_in_the_column(phone: dict[str, Layout]) -> None:
-    layout = _document_with(phone, ".//x:p/x:img")
+    layout = _document_with(phone, ".//x:figure/x:img")  # an image alone in its paragraph is a figure
     images = layout.findall(".//x:img")
     assert len(images) == 3
     for image in images:
         paragraph = image.getparent()
-        assert paragraph.get("class") == "image"
+        assert paragraph.tag == f"{XHTML}figure"
         assert paragraph.getprevious().tag == f"{XHTML}p"  # it would inherit the `p + p` indent
         assert layout.style(paragraph, "textIndent") == "0px"
         assert layout.left(image) >= layout.left(paragraph) - SLACK
@@ -237,7 +237,7 @@ def test_an_image_paragraph_is_not_indented_and_the_image_stays_in_the_column(ph
 
 
 def test_a_transparent_image_gets_a_light_backing_an_opaque_one_none(phone: dict[str, Layout]) -> None:
-    layout = _document_with(phone, ".//x:p/x:img")
+    layout = _document_with(phone, ".//x:figure/x:img")
     backings = {image.get("src"): layout.style(image, "backgroundColor") for image in layout.findall(".//x:img")}
     classes = {image.get("src"): image.get("class") for image in layout.findall(".//x:img")}
     assert backings == {
@@ -503,10 +503,10 @@ def test_only_paragraphs_of_images_are_image_paragraphs(write_book, build_book) 
     epub, warnings = build_book(book)
     assert warnings == []
     paragraphs = epub.document(epub.body_documents()[0]).findall(".//x:p", NS)
+    # An image alone (maybe linked) is a figure with a caption (tests/test_figures.py).
+    assert len(epub.document(epub.body_documents()[0]).findall(".//x:figure", NS)) == 2
     assert [(p.get("class"), [img.get("class") for img in p.iter(f"{XHTML}img")]) for p in paragraphs] == [
         (None, []),
-        ("image", [None]),
-        ("image", [None]),
         ("image", [None, "transparent"]),
         (None, [None]),
         (None, [None]),

@@ -39,7 +39,7 @@ from .links import (
     unresolved,
 )
 from .notes import extract_notes, place_notes
-from .resources import FontEmbedding, ImageStore, book_cover, stylesheet_resources
+from .resources import FeatureStyles, FontEmbedding, ImageStore, book_cover, stylesheet_resources
 from .split import DOCUMENT_TYPES, Part, iter_tag, split_by_size, split_into_pieces
 from .toc import first_heading, humanise, toc_entries, warn_of_large_contents
 
@@ -109,7 +109,12 @@ def assemble(manuscript: Manuscript, rendered: Iterable[RenderedDocument], sink:
         summary_language=summary_language,
         cover=cover,
         documents=(cover_page, *documents),
-        resources=(cover_resource, *images, *assembly.fonts.resources(assembly.stylesheets, landmarks)),
+        resources=(
+            cover_resource,
+            *images,
+            *assembly.features.resources(),
+            *assembly.fonts.resources(assembly.stylesheets, landmarks),
+        ),
         toc=tuple(assembly.toc),
         landmarks=tuple(landmarks),
         slug=book_slug(title),
@@ -134,6 +139,7 @@ class _Assembly:
         """The words handbill writes itself, in the book's language."""
         self.direction = config.direction or text_direction(config.language)
         self.images = ImageStore(config)
+        self.features = FeatureStyles()
         self.title = config.title or ""
         self.pieces = 0
         self.documents: list[ContentDocument] = []
@@ -178,7 +184,8 @@ class _Assembly:
         for part in parts:
             waits = self._rewrite_links(part)
             self.images.embed(part)
-            document = content_document(part, self.config.language, self.stylesheets, self.direction)
+            stylesheets = self.features.stylesheets(part, self.stylesheets)
+            document = content_document(part, self.config.language, stylesheets, self.direction)
             if waits:
                 self.waiting.append(len(self.documents))
             self.documents.append(document if waits else self.deliver(document))

@@ -17,7 +17,7 @@ from lxml import html
 from .. import xhtml
 from ..config import BookConfig
 from ..errors import SourceError
-from ..images import BadImage, check_image
+from ..images import BadImage, ImageInfo, check_image
 from ..languages import display_date
 from ..model import ContentDocument, CoverImage, Resource
 from ..names import slugify
@@ -49,6 +49,7 @@ class ImageStore:
             if resource.file_name in self.transparent:
                 _add_class(image, "transparent")
             _mark_image_paragraph(image)
+            _make_figure(image)
 
     def _resource(self, src: str, source_path: Path) -> Resource | None:
         parts = urlsplit(src.strip())
@@ -82,8 +83,14 @@ class ImageStore:
         except SourceError as error:
             log.warning("%s: image %r is left out, its alt text kept: it %s", source_path, src[:80], error.detail)
             return None
+        from ..svgimage import clean_svg, looks_like_svg  # only for books with images
+
         try:
-            kind = check_image(data)
+            if looks_like_svg(data, path.name):
+                # Drawn on a transparent ground, like most SVGs: a light backing in night mode.
+                data, kind = clean_svg(data), ImageInfo("image/svg+xml", "svg", 0, 0, transparent=True)
+            else:
+                kind = check_image(data)
         except BadImage as error:
             log.warning("%s: image %r is left out, its alt text kept: %s", source_path, src[:80], error)
             return None
@@ -136,6 +143,37 @@ class FontEmbedding:
         return [css if sheet.file_name == self.FILE_NAME else sheet for sheet in stylesheets] + embedded
 
 
+class FeatureStyles:
+    """`styles/features.css`: highlighted code and aligned table columns, in the book only when a
+    document has them, and linked only from those documents (right after handbill's stylesheet,
+    so the book's own stylesheets still override it)."""
+
+    FILE_NAME = "styles/features.css"
+    ALIGNMENT = (
+        "/* Table columns aligned in Markdown (|:--|:-:|--:|), as the writer drew them. */\n"
+        "th.align-left, td.align-left { text-align: left; }\n"
+        "th.align-center, td.align-center { text-align: center; }\n"
+        "th.align-right, td.align-right { text-align: right; }\n"
+    )
+
+    def __init__(self) -> None:
+        self.used = False
+
+    def stylesheets(self, part: Part, stylesheets: list[Resource]) -> list[Resource]:
+        if not part.piece.rendered.styled:
+            return stylesheets
+        self.used = True
+        return [stylesheets[0], Resource(self.FILE_NAME, "text/css", b"", "style-features"), *stylesheets[1:]]
+
+    def resources(self) -> list[Resource]:
+        if not self.used:
+            return []
+        from ..render.code import CODE_CSS
+
+        css = (self.ALIGNMENT + CODE_CSS).encode("utf-8")
+        return [Resource(self.FILE_NAME, "text/css", css, "style-features")]
+
+
 def _mark_image_paragraph(image: html.HtmlElement) -> None:
     """A paragraph that holds nothing but images (each maybe a link) is class `image`: the
     stylesheet gives it no indent, which would push the image out of the text column."""
@@ -146,6 +184,37 @@ def _mark_image_paragraph(image: html.HtmlElement) -> None:
         return
     if not (holder.text or "").strip():
         _add_class(holder, "image")
+
+
+def _make_figure(image: html.HtmlElement) -> None:
+    """An image alone in its paragraph (maybe in a link) is a figure, captioned with its title, or
+    else its alt text. A caption that repeats the alt text is hidden from screen readers (as
+    pandoc does): they read the alt text, and would read it twice."""
+    holder = image.getparent()
+    if holder is not None and holder.tag == "a":
+        holder = holder.getparent()
+    if holder is None or holder.tag != "p" or "image" not in (holder.get("class") or "").split():
+        return
+    if len(list(iter_tag([holder], "img"))) != 1:
+        return
+    alt = " ".join((image.get("alt") or "").split())
+    title = " ".join((image.attrib.pop("title", None) or "").split())
+    caption_text = title or alt
+    if not caption_text:
+        return
+    from ..render.typography import _smarten_text
+
+    holder.tag = "figure"
+    classes = [name for name in (holder.get("class") or "").split() if name != "image"]
+    if classes:
+        holder.set("class", " ".join(classes))
+    else:
+        holder.attrib.pop("class", None)
+    caption = html.Element("figcaption")
+    caption.text = _smarten_text(caption_text, " ")
+    if caption_text == alt:
+        caption.set("aria-hidden", "true")
+    holder.append(caption)
 
 
 def _only_images(element: html.HtmlElement) -> bool:

@@ -26,6 +26,7 @@ from .. import xhtml
 from ..errors import SourceError
 from ..sources import SourceDocument
 from . import sanitize
+from .mathtex import FAILED_CLASS, MATH_MARK
 from .typography import smarten
 
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ class RenderedDocument:
     markup_size: int | None = None
     """Characters of HTML Python-Markdown made of it, which bound the size of its XHTML (None:
     not known)."""
+    styled: bool = False
+    """It has highlighted code or aligned table columns: its pages link the stylesheet for them."""
 
 
 _OPTIONAL_EXTENSIONS: dict[str, Callable[[str], object]] = {
@@ -58,6 +61,7 @@ _OPTIONAL_EXTENSIONS: dict[str, Callable[[str], object]] = {
     "def_list": re.compile(r"^[ \t>*+\-.)\d]*:|>[ \t]*:", re.MULTILINE).search,  # or right after a tag
     "fenced_code": lambda text: "```" in text or "~~~" in text,
     "footnotes": lambda text: "[^" in text,
+    "math": lambda text: ("$" in text or "\\" in text) and MATH_MARK.search(text) is not None,
     "tables": lambda text: "|" in text,
     "toc_marker": lambda text: "[TOC]" in text,
 }
@@ -91,8 +95,9 @@ def _extensions(optional: tuple[str, ...]) -> list[Extension]:
         "abbr": lambda: load("abbr").AbbrExtension(),
         "attr_list": lambda: load("attr_list").AttrListExtension(),
         "def_list": lambda: load("def_list").DefListExtension(),
-        "fenced_code": lambda: load("fenced_code").FencedCodeExtension(),
+        "fenced_code": lambda: import_module("handbill.render.code").FencedCode(),
         "footnotes": lambda: _linear_footnotes()(SEPARATOR="-", BACKLINK_TEXT=""),
+        "math": lambda: import_module("handbill.render.mathtex").MathExtension(),
         "md_in_html": lambda: load("md_in_html").MarkdownInHtmlExtension(),
         "sane_lists": lambda: load("sane_lists").SaneListExtension(),
         "tables": lambda: load("tables").TableExtension(),
@@ -200,8 +205,20 @@ def render_document(document: SourceDocument, markup: str | None = None, text: s
             raise _TooSlow()
         if markup is None:
             markup = _within_budget(_defused(document) if text is None else text)
+        styled = False
+        if 'style="text-align: ' in markup:
+            markup, aligned = _ALIGNED_CELL.subn(r'<\1 class="align-\2">', markup)
+            styled = aligned > 0
         container = sanitize.parse_fragment(markup)
         sanitize.clean(container, report)
+        if f'class="{FAILED_CLASS}"' in markup:
+            from .mathtex import warn_failed
+
+            warn_failed(container, document.text, document.path)
+        if 'class="language-' in markup:
+            from .code import highlight
+
+            styled = highlight(container) or styled
     except (sanitize.TooDeep, RecursionError) as error:
         message = str(error) if isinstance(error, sanitize.TooDeep) else "nested too deeply to render"
         raise SourceError(message, document.path) from error
@@ -211,7 +228,12 @@ def render_document(document: SourceDocument, markup: str | None = None, text: s
             document.path,
         ) from error
     smarten(container, document.language)
-    return RenderedDocument(source=document, container=container, report=report, markup_size=len(markup))
+    return RenderedDocument(source=document, container=container, report=report, markup_size=len(markup), styled=styled)
+
+
+_ALIGNED_CELL = re.compile(r'<(t[hd]) style="text-align: (left|center|right);">')
+"""A table cell as the tables extension aligns it: a class the stylesheet aligns instead (EPUB
+content is styled by stylesheets; the inline style would be removed)."""
 
 
 PARALLEL_THRESHOLD = 256 * 1024
@@ -348,6 +370,11 @@ RENDER_SECONDS_PER_MEGABYTE = 10.0
 take minutes. Past this budget a document is refused with a clear error instead of hanging."""
 
 
+RENDER_SECONDS_PER_FORMULA = 0.004
+"""latex2mathml takes about a millisecond per formula: a chapter of dense math gets the time its
+formulas need (each found by the same pattern that finds them in the text)."""
+
+
 class _TooSlow(Exception):
     pass
 
@@ -361,6 +388,8 @@ def _within_budget(text: str) -> str:
     the same exception in the rendering thread. Either way the previous state is left as it was.
     """
     seconds = RENDER_SECONDS + RENDER_SECONDS_PER_MEGABYTE * len(text) / 1_000_000
+    if "$" in text or "\\(" in text or "\\[" in text:
+        seconds += RENDER_SECONDS_PER_FORMULA * sum(1 for _ in MATH_MARK.finditer(text))
     if _alarm_is_free():
         return _with_alarm(text, seconds)
     token = object()

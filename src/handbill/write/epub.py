@@ -423,6 +423,8 @@ def _accessibility(package: epub.EpubBook, book: Book) -> None:
     features = ["tableOfContents", "readingOrder", "structuralNavigation"]
     if book.text_images:
         features.append("alternativeText")
+    if any("mathml" in document.properties for document in book.documents):
+        features.append("MathML")
     entries = [("schema:accessMode", mode) for mode in modes]
     entries.append(("schema:accessModeSufficient", "textual"))
     entries += [("schema:accessibilityFeature", feature) for feature in features]
