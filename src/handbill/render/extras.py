@@ -33,6 +33,9 @@ WORDS = {
     "done": "done",
     "not done": "not done",
     "references": "References",
+    "and": "and",
+    "et al.": "et al.",
+    "n.d.": "n.d.",
 }
 """English labels handbill writes into the text (the default title of a note, ...)."""
 
