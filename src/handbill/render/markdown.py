@@ -62,7 +62,7 @@ _OPTIONAL_EXTENSIONS: dict[str, Callable[[str], object]] = {
     "toc_marker": lambda text: "[TOC]" in text,
     # Markdown of other tools (render/extras.py): notes, alerts, task lists, ~~del~~ and ~sub~,
     # ^sup^ and ^^ins^^, ==mark==, :emoji:. pymdownx's also make their character escapable
-    # (`\=`), and tilde and caret an escaped space (`\ `, a no-break space as in pandoc).
+    # (`\=`), and tilde and caret an escaped space (`\ ` becomes a space; pandoc makes it a no-break one).
     "admonition": lambda text: "!!!" in text,
     "alerts": lambda text: "[!" in text,
     "tasklist": re.compile(r"^[ \t>]*(?:[*+\-]|\d+[.)])[ \t]+\[[ xX]\]", re.MULTILINE).search,
