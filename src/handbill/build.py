@@ -63,8 +63,13 @@ class Builder:
         manuscript = read_manuscript(config)
         if not self.keep:
             rendered = render_each(manuscript.documents(), len(manuscript.paths), manuscript.size, self.progress)
-            return assemble(manuscript, rendered, sink)
-        return assemble(manuscript, self._kept_or_fresh(list(manuscript.documents())), sink)
+        else:
+            rendered = self._kept_or_fresh(list(manuscript.documents()))
+        if config.bibliography is not None:
+            from .citations import cite_each  # citeproc-py only for a book with references
+
+            rendered = cite_each(config, rendered)
+        return assemble(manuscript, rendered, sink)
 
     def _kept_or_fresh(self, documents: list[SourceDocument]) -> Iterator[RenderedDocument]:
         """Each document's tree: rendered again where its text changed, else a copy of the kept one

@@ -84,6 +84,10 @@ class BookConfig:
     labels: tuple[tuple[str, str], ...] = ()
     """book.toml's `[labels]`: words handbill writes itself, replaced (key, text)."""
     accessibility_summary: str | None = None
+    bibliography: Path | None = None
+    """BibTeX (`.bib`) or CSL-JSON (`.json`) references that `[@key]` citations name."""
+    csl: Path | None = None
+    """A CSL style for citations and the references; default: an author-date style (Harvard)."""
     work: str | None = None
     """Marks editions of one work (translations): books with the same key are listed together."""
     config_file: Path | None = None
@@ -376,6 +380,8 @@ SETTINGS: dict[str, Setting] = {
     "assets": Setting(_path, "A second folder images may come from."),
     "split_level": Setting(_level, "Start a chapter at every heading of this level or above (1-6)."),
     "toc_depth": Setting(_level, "Heading levels shown in the table of contents (1-6; default 2)."),
+    "bibliography": Setting(_path, "References for `[@key]` citations: a BibTeX `.bib` or CSL-JSON `.json` file."),
+    "csl": Setting(_path, "A CSL style file for citations and references; default: Harvard author-date."),
     "fonts": Setting(
         _fonts,
         "`embed`: a subset of a font for each non-Latin script, only the characters the book uses; `auto` "
@@ -389,7 +395,7 @@ SETTINGS: dict[str, Setting] = {
 }
 """Every key book.toml may hold, declared once: the reader, the check and the help are here."""
 
-_NAMED_FILES = ("cover", "assets", "stylesheets", "chapters")
+_NAMED_FILES = ("cover", "assets", "stylesheets", "chapters", "bibliography", "csl")
 """Settings that name files: each must stay inside the book's project (see `project_root`)."""
 
 

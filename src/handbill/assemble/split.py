@@ -48,6 +48,7 @@ DOCUMENT_TYPES = {
     "appendix": ("doc-appendix", "backmatter"),
     "acknowledgments": ("doc-acknowledgments", "backmatter"),
     "colophon": ("doc-colophon", "backmatter"),
+    "bibliography": ("doc-bibliography", "backmatter"),
     "frontmatter": (None, "frontmatter"),
     "backmatter": (None, "backmatter"),
 }

@@ -58,6 +58,7 @@ VALUE_KINDS: dict[str, Check] = {
     "list style": one_of("1", "a", "A", "i", "I", fold=False),
     "date or time": lambda value: value if is_datetime(value) else None,
     "date with optional time": lambda value: value if is_datetime(value, ("date", "global")) else None,
+    "role": one_of("note", "img", fold=False),  # the roles handbill's own notes and task boxes carry
     "drop": lambda value: None,  # headers: IDREFS that rarely survive splitting
 }
 """The kinds of attribute value, each with its check. A "boolean" attribute is not checked but
@@ -72,6 +73,7 @@ GLOBAL_ATTRIBUTES = {
     "hidden": "boolean",
     "epub:type": "tokens",
     "aria-label": "text",
+    "role": "role",
 }
 ELEMENT_ATTRIBUTES = {
     "a": {"href": "text", "hreflang": "language", "rel": "text", "type": "MIME type"},

@@ -64,6 +64,16 @@ _OPTIONAL_EXTENSIONS: dict[str, Callable[[str], object]] = {
     "math": lambda text: ("$" in text or "\\" in text) and MATH_MARK.search(text) is not None,
     "tables": lambda text: "|" in text,
     "toc_marker": lambda text: "[TOC]" in text,
+    # Markdown of other tools (render/extras.py): notes, alerts, task lists, ~~del~~ and ~sub~,
+    # ^sup^ and ^^ins^^, ==mark==, :emoji:. pymdownx's also make their character escapable
+    # (`\=`), and tilde and caret an escaped space (`\ ` becomes a space; pandoc makes it a no-break one).
+    "admonition": lambda text: "!!!" in text,
+    "alerts": lambda text: "[!" in text,
+    "tasklist": re.compile(r"^[ \t>]*(?:[*+\-]|\d+[.)])[ \t]+\[[ xX]\]", re.MULTILINE).search,
+    "tilde": lambda text: "~" in text or "\\ " in text,
+    "caret": re.compile(r"\^[^\s^]|\^\^|\\[ ^]").search,  # a footnote's [^1] too: an undefined one meets caret
+    "mark": re.compile(r"==[^=\s]|\\=").search,
+    "emoji": re.compile(r":[+\-\w]+:|\\:").search,
 }
 _local = threading.local()
 """Each thread's converters, by the optional extensions they have: a converter holds the state
@@ -104,8 +114,21 @@ def _extensions(optional: tuple[str, ...]) -> list[Extension]:
         "toc": lambda: load("toc").TocExtension(
             slugify=load("toc").slugify_unicode, marker="[TOC]" if "toc_marker" in optional else ""
         ),
+        "admonition": lambda: _extras().AdmonitionExtension(),
+        "alerts": lambda: _extras().AlertExtension(),
+        "tasklist": lambda: _extras().TaskListExtension(),
+        "tilde": lambda: import_module("pymdownx.tilde").DeleteSubExtension(),
+        "caret": lambda: import_module("pymdownx.caret").InsertSupExtension(),
+        "mark": lambda: import_module("pymdownx.mark").MarkExtension(),
+        "emoji": lambda: _extras().emoji_extension(),
     }
     return [make() for name, make in every.items() if name not in _OPTIONAL_EXTENSIONS or name in optional]
+
+
+def _extras() -> Any:
+    from . import extras
+
+    return extras
 
 
 class _Definitions(OrderedDict[str, str]):
