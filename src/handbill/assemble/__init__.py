@@ -88,6 +88,10 @@ def assemble(manuscript: Manuscript, rendered: Iterable[RenderedDocument], sink:
     return Book(
         title=title,
         subtitle=config.subtitle,
+        author_sorts=config.author_sorts,
+        contributors=config.credited,
+        series=config.series,
+        series_index=config.series_index,
         authors=authors,
         language=config.language,
         identifier=config.identifier or _stable_identifier(title, authors, config.language if config.work else None),
