@@ -353,7 +353,8 @@ def _person(value: Any, reading: _Reading, role: str) -> Contributor | None:
     allowed = {"name", "file_as", "file-as"} | ({"role"} if reading.key == "contributors" else set())
     unknown = sorted(set(value) - allowed)
     if unknown:
-        raise _Invalid(f"has unknown key(s) {', '.join(_shown(str(key)) for key in unknown)} (known: {', '.join(sorted(allowed))})")
+        shown = ", ".join(_shown(str(key)) for key in unknown)
+        raise _Invalid(f"has unknown key(s) {shown} (known: {', '.join(sorted(allowed))})")
     name = _text(value.get("name", ""), reading)
     if name is None:
         raise _Invalid("names someone without a 'name'")
