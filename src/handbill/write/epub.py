@@ -443,14 +443,11 @@ def _series(package: epub.EpubBook, book: Book) -> None:
         package.add_metadata(None, "meta", "", {"name": "calibre:series_index", "content": book.series_index})
 
 
-def _ncx_entry(entry: TocEntry, number: int) -> epub.Link | tuple[epub.Link, list]:
-    link = epub.Link(entry.href, entry.title, f"navpoint-{number}")
+def _ncx_entry(entry: TocEntry, number: int | str) -> epub.Link | tuple[epub.Section, list]:
+    """An NCX navPoint, nested as deep as the contents are (`navpoint-2-1-3`)."""
     if not entry.children:
-        return link
-    children = [
-        epub.Link(child.href, child.title, f"navpoint-{number}-{index}")
-        for index, child in enumerate(entry.children, start=1)
-    ]
+        return epub.Link(entry.href, entry.title, f"navpoint-{number}")
+    children = [_ncx_entry(child, f"{number}-{index}") for index, child in enumerate(entry.children, start=1)]
     return (epub.Section(entry.title, entry.href), children)
 
 
