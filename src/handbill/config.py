@@ -9,7 +9,7 @@ import logging
 import re
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -90,6 +90,8 @@ class BookConfig:
     accessibility_summary: str | None = None
     work: str | None = None
     """Marks editions of one work (translations): books with the same key are listed together."""
+    mdbook: bool = False
+    """An mdBook project (book.toml with a [book] table): `{{#include}}` and its kin are done."""
     config_file: Path | None = None
     project: Path | None = None
     """The project folder (resolved) the book's settings may name files in; see `project_root`."""
@@ -163,10 +165,12 @@ def load_config(book: Path, allow_outside: tuple[Path, ...] = (), **overrides: A
     project = project_root(root)
     config_file = root / CONFIG_NAME
     settings: dict[str, Any] = {}
+    mdbook = False
     if config_file.is_file():
         settings = _read_toml(config_file)
         if isinstance(settings.get("book"), dict):
             settings, root = _from_mdbook(settings, root, config_file, project)
+            mdbook = True
     else:
         config_file = None  # type: ignore[assignment]
     if book.is_file():
@@ -178,7 +182,8 @@ def load_config(book: Path, allow_outside: tuple[Path, ...] = (), **overrides: A
                 settings[key] = value
     given = {key: value for key, value in overrides.items() if value not in (None, ())}
     settings.update(given)
-    return _to_config(settings, book, root, config_file, frozenset(given), project, tuple(allow_outside))
+    config = _to_config(settings, book, root, config_file, frozenset(given), project, tuple(allow_outside))
+    return replace(config, mdbook=True) if mdbook else config
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -205,19 +210,35 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def _from_mdbook(settings: dict[str, Any], root: Path, config_file: Path, project: Path) -> tuple[dict[str, Any], Path]:
     """An mdBook project: its [book] table holds the metadata, its sources are in `src/`
-    (a `src` that leads out of the project folder is refused)."""
+    (a `src` that leads out of the project folder is refused); `[output.epub]` (mdbook-epub's
+    table) gives the cover image (relative to `src`, as there) and extra stylesheets."""
     book = settings["book"]
     mapped = {key: book[key] for key in ("title", "authors", "language", "description") if key in book}
     source_folder = book.get("src", "src")
+    sources = root
     if isinstance(source_folder, str) and source_folder.strip():
         folder = root / source_folder
         if not is_inside(folder, (project,)):
             raise ConfigError(f"[book] src {source_folder!r} leads outside the book's project folder", config_file)
         if folder.is_dir():
-            root = folder
+            sources = folder
+    output = settings.get("output")
+    epub = output.get("epub") if isinstance(output, dict) else None
+    if isinstance(epub, dict):
+        cover = epub.get("cover-image")
+        if isinstance(cover, str) and cover.strip():
+            mapped["cover"] = str(sources / cover)
+        css = epub.get("additional-css")
+        if isinstance(css, str):
+            css = [css]
+        if isinstance(css, list) and all(isinstance(name, str) for name in css) and css:
+            mapped["stylesheets"] = css  # relative to book.toml, as mdBook's own
+        ignored = sorted(set(epub) - {"cover-image", "additional-css", "use-default-css", "command", "optional"})
+        if ignored:
+            log.debug("[output.epub] %s not used", ", ".join(ignored))
     if "multilingual" in book:
         log.debug("mdBook's 'multilingual' setting is not used")
-    return mapped, root
+    return mapped, sources
 
 
 FRONT_MATTER_KEYS = {

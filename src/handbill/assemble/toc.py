@@ -103,3 +103,33 @@ def _nested(headings: list[tuple[int, str, str]]) -> tuple[TocEntry, ...]:
     while stack:
         close()
     return tuple(root)
+
+
+def outline_toc(outline: tuple, by_source: dict[Path, list[TocEntry]]) -> list[TocEntry]:
+    """The contents nested as SUMMARY.md nests the chapters (`mdbook.OutlineEntry`).
+
+    A part title links to its first chapter and holds its chapters; a draft (no file), or a
+    chapter kept out of the contents, gives its place to its sub-chapters. Each chapter keeps its
+    own headings first, then any further chapters its file was split into, then its sub-chapters.
+    """
+    used: set[Path] = set()
+
+    def entries(nodes: tuple) -> list[TocEntry]:
+        result: list[TocEntry] = []
+        for node in nodes:
+            children = entries(node.children)
+            if node.part:
+                if children:
+                    result.append(TocEntry(node.title, children[0].href, tuple(children)))
+                continue
+            key = node.path.resolve() if node.path is not None else None
+            own = by_source.get(key, []) if key is not None and key not in used else []
+            if not own:
+                result += children
+                continue
+            used.add(key)
+            first, *more = own
+            result.append(first._replace(children=(*first.children, *more, *children)))
+        return result
+
+    return entries(outline)
