@@ -24,7 +24,9 @@ MAX_EXPANDED_BYTES = MAX_SOURCE_BYTES
 """A chapter with its includes is held to the size of the largest Markdown file handbill reads."""
 
 # `\{{#include x}}` is the escaped, literal form; mdBook writes it without the backslash.
-_DIRECTIVE = re.compile(r"\\\{\{#[^}\n]*\}\}|\{\{\s*#([A-Za-z_][\w-]*)([^}\n]*)\}\}")
+# Neither form holds a brace between its own, so each scan ends at the next `{` or `}`: linear
+# time on a line of thousands of unclosed `{{#`.
+_DIRECTIVE = re.compile(r"\\\{\{#[^{}\n]*\}\}|\{\{[ \t]*#([A-Za-z_][\w-]*)([^{}\n]*)\}\}")
 _ANCHOR_LINE = re.compile(r"\bANCHOR(?:_END)?\s*:\s*[\w-]+")
 _ANCHOR_START = r"\bANCHOR\s*:\s*{}\b"
 _ANCHOR_END = r"\bANCHOR_END\s*:\s*{}\b"
@@ -50,12 +52,18 @@ def _expand(text: str, path: Path, config: BookConfig, stack: tuple[Path, ...], 
         if name == "title":
             return ""  # the HTML page's title: an EPUB chapter takes its heading
         if name not in _INCLUDING:
-            log.warning("%s:%d: unknown mdBook directive {{#%s}}; removed", path, line, name)
+            unknown.append((line, name))
             return ""
         included = _include(name, argument, path, line, config, stack, budget)
         return "" if included is None else included
 
-    return _DIRECTIVE.sub(replace, text)
+    unknown: list[tuple[int, str]] = []
+    expanded = _DIRECTIVE.sub(replace, text)
+    if unknown:
+        line, name = unknown[0]
+        more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+        log.warning("%s:%d: unknown mdBook directive {{#%s}}%s; removed", path, line, name, more)
+    return expanded
 
 
 def _include(
@@ -86,9 +94,14 @@ def _include(
         )
         return None
     try:
+        if target.stat().st_size > 4 * budget[0]:  # four bytes a character at most
+            limit = MAX_EXPANDED_BYTES >> 20
+            log.warning("%s: {{#%s %s}} makes the chapter larger than %d MB; removed", where, name, target_text, limit)
+            return None
         content = decode(read_source_bytes(target), target)
-    except HandbillError as error:
-        log.warning("%s: {{#%s %s}}: %s; removed", where, name, target_text, error.format_message())
+    except (HandbillError, OSError) as error:
+        reason = error.format_message() if isinstance(error, HandbillError) else error.strerror or str(error)
+        log.warning("%s: {{#%s %s}}: %s; removed", where, name, target_text, reason)
         return None
     selected = _select(content, selection.strip(), where, name, target_text)
     if selected is None:
@@ -180,7 +193,7 @@ class OutlineEntry(NamedTuple):
 
 
 _LIST_ITEM = re.compile(r"^(?P<indent>[ \t]*)(?:[-*+]|\d+[.)])[ \t]+(?P<rest>.*)$")
-_HEADING = re.compile(r"^#{1,6}[ \t]+(?P<title>.+?)[ \t#]*$")
+_HEADING = re.compile(r"^#{1,6}[ \t]+(?P<title>.*\S)")
 _LINK = re.compile(r"^\[(?P<title>(?:[^\[\]\\]|\\.)*)\]\((?P<target>[^()\s]*)\)")
 
 
@@ -200,7 +213,8 @@ def summary_outline(text: str, summary: Path) -> tuple[OutlineEntry, ...]:
         heading = _HEADING.match(line)
         if heading:
             if seen_entry:
-                part = Node(_unescape(heading.group("title")), None, part=True)
+                title = _unescape(heading.group("title").rstrip(" \t#")) or heading.group("title")
+                part = Node(title, None, part=True)
                 root.append(part)
                 container = part.children
             stack = []
