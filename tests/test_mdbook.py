@@ -272,3 +272,18 @@ def test_the_rust_book_builds_with_no_directive_left(tmp_path: Path) -> None:
         assert "{{#" not in reader_text(epub.document(name)), name
         assert "ANCHOR" not in reader_text(epub.document(name)), name
     assert seconds < 120
+
+
+def test_unknown_directives_are_removed_with_one_warning(tmp_path: Path, build_book) -> None:
+    project = tmp_path / "odd"
+    (project / "src").mkdir(parents=True)
+    (project / "book.toml").write_text('[book]\ntitle = "Odd"\n', encoding="utf-8")
+    (project / "src" / "SUMMARY.md").write_text("- [Odd](odd.md)\n", encoding="utf-8")
+    body = "# Odd\n\n" + "text {{#template x.md}} " * 500 + "\n\nunclosed {{#include " + "{{#a" * 2000 + "\n"
+    (project / "src" / "odd.md").write_text(body, encoding="utf-8")
+    epub, warnings = build_book(project)
+    text = reader_text(epub.document(epub.body_documents()[0]))
+    assert "{{#template" not in text and text.count("text") == 500
+    assert [w for w in warnings if "directive" in w] == [
+        f"{project / 'src' / 'odd.md'}:3: unknown mdBook directive {{{{#template}}}} (and 499 more); removed"
+    ]

@@ -47,7 +47,11 @@ def _expand(text: str, path: Path, config: BookConfig, stack: tuple[Path, ...], 
         whole = found.group(0)
         if whole.startswith("\\"):
             return whole[1:]
-        line = text.count("\n", 0, found.start()) + 1
+        # counted on from the last directive: matches come in order, and a recount from the
+        # start for each would be quadratic in a file of many directives
+        position[1] += text.count("\n", position[0], found.start())
+        position[0] = found.start()
+        line = position[1]
         name, argument = found.group(1), found.group(2).strip()
         if name == "title":
             return ""  # the HTML page's title: an EPUB chapter takes its heading
@@ -58,6 +62,7 @@ def _expand(text: str, path: Path, config: BookConfig, stack: tuple[Path, ...], 
         return "" if included is None else included
 
     unknown: list[tuple[int, str]] = []
+    position = [0, 1]  # offset and line number of the last directive seen
     expanded = _DIRECTIVE.sub(replace, text)
     if unknown:
         line, name = unknown[0]
