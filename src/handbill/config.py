@@ -271,6 +271,8 @@ FRONT_MATTER_KEYS = {
     "illustrator": "illustrators",
     "illustrators": "illustrators",
     "contributors": "contributors",
+    "toc-depth": "toc_depth",
+    "toc_depth": "toc_depth",
 }
 """A single Markdown file's front matter keys (pandoc's names, and book.toml's) and the setting each sets."""
 CHAPTER_KEYS = frozenset({"type", "toc"})
