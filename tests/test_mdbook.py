@@ -95,6 +95,8 @@ SUMMARY = """\
     - [A draft]()
 - [Two](two.md)
 
+### Not a part (only `#` headings are, as in mdBook)
+
 ---
 
 # Part II

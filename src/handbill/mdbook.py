@@ -204,7 +204,8 @@ _LINK = re.compile(r"^\[(?P<title>(?:[^\[\]\\]|\\.)*)\]\((?P<target>[^()\s]*)\)"
 
 def summary_outline(text: str, summary: Path) -> tuple[OutlineEntry, ...]:
     """SUMMARY.md as mdBook reads it: prefix chapters, numbered chapters nested by indentation,
-    `# Part` titles between the lists, suffix chapters; separators and the title line skipped."""
+    `# Part` titles between the lists, suffix chapters; separators, the title line and other
+    headings skipped."""
 
     class Node:
         def __init__(self, title: str, path: Path | None, part: bool = False):
@@ -217,7 +218,9 @@ def summary_outline(text: str, summary: Path) -> tuple[OutlineEntry, ...]:
     for line in text.split("\n"):
         heading = _HEADING.match(line)
         if heading:
-            if seen_entry:
+            # mdBook: the heading before any link is the summary's title; after that, only a
+            # level-1 heading is a part title (GitBook's `### Section` lines are not)
+            if seen_entry and line.startswith("# "):
                 title = _unescape(heading.group("title").rstrip(" \t#")) or heading.group("title")
                 part = Node(title, None, part=True)
                 root.append(part)
