@@ -14,9 +14,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .errors import ConfigError
+from .errors import ConfigError, HandbillError
 from .languages import DIRECTIONS, EXAMPLE, VERTICAL_LANGUAGES, WRITING_MODES, check_labels, primary_language
 from .languages import language_tag as _language_tag
+from .model import Contributor
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,16 @@ class BookConfig:
     publisher: str | None = None
     rights: str | None = None
     subjects: tuple[str, ...] = ()
+    author_sorts: tuple[str | None, ...] = ()
+    """Each author's `file-as` name (`{name = "Karl Marx", file_as = "Marx, Karl"}`), where given."""
+    translators: tuple[Contributor, ...] = ()
+    editors: tuple[Contributor, ...] = ()
+    illustrators: tuple[Contributor, ...] = ()
+    contributors: tuple[Contributor, ...] = ()
+    """Anyone else credited, each with a MARC relator role."""
+    series: str | None = None
+    series_index: str | None = None
+    """The book's number in its series, such as `2` or `2.5`."""
     chapters: tuple[Path, ...] | None = None
     """Chapter files in reading order; when unset, SUMMARY.md or the file names decide."""
     cover: Path | None = None
@@ -90,6 +101,8 @@ class BookConfig:
     """A CSL style for citations and the references; default: an author-date style (Harvard)."""
     work: str | None = None
     """Marks editions of one work (translations): books with the same key are listed together."""
+    mdbook: bool = False
+    """An mdBook project (book.toml with a [book] table): `{{#include}}` and its kin are done."""
     config_file: Path | None = None
     project: Path | None = None
     """The project folder (resolved) the book's settings may name files in; see `project_root`."""
@@ -98,6 +111,11 @@ class BookConfig:
     files: Mapping[Path, bytes] | None = field(default=None, compare=False, repr=False)
     """A book held in memory (an imported document): its files by resolved path. When set, the
     book's chapters and images are read from here only, never from the disk."""
+
+    @property
+    def credited(self) -> tuple[Contributor, ...]:
+        """Everyone credited besides the authors: translators, editors, illustrators, then the rest."""
+        return self.translators + self.editors + self.illustrators + self.contributors
 
     def may_embed(self, path: Path) -> bool:
         """Whether an image, font or stylesheet file may go into the book: inside the book folder or
@@ -167,15 +185,25 @@ def load_config(
     project = project_root(root)
     config_file = root / CONFIG_NAME
     settings: dict[str, Any] = {}
+    mdbook = False
     if config_file.is_file():
         settings = _read_toml(config_file)
         if isinstance(settings.get("book"), dict):
             settings, root = _from_mdbook(settings, root, config_file, project)
+            mdbook = True
     else:
         config_file = None  # type: ignore[assignment]
+    if book.is_file():
+        # A single file's own metadata fills what book.toml leaves unset: book.toml is the
+        # settings file the author keeps beside it, and the command line wins over both.
+        present = {SETTINGS[key].field or key for key in settings if key in SETTINGS}
+        for key, value in _front_matter_settings(book, root).items():
+            if key not in present:
+                settings[key] = value
     given = {key: value for key, value in overrides.items() if value not in (None, ())}
     settings.update(given)
-    return _to_config(settings, book, root, config_file, frozenset(given), project, tuple(allow_outside))
+    config = _to_config(settings, book, root, config_file, frozenset(given), project, tuple(allow_outside))
+    return replace(config, mdbook=True) if mdbook else config
 
 
 def _in_memory(
@@ -225,19 +253,133 @@ def _parse_toml(data: bytes, path: Path) -> dict[str, Any]:
 
 def _from_mdbook(settings: dict[str, Any], root: Path, config_file: Path, project: Path) -> tuple[dict[str, Any], Path]:
     """An mdBook project: its [book] table holds the metadata, its sources are in `src/`
-    (a `src` that leads out of the project folder is refused)."""
+    (a `src` that leads out of the project folder is refused); `[output.epub]` (mdbook-epub's
+    table) gives the cover image (relative to `src`, as there) and extra stylesheets."""
     book = settings["book"]
     mapped = {key: book[key] for key in ("title", "authors", "language", "description") if key in book}
     source_folder = book.get("src", "src")
+    sources = root
     if isinstance(source_folder, str) and source_folder.strip():
         folder = root / source_folder
         if not is_inside(folder, (project,)):
             raise ConfigError(f"[book] src {source_folder!r} leads outside the book's project folder", config_file)
         if folder.is_dir():
-            root = folder
+            sources = folder
+    output = settings.get("output")
+    epub = output.get("epub") if isinstance(output, dict) else None
+    if isinstance(epub, dict):
+        cover = epub.get("cover-image")
+        if isinstance(cover, str) and cover.strip():
+            mapped["cover"] = str(sources / cover)
+        css = epub.get("additional-css")
+        if isinstance(css, str):
+            css = [css]
+        if isinstance(css, list) and all(isinstance(name, str) for name in css) and css:
+            mapped["stylesheets"] = css  # relative to book.toml, as mdBook's own
+        ignored = sorted(set(epub) - {"cover-image", "additional-css", "use-default-css", "command", "optional"})
+        if ignored:
+            log.debug("[output.epub] %s not used", ", ".join(ignored))
     if "multilingual" in book:
         log.debug("mdBook's 'multilingual' setting is not used")
-    return mapped, root
+    return mapped, sources
+
+
+FRONT_MATTER_KEYS = {
+    "title": "title",
+    "subtitle": "subtitle",
+    "author": "authors",
+    "authors": "authors",
+    "lang": "language",
+    "language": "language",
+    "date": "date",
+    "description": "description",
+    "abstract": "description",
+    "rights": "rights",
+    "copyright": "rights",
+    "publisher": "publisher",
+    "subject": "subjects",
+    "subjects": "subjects",
+    "keywords": "subjects",
+    "identifier": "identifier",
+    "cover-image": "cover",
+    "cover_image": "cover",
+    "cover": "cover",
+    "series": "series",
+    "series_index": "series_index",
+    "series-index": "series_index",
+    "translator": "translators",
+    "translators": "translators",
+    "editor": "editors",
+    "editors": "editors",
+    "illustrator": "illustrators",
+    "illustrators": "illustrators",
+    "contributors": "contributors",
+    "toc-depth": "toc_depth",
+    "toc_depth": "toc_depth",
+}
+"""A single Markdown file's front matter keys (pandoc's names, and book.toml's) and the setting each sets."""
+CHAPTER_KEYS = frozenset({"type", "toc"})
+"""Front matter keys a chapter reads for itself (`title` and `language` too, for a chapter of a folder)."""
+_FRONT_MATTER_HEAD = 96 * 1024
+"""Front matter is at most 64 KB (sources.MAX_FRONT_MATTER_BYTES); only the file's head is read for it."""
+
+
+def _front_matter_settings(path: Path, root: Path) -> dict[str, Any]:
+    """The book settings a single Markdown file's front matter holds; a value that is not valid
+    for its setting, and a key that is no setting, each get a warning naming the file."""
+    from .sources import decode, split_front_matter  # sources reads a BookConfig: imported here
+
+    if path.suffix.lower() not in (".md", ".markdown", ".mdown", ".mkd", ".txt"):
+        return {}
+    try:
+        with path.open("rb") as file:
+            head = file.read(_FRONT_MATTER_HEAD)
+    except OSError:
+        return {}  # reading the text reports it
+    if not head.lstrip(b"\xef\xbb\xbf").startswith(b"---"):
+        return {}
+    try:
+        meta, _ = split_front_matter(decode(head, path), path)
+    except HandbillError:
+        return {}  # reading the whole text reports the problem where it is
+    settings: dict[str, Any] = {}
+    unknown = []
+    for key, value in meta.items():
+        setting_key = FRONT_MATTER_KEYS.get(key)
+        if setting_key is None:
+            if key not in CHAPTER_KEYS:
+                unknown.append(key)
+            continue
+        if value is None or setting_key in settings:
+            continue
+        if setting_key in ("authors", "translators", "editors", "illustrators", "contributors"):
+            value = _pandoc_people(value)
+        try:
+            SETTINGS[setting_key].read(value, _Reading(setting_key, path, root))
+        except _Invalid as problem:
+            log.warning("%s: front matter '%s' %s; ignored", path, key, problem)
+            continue
+        settings[setting_key] = value
+    if unknown:
+        log.warning(
+            "%s: front matter key(s) %s are not book settings; ignored (known: %s)",
+            path,
+            ", ".join(_shown(key) for key in unknown),
+            ", ".join(sorted(FRONT_MATTER_KEYS)),
+        )
+    return settings
+
+
+def _pandoc_people(value: Any) -> Any:
+    """pandoc's `author: [{name: ..., affiliation: ...}]`: the name (and file_as) is what a book's metadata holds."""
+    if not isinstance(value, list):
+        return value
+    return [
+        {key: item[key] for key in ("name", "file_as", "file-as", "role") if key in item}
+        if isinstance(item, dict)
+        else item
+        for item in value
+    ]
 
 
 class _Invalid(Exception):
@@ -265,6 +407,54 @@ def _texts(value: Any, reading: _Reading) -> tuple[str, ...]:
     if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
         raise _Invalid("must be a string or a list of strings")
     return tuple(_printable(item.strip(), reading) for item in value if item.strip())
+
+
+def _person(value: Any, reading: _Reading, role: str) -> Contributor | None:
+    """A name, or a table `{name = "...", file_as = "...", role = "..."}` (role only in `contributors`)."""
+    if isinstance(value, str):
+        name = _printable(value.strip(), reading)
+        return Contributor(name, role) if name else None
+    if not isinstance(value, dict):
+        raise _Invalid('must be a name or a list of names or of tables like {name = "...", file_as = "..."}')
+    allowed = {"name", "file_as", "file-as"} | ({"role"} if reading.key == "contributors" else set())
+    unknown = sorted(set(value) - allowed)
+    if unknown:
+        shown = ", ".join(_shown(str(key)) for key in unknown)
+        raise _Invalid(f"has unknown key(s) {shown} (known: {', '.join(sorted(allowed))})")
+    name = _text(value.get("name", ""), reading) or ""
+    if not name:
+        raise _Invalid("names someone without a 'name'")
+    file_as = _text(value.get("file_as", value.get("file-as", "")), reading)
+    if "role" in value:
+        role = _text(value["role"], reading) or ""
+        from .relators import RELATOR_CODES  # read only by books that name roles
+
+        if role.lower() not in RELATOR_CODES:
+            raise _Invalid(
+                f"role {_shown(role)} of {_shown(name)} is not a MARC relator code such as 'trl' (translator), "
+                "'edt' (editor), 'ill' (illustrator) or 'ctb' (contributor)"
+            )
+        role = role.lower()
+    return Contributor(name, role, file_as)
+
+
+def _people(value: Any, reading: _Reading) -> tuple[Contributor, ...]:
+    """Authors, translators, editors, illustrators or contributors: one or a list."""
+    from .relators import ROLE_SETTINGS
+
+    role = ROLE_SETTINGS.get(reading.key, "aut" if reading.key in ("author", "authors") else "ctb")
+    items = value if isinstance(value, (list, tuple)) else [value]
+    people = (_person(item, reading, role) for item in items)
+    return tuple(person for person in people if person is not None)
+
+
+def _series_index(value: Any, reading: _Reading) -> str | None:
+    """A number, written as EPUB and Calibre want it: `2`, not `2.0`; `2.5` stays."""
+    if isinstance(value, str) and re.fullmatch(r"\s*\d{1,6}(?:\.\d{1,4})?\s*", value):
+        value = float(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1_000_000:
+        raise _Invalid(f"must be a number such as 2 or 2.5, not {_shown(str(value))}")
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def _language(value: Any, reading: _Reading) -> str | None:
@@ -361,8 +551,20 @@ class Setting(NamedTuple):
 SETTINGS: dict[str, Setting] = {
     "title": Setting(_text, "The book's title; default: the first `#` heading."),
     "subtitle": Setting(_text, "A subtitle, shown on the cover and title page."),
-    "authors": Setting(_texts, "One name or a list, in order."),
-    "author": Setting(_texts, "The same as `authors`.", "authors"),
+    "authors": Setting(
+        _people, 'One name or a list, in order; a name may be a table `{name = "Karl Marx", file_as = "Marx, Karl"}`.'
+    ),
+    "author": Setting(_people, "The same as `authors`.", "authors"),
+    "translators": Setting(_people, "Translators (role `trl`): names or `{name, file_as}` tables."),
+    "editors": Setting(_people, "Editors (role `edt`): names or `{name, file_as}` tables."),
+    "illustrators": Setting(_people, "Illustrators (role `ill`): names or `{name, file_as}` tables."),
+    "contributors": Setting(
+        _people,
+        'Anyone else credited: `[{name = "...", role = "pfr", file_as = "..."}]`, `role` a MARC relator code'
+        " (default `ctb`).",
+    ),
+    "series": Setting(_text, "The series the book belongs to (Calibre, Kobo and Apple Books group by it)."),
+    "series_index": Setting(_series_index, "The book's number in its series: `2`, `2.5`."),
     "language": Setting(_language, "BCP 47 tag such as `en` or `pt-BR`; `en_US` is corrected with a warning."),
     "date": Setting(_date, "Publication date: `2026-01-22`, `2026-01` or `2026`, from 1980 to 2107."),
     "modified": Setting(_timestamp, "A fixed `dcterms:modified`, `2026-01-22T12:00:00Z`."),
@@ -455,6 +657,11 @@ def _to_config(
         values.pop("writing_mode")
     if problems:
         raise ConfigError("; ".join(problems), where)
+    if "authors" in values:
+        people = values["authors"]
+        values["authors"] = tuple(person.name for person in people)
+        if any(person.file_as for person in people):
+            values["author_sorts"] = tuple(person.file_as for person in people)
     return BookConfig(
         source=source, root=root, config_file=config_file, project=project, allow_outside=allow_outside, **values
     )

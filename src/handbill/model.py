@@ -38,6 +38,16 @@ class Resource(NamedTuple):
     item_id: str
 
 
+class Contributor(NamedTuple):
+    """A person or body credited in the package metadata, with a MARC relator role."""
+
+    name: str
+    role: str
+    """A MARC relator code: `aut`, `trl`, `edt`, `ill`, ..."""
+    file_as: str | None = None
+    """How the name sorts (`Marx, Karl`)."""
+
+
 class TocEntry(NamedTuple):
     title: str
     href: str
@@ -86,6 +96,13 @@ class Book(NamedTuple):
     """(epub:type, href, label) for the nav's landmarks."""
     slug: str
     subtitle: str | None = None
+    author_sorts: tuple[str | None, ...] = ()
+    """Each author's `file-as` name, where given (in the order of `authors`)."""
+    contributors: tuple[Contributor, ...] = ()
+    """Translators, editors, illustrators and others, in the order book.toml names them."""
+    series: str | None = None
+    series_index: str | None = None
+    """The book's place in its series, a number such as `2` or `2.5`."""
     text_images: bool = False
     """Whether the text shows images (each with its text alternative), not only the cover and
     what stylesheets draw."""

@@ -45,6 +45,8 @@ class Manuscript(NamedTuple):
 
     config: BookConfig
     paths: tuple[Path, ...]
+    outline: tuple[Any, ...] | None = None
+    """SUMMARY.md's chapters, nesting and part titles (`mdbook.OutlineEntry`), when it decides the order."""
 
     @property
     def names(self) -> list[str]:
@@ -58,16 +60,33 @@ class Manuscript(NamedTuple):
         return sum(path.stat().st_size for path in self.paths)
 
     def documents(self) -> Iterator[SourceDocument]:
+        mdbook = self.outline is not None or self.config.mdbook
         for path in self.paths:
             data = None
             if self.config.files is not None:
                 data = book_file_bytes(self.config, path, MAX_SOURCE_BYTES, "a Markdown file may be; split it")
-            yield read_document(path, self.config.root, self.config.language, data)
+            document = read_document(path, self.config.root, self.config.language, data)
+            if mdbook and "{{" in document.text:
+                from .mdbook import expand_includes
+
+                document = document._replace(text=expand_includes(document.text, path, self.config))
+            if mdbook:
+                from .mdbook import hide_rust_lines
+
+                document = document._replace(text=hide_rust_lines(document.text))
+            yield document
 
 
 def read_manuscript(config: BookConfig) -> Manuscript:
     """Find every source document of the book and put them in reading order."""
-    return Manuscript(config=config, paths=tuple(_chapter_paths(config)))
+    paths = tuple(_chapter_paths(config))
+    summary = config.root / SUMMARY_NAME
+    outline = None
+    if not config.source.is_file() and config.chapters is None and summary.is_file():
+        from .mdbook import summary_outline
+
+        outline = summary_outline(decode(read_source_bytes(summary), summary), summary)
+    return Manuscript(config=config, paths=paths, outline=outline)
 
 
 def _chapter_paths(config: BookConfig) -> list[Path]:

@@ -41,7 +41,7 @@ from .links import (
 from .notes import extract_notes, place_notes
 from .resources import FeatureStyles, FontEmbedding, ImageStore, book_cover, stylesheet_resources
 from .split import DOCUMENT_TYPES, Part, iter_tag, split_by_size, split_into_pieces
-from .toc import first_heading, humanise, toc_entries, warn_of_large_contents
+from .toc import first_heading, humanise, outline_toc, toc_entries, warn_of_large_contents
 
 __all__ = ["assemble"]
 
@@ -66,6 +66,8 @@ def assemble(manuscript: Manuscript, rendered: Iterable[RenderedDocument], sink:
         raise ConfigError("the book has no text: its Markdown files are empty", config.source)
     documents = assembly.finish()
     title = assembly.title
+    if manuscript.outline and assembly.toc:
+        assembly.toc = outline_toc(manuscript.outline, assembly.toc_by_source) or assembly.toc
     if not assembly.toc:
         # A reading system needs at least one entry in the contents; the first chapter is it.
         first = documents[0]
@@ -97,6 +99,10 @@ def assemble(manuscript: Manuscript, rendered: Iterable[RenderedDocument], sink:
     return Book(
         title=title,
         subtitle=config.subtitle,
+        author_sorts=config.author_sorts,
+        contributors=config.credited,
+        series=config.series,
+        series_index=config.series_index,
         authors=authors,
         language=config.language,
         identifier=config.identifier or _stable_identifier(title, authors, config.language if config.work else None),
@@ -144,6 +150,7 @@ class _Assembly:
         self.pieces = 0
         self.documents: list[ContentDocument] = []
         self.toc: list[TocEntry] = []
+        self.toc_by_source: dict[Path, list[TocEntry]] = {}
         self.titlepage: str | None = None
         self.bodymatter: str | None = None
         self.targets: dict[tuple[str, str], str] = {}
@@ -193,7 +200,9 @@ class _Assembly:
                 self.titlepage = part.file_name
             if DOCUMENT_TYPES[part.piece.kind][1] == "bodymatter" and self.bodymatter is None:
                 self.bodymatter = part.file_name
-        self.toc += toc_entries(parts, self.config.toc_depth)
+        entries = list(toc_entries(parts, self.config.toc_depth))
+        self.toc += entries
+        self.toc_by_source.setdefault(rendered.source.path.resolve(), []).extend(entries)
         rendered.report.warn(str(rendered.source.path))
 
     def _fallback_title(self) -> str:

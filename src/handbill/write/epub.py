@@ -29,7 +29,7 @@ from ebooklib import epub
 
 from ..config import LATEST_YEAR
 from ..errors import OutputError
-from ..model import GENERATOR, Book, ContentDocument, TocEntry
+from ..model import GENERATOR, Book, ContentDocument, Contributor, TocEntry
 from ..xhtml import quoteattr
 from .nav import nav_document
 
@@ -351,13 +351,12 @@ def _package(book: Book) -> epub.EpubBook:
     package = epub.EpubBook()
     package.FOLDER_NAME = _FOLDER
     package.set_identifier(book.identifier)
-    package.set_title(book.title)
+    _titles(package, book)
     package.set_language(book.language)
     package.set_unique_metadata("OPF", "generator", "", {"name": "generator", "content": GENERATOR})
     if book.page_progression:
         package.set_direction(book.page_progression)  # the spine's page-progression-direction
-    for number, author in enumerate(book.authors, start=1):
-        package.add_author(author, role="aut", uid=f"creator{number}")
+    _people(package, book)
     if book.date:
         package.add_metadata("DC", "date", book.date)
     for name, value in (
@@ -373,6 +372,7 @@ def _package(book: Book) -> epub.EpubBook:
     package.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
     if book.writing_mode:  # Kindle reads vertical text from this (its publishing guidelines)
         package.add_metadata(None, "meta", "", {"name": "primary-writing-mode", "content": book.writing_mode})
+    _series(package, book)
 
     for resource in book.resources:
         if resource.item_id == "cover-image":
@@ -403,14 +403,54 @@ def _package(book: Book) -> epub.EpubBook:
     return package
 
 
-def _ncx_entry(entry: TocEntry, number: int) -> epub.Link | tuple[epub.Link, list]:
-    link = epub.Link(entry.href, entry.title, f"navpoint-{number}")
+def _titles(package: epub.EpubBook, book: Book) -> None:
+    """The title; with a subtitle, each `dc:title` says which it is (EPUB 3.3 `title-type`)."""
+    if not book.subtitle:
+        package.set_title(book.title)
+        return
+    package.title = book.title  # the NCX's docTitle
+    for name, value in (("main", book.title), ("subtitle", book.subtitle)):
+        package.add_metadata("DC", "title", value, {"id": f"title-{name}"})
+        package.add_metadata(None, "meta", name, {"refines": f"#title-{name}", "property": "title-type"})
+
+
+def _people(package: epub.EpubBook, book: Book) -> None:
+    """Authors (`dc:creator`, role `aut`), then everyone else credited (`dc:contributor`, or
+    `dc:creator` for the creator roles `aut` and `cre`), each with its MARC relator role and, where
+    given, the name it sorts by."""
+    sorts = book.author_sorts or (None,) * len(book.authors)
+    people = [Contributor(author, "aut", file_as) for author, file_as in zip(book.authors, sorts, strict=False)]
+    people += book.contributors
+    numbers = {"creator": 0, "contributor": 0}
+    for name, role, file_as in people:
+        element = "creator" if role in ("aut", "cre") else "contributor"
+        numbers[element] += 1
+        uid = f"{element}{numbers[element]}"
+        package.add_metadata("DC", element, name, {"id": uid})
+        package.add_metadata(None, "meta", role, {"refines": f"#{uid}", "property": "role", "scheme": "marc:relators"})
+        if file_as:
+            package.add_metadata(None, "meta", file_as, {"refines": f"#{uid}", "property": "file-as"})
+
+
+def _series(package: epub.EpubBook, book: Book) -> None:
+    """EPUB 3's collection, and Calibre's own two `meta` elements, which Calibre, Kobo and the
+    readers fed by Calibre group series by."""
+    if not book.series:
+        return
+    package.add_metadata(None, "meta", book.series, {"property": "belongs-to-collection", "id": "series"})
+    package.add_metadata(None, "meta", "series", {"refines": "#series", "property": "collection-type"})
+    if book.series_index:
+        package.add_metadata(None, "meta", book.series_index, {"refines": "#series", "property": "group-position"})
+    package.add_metadata(None, "meta", "", {"name": "calibre:series", "content": book.series})
+    if book.series_index:
+        package.add_metadata(None, "meta", "", {"name": "calibre:series_index", "content": book.series_index})
+
+
+def _ncx_entry(entry: TocEntry, number: int | str) -> epub.Link | tuple[epub.Section, list]:
+    """An NCX navPoint, nested as deep as the contents are (`navpoint-2-1-3`)."""
     if not entry.children:
-        return link
-    children = [
-        epub.Link(child.href, child.title, f"navpoint-{number}-{index}")
-        for index, child in enumerate(entry.children, start=1)
-    ]
+        return epub.Link(entry.href, entry.title, f"navpoint-{number}")
+    children = [_ncx_entry(child, f"{number}-{index}") for index, child in enumerate(entry.children, start=1)]
     return (epub.Section(entry.title, entry.href), children)
 
 
