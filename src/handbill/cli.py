@@ -351,6 +351,33 @@ def serve(books: tuple[Path, ...], host: str, port: int) -> None:
     raise click.Abort()  # main() says "stopped" and exits with status 130, as for every command
 
 
+@cli.command()
+@click.argument("book", required=False, default="content", type=_Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=_Path(path_type=Path, dir_okay=False), help="The PDF to write.")
+@click.option("--url", required=True, help="Where readers download the book (http or https): the QR code's address.")
+@click.option("--paper", type=click.Choice(["a4", "letter", "a5"]), default="a4", show_default=True)
+@click.option("--per-sheet", type=click.Choice(["1", "2", "4"]), default="4", show_default=True, help="Copies a sheet.")
+def leaflet(book: Path, output: Path, url: str, paper: str, per_sheet: str) -> None:
+    """Write a printable leaflet for BOOK (default: ./content): title, authors, date, description,
+    the cover, and a large QR code of --url, several copies per sheet with cut marks.
+
+    \b
+    Example:
+        handbill leaflet content -o leaflet.pdf --url https://example.org/statement
+    """
+    from .build import make_book
+    from .config import load_config
+    from .leaflet import check_pdf_target, check_url, leaflet_pdf, write_leaflet
+    from .write.epub import modified_time
+
+    check_url(url)
+    check_pdf_target(output)  # before the book is built
+    config = load_config(book)
+    made = make_book(config)
+    data = leaflet_pdf(made, url, paper, int(per_sheet), modified_time(config.modified, config.date))
+    _say(f"wrote {write_leaflet(data, output)}")
+
+
 class _Terminated(BaseException):
     """SIGTERM, raised where the program is, so that half-written files are removed on the way out."""
 
