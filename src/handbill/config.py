@@ -75,6 +75,8 @@ class BookConfig:
     toc_depth: int = 2
     """How many heading levels the table of contents shows."""
     accessibility_summary: str | None = None
+    keep_image_metadata: bool = False
+    """Keep images' EXIF, XMP, IPTC and PNG text (GPS position, camera, owner); default: removed."""
     config_file: Path | None = None
     project: Path | None = None
     """The project folder (resolved) the book's settings may name files in; see `project_root`."""
@@ -268,6 +270,12 @@ def _level(value: Any, reading: _Reading) -> int:
     return value
 
 
+def _flag(value: Any, reading: _Reading) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid("must be true or false")
+    return value
+
+
 def _path(value: Any, reading: _Reading) -> Path:
     if isinstance(value, Path):
         return value
@@ -310,6 +318,7 @@ SETTINGS: dict[str, Setting] = {
     "assets": Setting(_path, "A second folder images may come from."),
     "split_level": Setting(_level, "Start a chapter at every heading of this level or above (1-6)."),
     "toc_depth": Setting(_level, "Heading levels shown in the table of contents (1-6; default 2)."),
+    "keep_image_metadata": Setting(_flag, "Keep images' EXIF, XMP, IPTC and PNG text (GPS, camera); default: false."),
 }
 """Every key book.toml may hold, declared once: the reader, the check and the help are here."""
 

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 from .. import xhtml
 from ..config import BookConfig
 from ..errors import SourceError
-from ..images import BadImage, check_image
+from ..images import READER_PIXELS, BadImage, check_image, clean_image
 from ..model import CoverImage, Resource
 from ..names import slugify
 from ..sources import read_limited
@@ -76,6 +76,7 @@ class ImageStore:
             return None
         try:
             kind = check_image(data)
+            data = _safe(data, kind.media_type, self.config, path, READER_PIXELS)
         except BadImage as error:
             log.warning("%s: image %r is left out, its alt text kept: %s", source_path, src[:80], error)
             return None
@@ -88,15 +89,44 @@ class ImageStore:
         return resource
 
 
+def _safe(data: bytes, media_type: str, config: BookConfig, path: Path, max_pixels: int | None) -> bytes:
+    """The image without location, device or owner data (unless `keep_image_metadata`), upright,
+    and no larger than a reader shows (`max_pixels`; None for covers)."""
+    cleaned = clean_image(data, media_type, config.keep_image_metadata, max_pixels)
+    for note in cleaned.notes:
+        if note.startswith("downscaled"):
+            log.warning("%s: image %s", path, note)
+        else:
+            log.info("%s: image %s", path, note)
+    return cleaned.data
+
+
 def stylesheet_resources(config: BookConfig) -> list[Resource]:
-    return [Resource(*entry) for entry in stylesheet_files(config)]
+    resources = []
+    for name, media_type, data, item_id in stylesheet_files(config):
+        if media_type.startswith("image/"):
+            try:
+                data = _safe(data, media_type, config, Path(name), READER_PIXELS)
+            except BadImage as error:  # decoded whole already: cannot happen, but never a traceback
+                log.warning("%s: image left as it is: %s", name, error)
+        resources.append(Resource(name, media_type, data, item_id))
+    return resources
 
 
 def book_cover(config: BookConfig, title: str, authors: tuple[str, ...]) -> CoverImage:
     from ..cover import draw_cover, load_cover  # Pillow is loaded once the text is done with
 
     if config.cover is not None:
-        return load_cover(config.cover)
+        cover = load_cover(config.cover)
+        try:
+            cleaned = clean_image(cover.data, cover.media_type, config.keep_image_metadata, None)
+        except BadImage:  # decoded whole by load_cover: cannot happen, but never a traceback
+            return cover
+        for note in cleaned.notes:
+            log.info("%s: cover %s", config.cover, note)
+        if cleaned.data is cover.data:
+            return cover
+        return cover._replace(data=cleaned.data, width=cleaned.width, height=cleaned.height)
     return draw_cover(title, authors, _display_date(config.date), config.subtitle)
 
 
