@@ -378,6 +378,42 @@ def leaflet(book: Path, output: Path, url: str, paper: str, per_sheet: str) -> N
     _say(f"wrote {write_leaflet(data, output)}")
 
 
+@cli.command()
+@click.argument("source", type=_Path(path_type=Path))
+@click.option("--to", "to", metavar="ADDRESS", help="E-mail the EPUB to this address (such as name@kindle.com).")
+@click.option("--device", type=_Path(path_type=Path), help="Copy the book onto the e-reader mounted at this folder.")
+@click.option(
+    "--timeout", type=click.FloatRange(min=0.1, max=3600), metavar="SECONDS", help="SMTP time-out (default 30)."
+)
+def send(source: Path, to: str | None, device: Path | None, timeout: float | None) -> None:
+    """E-mail SOURCE (an .epub file, or a book folder, built first) --to an address, or copy it
+    onto an e-reader --device (a Kobo gets the Kobo edition; a Kindle is told to use --to).
+
+    SMTP settings come from HANDBILL_SMTP_HOST, _PORT, _USER, _PASSWORD, _FROM and _TLS
+    (starttls, the default; ssl; none). handbill's Kindle checks run first.
+
+    \b
+    Example:
+        HANDBILL_SMTP_HOST=smtp.example.org HANDBILL_SMTP_USER=me@example.org \\
+        HANDBILL_SMTP_PASSWORD=... handbill send content --to me@kindle.com
+        handbill send dist/statement.epub --device /media/KOBOeReader
+    """
+    from . import send as delivery
+
+    if (to is None) == (device is None):
+        raise click.UsageError("give either --to ADDRESS or --device FOLDER")
+    if device is not None:
+        reader = delivery.detect_device(device)
+        written = delivery.copy_to_device(delivery.device_edition(source, reader), reader)
+        _say(f"copied {written.name} to the {reader.model} at {written.parent}")
+        return
+    settings = delivery.smtp_settings(timeout=timeout)
+    book = delivery.edition(source)
+    delivery.check_for_kindle(book.data, book.name)
+    delivery.send_mail(book, to or "", settings)
+    _say(f"sent {book.name} ({len(book.data) / 1024:,.0f} KB) to {to}")
+
+
 class _Terminated(BaseException):
     """SIGTERM, raised where the program is, so that half-written files are removed on the way out."""
 
