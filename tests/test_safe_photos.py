@@ -203,3 +203,22 @@ def test_check_finds_xmp_location_in_a_png() -> None:
     Image.new("RGB", (8, 8)).save(buffer, "PNG", pnginfo=info)
     assert image_private_data(buffer.getvalue()) == ["GPS position"]
     assert b"GPSLatitude" not in clean_image(buffer.getvalue(), "image/png").data
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_stripping_keeps_every_pixel_of_baseline_and_progressive_jpegs(progressive: bool) -> None:
+    import random
+
+    rng = random.Random(7)
+    image = Image.new("RGB", (64, 48))
+    image.putdata([(rng.randrange(256), rng.randrange(256), rng.randrange(256)) for _ in range(64 * 48)])
+    exif = Image.Exif()
+    exif[MAKE] = "PhoneMaker"
+    exif.get_ifd(GPS).update({1: "N", 2: (1.0, 2.0, 3.0)})
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=exif.tobytes(), progressive=progressive, quality=90)
+    original = buffer.getvalue()
+    cleaned = clean_image(original + b"\xff\xd8 trailer", "image/jpeg")
+    assert b"PhoneMaker" not in cleaned.data and cleaned.data.endswith(b"\xff\xd9")
+    with Image.open(io.BytesIO(original)) as before, Image.open(io.BytesIO(cleaned.data)) as after:
+        assert after.tobytes() == before.tobytes()

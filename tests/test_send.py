@@ -196,6 +196,7 @@ def test_starttls_to_a_server_without_it_and_ssl_to_a_plain_server(smtp_server, 
         ({"HANDBILL_SMTP_PORT": "smtp"}, "give a port number"),
         ({"HANDBILL_SMTP_FROM": "me@example.org\nBcc: all@example.org"}, "HANDBILL_SMTP_FROM is not one plain"),
         ({"HANDBILL_SMTP_TIMEOUT": "soon"}, "HANDBILL_SMTP_TIMEOUT"),
+        ({"HANDBILL_SMTP_HOST": "smtp.example.org"}, "would send the password unencrypted to smtp.example.org"),
     ],
 )
 def test_bad_settings_are_one_line(statement: Path, env: dict[str, str], complaint: str) -> None:

@@ -295,10 +295,26 @@ def _jpeg_segments(data: bytes) -> tuple[list[tuple[int, bytes]], int, int, int]
 
 
 def _scan_end(data: bytes, scan: int) -> int:
-    """Where the JPEG ends (after its EOI): a phone's trailer (a second MPO picture, a vendor's
-    block of data) comes after it. Entropy-coded data never holds FF D9."""
-    end = data.find(b"\xff\xd9", scan)
-    return len(data) if end < 0 else end + 2
+    """Where the JPEG ends (after its EOI marker): a phone's trailer (a second MPO picture, a
+    vendor's block of data) comes after it. Walks the scans: each marker segment by its length,
+    entropy-coded data up to the next marker (in it, FF is followed by 00, a restart marker or
+    another FF)."""
+    position = scan
+    while position + 4 <= len(data):
+        (length,) = struct.unpack(">H", data[position + 2 : position + 4])
+        position += 2 + length
+        while True:
+            position = data.find(b"\xff", position)
+            if position < 0 or position + 1 >= len(data):
+                return len(data)
+            following = data[position + 1]
+            if following in (0x00, 0xFF) or 0xD0 <= following <= 0xD7:
+                position += 1
+                continue
+            break
+        if following == 0xD9:
+            return position + 2
+    return len(data)
 
 
 def _find(data: bytes, media_type: str) -> _Found:

@@ -127,11 +127,11 @@ def _thumbnail(data: bytes) -> bytes:
     """The cover at a size that prints sharp at a few centimetres (about 300 dpi), as PNG."""
     from PIL import Image
 
-    with Image.open(io.BytesIO(data)) as image:
-        image = image.convert("RGB")
-        image.thumbnail((400, 600), Image.Resampling.LANCZOS)
-        buffer = io.BytesIO()
-        image.save(buffer, "PNG", optimize=False)
+    with Image.open(io.BytesIO(data)) as opened:
+        small = opened.convert("RGB")
+    small.thumbnail((400, 600), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    small.save(buffer, "PNG", optimize=False)
     return buffer.getvalue()
 
 
@@ -156,7 +156,9 @@ def _draw_copy(pdf: FPDF, cell: _Cell, book: Book, url: str, cover: bytes) -> No
     pdf.set_text_color(*_INK)
     url_width = max(code.width, min(inner.width, pdf.get_string_width(url) + 2))
     pdf.set_xy(code.x + code.width / 2 - url_width / 2, code.y + code.height + 1)
-    pdf.multi_cell(url_width, url_size * 0.3528 * 1.25, url, align="C", wrapmode="CHAR", max_line_height=None)
+    from fpdf.enums import WrapMode
+
+    pdf.multi_cell(url_width, url_size * 0.3528 * 1.25, url, align="C", wrapmode=WrapMode.CHAR)
 
 
 def _draw_text(pdf: FPDF, box: _Cell, book: Book, cover: bytes, scale: float) -> None:
@@ -168,7 +170,7 @@ def _draw_text(pdf: FPDF, box: _Cell, book: Book, cover: bytes, scale: float) ->
     pdf.set_text_color(*_INK)
     while True:  # the largest size at which the title takes at most three lines
         pdf.set_font("DejaVu", "B", title_size)
-        lines = pdf.multi_cell(box.width, title_size * 0.3528 * 1.15, book.title, dry_run=True, output="LINES")
+        lines = _lines(pdf, box.width, title_size * 0.3528 * 1.15, book.title)
         if len(lines) <= 3 or title_size <= 9:
             break
         title_size *= 0.9
@@ -220,7 +222,7 @@ def _text_block(
     pdf.set_font("DejaVu", style, size)
     pdf.set_text_color(*colour)
     text = " ".join(text.split())
-    lines = pdf.multi_cell(width, line_height, text, dry_run=True, output="LINES")
+    lines = _lines(pdf, width, line_height, text)
     if len(lines) > max_lines:
         kept = lines[:max_lines]
         last = kept[-1].rstrip()
@@ -232,6 +234,12 @@ def _text_block(
     pdf.set_xy(x, y)
     pdf.multi_cell(width, line_height, text, align="L")
     return y + line_height * len(lines)
+
+
+def _lines(pdf: FPDF, width: float, line_height: float, text: str) -> list[str]:
+    """How the text wraps at the current font, without drawing it."""
+    lines = pdf.multi_cell(width, line_height, text, dry_run=True, output="LINES")
+    return [str(line) for line in lines] if isinstance(lines, list) else [text]
 
 
 def _draw_qr(pdf: FPDF, url: str, box: _Cell) -> None:

@@ -140,9 +140,25 @@ def smtp_settings(environ: Mapping[str, str] | None = None, timeout: float | Non
             timeout = DEFAULT_TIMEOUT
         if not 0 < timeout <= 3600:
             problems.append("HANDBILL_SMTP_TIMEOUT must be from 0 to 3600 seconds")
+    if tls == "none" and password and host and not _on_this_machine(host):
+        problems.append(
+            f"HANDBILL_SMTP_TLS=none would send the password unencrypted to {host}; use starttls or ssl"
+            " (none is for a server on this machine)"
+        )
     if problems:
         raise SendError("cannot send: " + "; ".join(problems))
     return SmtpSettings(host, port, user, password, sender, tls, timeout)
+
+
+def _on_this_machine(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _plain_address(address: str) -> bool:
