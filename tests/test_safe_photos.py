@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from handbill.check import check_epub
-from handbill.images import clean_image, image_private_data
+from handbill.photos import READER_PIXELS, clean_image, image_private_data
 
 from .conftest import Epub
 
@@ -123,7 +123,7 @@ def test_a_huge_photo_is_downscaled_with_a_warning_and_a_cover_is_not(write_book
     epub, warnings = build_book(book)
     crowd = one(images_of(epub), "crowd")
     with Image.open(io.BytesIO(crowd)) as image:
-        assert image.width * image.height <= 4_000_000 and image.width > 2400
+        assert image.width * image.height <= READER_PIXELS and image.width > 2400
         assert abs(image.width / image.height - 1.5) < 0.01
     assert image_private_data(crowd) == []
     assert any("crowd.jpg: image downscaled from 6000 x 4000" in warning for warning in warnings)

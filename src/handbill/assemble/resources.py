@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 from .. import xhtml
 from ..config import BookConfig
 from ..errors import SourceError
-from ..images import READER_PIXELS, BadImage, check_image, clean_image
+from ..images import BadImage, check_image
 from ..model import CoverImage, Resource
 from ..names import slugify
 from ..sources import read_limited
@@ -76,7 +76,7 @@ class ImageStore:
             return None
         try:
             kind = check_image(data)
-            data = _safe(data, kind.media_type, self.config, path, READER_PIXELS)
+            data = _safe(data, kind.media_type, self.config, path)
         except BadImage as error:
             log.warning("%s: image %r is left out, its alt text kept: %s", source_path, src[:80], error)
             return None
@@ -89,10 +89,12 @@ class ImageStore:
         return resource
 
 
-def _safe(data: bytes, media_type: str, config: BookConfig, path: Path, max_pixels: int | None) -> bytes:
+def _safe(data: bytes, media_type: str, config: BookConfig, path: Path) -> bytes:
     """The image without location, device or owner data (unless `keep_image_metadata`), upright,
-    and no larger than a reader shows (`max_pixels`; None for covers)."""
-    cleaned = clean_image(data, media_type, config.keep_image_metadata, max_pixels)
+    and no larger than a reader shows (photos.READER_PIXELS)."""
+    from ..photos import READER_PIXELS, clean_image  # loaded only for books that have images
+
+    cleaned = clean_image(data, media_type, config.keep_image_metadata, READER_PIXELS)
     for note in cleaned.notes:
         if note.startswith("downscaled"):
             log.warning("%s: image %s", path, note)
@@ -106,7 +108,7 @@ def stylesheet_resources(config: BookConfig) -> list[Resource]:
     for name, media_type, data, item_id in stylesheet_files(config):
         if media_type.startswith("image/"):
             try:
-                data = _safe(data, media_type, config, Path(name), READER_PIXELS)
+                data = _safe(data, media_type, config, Path(name))
             except BadImage as error:  # decoded whole already: cannot happen, but never a traceback
                 log.warning("%s: image left as it is: %s", name, error)
         resources.append(Resource(name, media_type, data, item_id))
@@ -117,6 +119,8 @@ def book_cover(config: BookConfig, title: str, authors: tuple[str, ...]) -> Cove
     from ..cover import draw_cover, load_cover  # Pillow is loaded once the text is done with
 
     if config.cover is not None:
+        from ..photos import clean_image
+
         cover = load_cover(config.cover)
         try:
             cleaned = clean_image(cover.data, cover.media_type, config.keep_image_metadata, None)

@@ -313,7 +313,7 @@ def _gather(
 
 def _gather_private_images(book: GatheredEpub, entries: _Zip) -> None:
     """Images whose metadata gives away where a photo was taken, on what device, by whom."""
-    from ..images import image_private_data
+    from ..photos import image_private_data
 
     seen = set()
     for item in book.manifest.values():
