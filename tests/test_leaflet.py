@@ -136,3 +136,15 @@ def test_missing_book_missing_folder_and_a_users_file_are_one_line(tmp_path: Pat
     earlier.write_bytes(b"%PDF-1.4 an earlier leaflet")
     assert run("leaflet", str(CONTENT), "-o", str(earlier), "--url", URL)[0] == 0
     assert qr_codes(earlier, tmp_path) == [URL] * 4  # the default: four per sheet
+
+
+def test_arabic_is_shaped_and_in_reading_order(write_book, tmp_path: Path) -> None:
+    """Without shaping, fpdf2 printed "ماع بارضإ": the letters unjoined and the line reversed."""
+    book = write_book({"book.toml": 'title = "إضراب عام"\nauthor = "حزب"\nlanguage = "ar"\n', "a.md": "# نص\n\nنص\n"})
+    pdf = tmp_path / "ar.pdf"
+    pdf.write_bytes(leaflet_pdf(make_book(load_config(book)), URL, "a5", 1))
+    text = pdf_text(pdf)
+    for control in "\u202a\u202b\u202c\u200e\u200f":
+        text = text.replace(control, "")
+    assert "إضراب عام" in text and "حزب" in text
+    assert qr_codes(pdf, tmp_path) == [URL]

@@ -107,6 +107,7 @@ def leaflet_pdf(book: Book, url: str, paper: str = "a4", per_sheet: int = 4, cre
     pdf.set_margins(0, 0, 0)
     pdf.add_font("DejaVu", "", str(DATA / "fonts" / _REGULAR))
     pdf.add_font("DejaVu", "B", str(DATA / "fonts" / _BOLD))
+    _shape_text(pdf, book)
     pdf.set_title(book.title)
     if book.authors:
         pdf.set_author(", ".join(book.authors))
@@ -121,6 +122,24 @@ def leaflet_pdf(book: Book, url: str, paper: str = "a4", per_sheet: int = 4, cre
         _draw_copy(pdf, cell, book, url, cover)
     _cut_marks(pdf, width, height, cells)
     return bytes(pdf.output())
+
+
+def _shape_text(pdf: FPDF, book: Book) -> None:
+    """HarfBuzz (uharfbuzz) shapes the text: Arabic letters join, right-to-left lines run right to
+    left. Without it, such text would print reversed and unjoined: that is said, not hidden."""
+    from fpdf.errors import FPDFException
+
+    try:
+        pdf.set_text_shaping(True)
+    except FPDFException:
+        if any(_needs_shaping(character) for character in book.title + " ".join(book.authors)):
+            log.warning("leaflet: uharfbuzz is not installed; right-to-left and joined scripts print unshaped")
+
+
+def _needs_shaping(character: str) -> bool:
+    import unicodedata
+
+    return unicodedata.bidirectional(character) in ("R", "AL") or unicodedata.category(character) == "Mn"
 
 
 def _thumbnail(data: bytes) -> bytes:
@@ -164,6 +183,7 @@ def _draw_copy(pdf: FPDF, cell: _Cell, book: Book, url: str, cover: bytes) -> No
 def _draw_text(pdf: FPDF, box: _Cell, book: Book, cover: bytes, scale: float) -> None:
     """Title, authors and date across the box; then the cover with the description beside it."""
     from .assemble.resources import _display_date
+    from .xhtml import is_right_to_left
 
     y = box.y
     title_size = 20 * scale
@@ -174,10 +194,11 @@ def _draw_text(pdf: FPDF, box: _Cell, book: Book, cover: bytes, scale: float) ->
         if len(lines) <= 3 or title_size <= 9:
             break
         title_size *= 0.9
-    y = _text_block(pdf, box.x, y, box.width, book.title, "B", title_size, max_lines=3)
+    align = "R" if is_right_to_left(book.language) else "L"
+    y = _text_block(pdf, box.x, y, box.width, book.title, "B", title_size, max_lines=3, align=align)
     byline = ", ".join(book.authors)
     if byline:
-        y = _text_block(pdf, box.x, y + 1.5 * scale, box.width, byline, "", 11 * scale, max_lines=2)
+        y = _text_block(pdf, box.x, y + 1.5 * scale, box.width, byline, "", 11 * scale, max_lines=2, align=align)
     shown_date = _display_date(book.date)
     if shown_date:
         y = _text_block(pdf, box.x, y + 0.5 * scale, box.width, shown_date, "", 9.5 * scale, _GREY, max_lines=1)
@@ -200,6 +221,7 @@ def _draw_text(pdf: FPDF, box: _Cell, book: Book, cover: bytes, scale: float) ->
             "",
             size,
             max_lines=max(1, int(thumb_height / line)),
+            align=align,
         )
 
 
@@ -213,6 +235,7 @@ def _text_block(
     size: float,
     colour: tuple[int, int, int] = _INK,
     max_lines: int = 3,
+    align: str = "L",
 ) -> float:
     """Wrapped text, cut to `max_lines` with an ellipsis; returns the y below it."""
     if width < 10:
@@ -232,7 +255,7 @@ def _text_block(
         text = "\n".join(kept)
         lines = kept
     pdf.set_xy(x, y)
-    pdf.multi_cell(width, line_height, text, align="L")
+    pdf.multi_cell(width, line_height, text, align=align)
     return y + line_height * len(lines)
 
 
