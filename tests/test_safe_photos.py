@@ -222,3 +222,24 @@ def test_stripping_keeps_every_pixel_of_baseline_and_progressive_jpegs(progressi
     assert b"PhoneMaker" not in cleaned.data and cleaned.data.endswith(b"\xff\xd9")
     with Image.open(io.BytesIO(original)) as before, Image.open(io.BytesIO(cleaned.data)) as after:
         assert after.tobytes() == before.tobytes()
+
+
+def test_a_gif_loses_comments_and_xmp_and_keeps_every_frame() -> None:
+    frames = [Image.new("RGB", (20, 10), (red, 0, 0)) for red in (0, 80, 160)]
+    buffer = io.BytesIO()
+    frames[0].save(
+        buffer, "GIF", save_all=True, append_images=frames[1:], comment=b"Jane's phone", loop=0, duration=100
+    )
+    gif = buffer.getvalue()
+    xmp = b"<x:xmpmeta><exif:GPSLatitude>44,58N</exif:GPSLatitude></x:xmpmeta>"
+    extension = b"\x21\xff\x0bXMP DataXMP" + bytes([len(xmp)]) + xmp + b"\x00"
+    header = 13 + 3 * 2 ** ((gif[10] & 7) + 1) if gif[10] & 0x80 else 13
+    tagged = gif[:header] + extension + gif[header:] + b"after the trailer"
+    assert image_private_data(tagged) == ["GPS position"]
+    cleaned = clean_image(tagged, "image/gif")
+    assert b"Jane" not in cleaned.data and b"GPSLatitude" not in cleaned.data and b"after the" not in cleaned.data
+    assert b"NETSCAPE2.0" in cleaned.data  # the loop count stays
+    with Image.open(io.BytesIO(cleaned.data)) as image:
+        assert image.n_frames == 3
+        image.seek(2)
+        assert image.convert("RGB").getpixel((1, 1)) == (160, 0, 0)

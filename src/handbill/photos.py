@@ -141,7 +141,51 @@ def _find(data: bytes, media_type: str) -> _Found:
             animated |= kind == b"ANIM"
             metadata |= kind in _WEBP_METADATA
         return _Found(0, 0, exif, b"".join(other), metadata, animated)
-    return _Found(0, 0, b"", b"", False, True)  # GIF: no EXIF; not rewritten
+    # GIF: no EXIF, but comments and XMP in application extensions; animated ones are not downscaled.
+    blocks = list(_gif_blocks(data))
+    other = [data[start:end] for dropped, start, end in blocks if dropped]
+    return _Found(0, 0, b"", b"".join(other), bool(other), True)
+
+
+def _gif_blocks(data: bytes) -> Iterator[tuple[bool, int, int]]:
+    """(to be dropped, start, end) of each piece of a GIF: the header with its colour table,
+    every extension and image, the trailer; anything after the trailer is dropped."""
+    if len(data) < 13:
+        raise BadImage("GIF cut short")
+    position = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
+    yield False, 0, position
+    while position < len(data):
+        start, kind = position, data[position]
+        if kind == 0x3B:  # trailer
+            yield False, start, start + 1
+            if start + 1 < len(data):
+                yield True, start + 1, len(data)
+            return
+        if kind == 0x21:
+            label = data[position + 1]
+            position += 2
+            first = position
+            position = _gif_sub_blocks(data, position)
+            identifier = data[first + 1 : first + 12] if label == 0xFF else b""
+            yield label == 0xFE or identifier.startswith(b"XMP DataXMP"), start, position
+        elif kind == 0x2C:
+            packed = data[position + 9]
+            position += 10 + (3 << ((packed & 7) + 1) if packed & 0x80 else 0) + 1
+            position = _gif_sub_blocks(data, position)
+            yield False, start, position
+        else:
+            raise BadImage("damaged GIF structure")
+    raise BadImage("GIF without its trailer")
+
+
+def _gif_sub_blocks(data: bytes, position: int) -> int:
+    while True:
+        if position >= len(data):
+            raise BadImage("GIF cut short")
+        size = data[position]
+        position += 1 + size
+        if size == 0:
+            return position
 
 
 def _png_chunks(data: bytes) -> Iterator[tuple[bytes, bytes, int, int]]:
@@ -230,6 +274,8 @@ def _stripped(data: bytes, media_type: str) -> bytes:
         pieces = [PNG_SIGNATURE]
         pieces += [data[start:end] for kind, _body, start, end in _png_chunks(data) if kind not in _PNG_METADATA]
         return b"".join(pieces)
+    if media_type == "image/gif":
+        return b"".join(data[start:end] for dropped, start, end in _gif_blocks(data) if not dropped)
     # WebP: drop the chunks, clear their flags in the VP8X header, and give the RIFF its new size.
     pieces = []
     for kind, _body, start, end in _webp_chunks(data):
