@@ -243,3 +243,44 @@ def test_a_gif_loses_comments_and_xmp_and_keeps_every_frame() -> None:
         assert image.n_frames == 3
         image.seek(2)
         assert image.convert("RGB").getpixel((1, 1)) == (160, 0, 0)
+
+
+def test_damaged_images_are_bad_images_never_exceptions_or_stray_warnings() -> None:
+    """Pillow warns of damaged EXIF on stderr (several lines); a damaged JPEG made Image.open raise
+    KeyError('MPO') in check_image. Each damaged copy must be a BadImage, or a result, quietly."""
+    import random
+    import warnings
+
+    from handbill.images import BadImage, check_image
+
+    rng = random.Random(14)
+    samples = [(photo(), "image/jpeg"), (png_with_text(), "image/png"), (plain("GIF"), "image/gif")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for data, media_type in samples:
+            for attempt in range(300):
+                damaged = bytearray(data)
+                if attempt % 2:
+                    damaged = damaged[: rng.randrange(len(damaged))]
+                else:
+                    for _ in range(rng.randrange(1, 4)):
+                        damaged[rng.randrange(2, min(len(damaged), 200))] = rng.randrange(256)
+                image_private_data(bytes(damaged))
+                try:
+                    check_image(bytes(damaged))
+                except BadImage:
+                    pass
+                try:
+                    clean_image(bytes(damaged), media_type)
+                except BadImage:
+                    pass
+
+
+def test_an_mpo_from_a_phone_becomes_its_first_picture() -> None:
+    first, second = Image.new("RGB", (20, 20), (255, 0, 0)), Image.new("RGB", (20, 20), (0, 255, 0))
+    buffer = io.BytesIO()
+    first.save(buffer, "MPO", save_all=True, append_images=[second])
+    cleaned = clean_image(buffer.getvalue(), "image/jpeg")
+    assert b"MPF\x00" not in cleaned.data and cleaned.data.count(b"\xff\xd8") == 1
+    with Image.open(io.BytesIO(cleaned.data)) as image:
+        assert getattr(image, "n_frames", 1) == 1 and image.getpixel((5, 5))[0] > 240

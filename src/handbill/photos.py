@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -216,9 +217,11 @@ def _orientation(exif: bytes) -> int:
     from PIL import Image
 
     try:
-        tags = Image.Exif()
-        tags.load(exif)
-        value = tags.get(0x0112, 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns of damaged EXIF: it is dropped anyway
+            tags = Image.Exif()
+            tags.load(exif)
+            value = tags.get(0x0112, 1)
     except Exception:  # a damaged EXIF block: nothing to turn by
         return 1
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
@@ -235,7 +238,7 @@ def clean_image(
     downscaling re-encodes (JPEG at quality 92, keeping the ICC colour profile). Deterministic."""
     try:
         found = _find(data, media_type)
-    except (BadImage, struct.error) as error:
+    except (BadImage, struct.error, IndexError) as error:
         raise BadImage(f"damaged ({error})") from error
     orientation = 1 if keep_metadata else _orientation(found.exif)
     if media_type == "image/webp" and max_pixels is not None and not found.animated:
@@ -248,7 +251,7 @@ def clean_image(
     if orientation != 1 or too_large:
         if orientation != 1:
             notes.append("turned upright by its EXIF orientation")
-        return _reencoded(data, media_type, keep_metadata, max_pixels if too_large else None, tuple(notes))
+        return _reencoded(data, media_type, orientation, keep_metadata, max_pixels if too_large else None, tuple(notes))
     if not found.metadata or keep_metadata:
         return Cleaned(data, found.width, found.height, ())
     return Cleaned(_stripped(data, media_type), found.width, found.height, tuple(notes))
@@ -290,15 +293,36 @@ def _stripped(data: bytes, media_type: str) -> bytes:
 
 
 def _reencoded(
-    data: bytes, media_type: str, keep_metadata: bool, max_pixels: int | None, notes: tuple[str, ...]
+    data: bytes, media_type: str, orientation: int, keep_metadata: bool, max_pixels: int | None, notes: tuple[str, ...]
 ) -> Cleaned:
-    from PIL import Image, ImageOps
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # damaged EXIF (dropped anyway), or Pillow's own notices
+        try:
+            return _reencoded_quietly(data, media_type, orientation, keep_metadata, max_pixels, notes)
+        except (OSError, ValueError, SyntaxError, struct.error) as error:
+            raise BadImage(f"cannot be re-encoded ({error})") from error
+
+
+def _reencoded_quietly(
+    data: bytes, media_type: str, orientation: int, keep_metadata: bool, max_pixels: int | None, notes: tuple[str, ...]
+) -> Cleaned:
+    from PIL import Image
 
     image = decoded_image(data)
     try:
         icc = image.info.get("icc_profile")
         exif = image.info.get("exif") if keep_metadata else None
-        upright = image if keep_metadata else ImageOps.exif_transpose(image)
+        # As ImageOps.exif_transpose, which also rewrites the EXIF it is about to lose (and fails on a damaged one).
+        turns = {
+            2: Image.Transpose.FLIP_LEFT_RIGHT,
+            3: Image.Transpose.ROTATE_180,
+            4: Image.Transpose.FLIP_TOP_BOTTOM,
+            5: Image.Transpose.TRANSPOSE,
+            6: Image.Transpose.ROTATE_270,
+            7: Image.Transpose.TRANSVERSE,
+            8: Image.Transpose.ROTATE_90,
+        }
+        upright = image.transpose(turns[orientation]) if orientation in turns else image
         if max_pixels is not None and upright.width * upright.height > max_pixels:
             scale = (max_pixels / (upright.width * upright.height)) ** 0.5
             size = (max(1, int(upright.width * scale)), max(1, int(upright.height * scale)))
@@ -329,14 +353,16 @@ def private_data(found: _Found) -> list[str]:
         from PIL import Image
 
         try:
-            tags = Image.Exif()
-            tags.load(found.exif)
-            location = bool(tags.get_ifd(0x8825))
-            device = any(tags.get(tag) for tag in (0x010F, 0x0110))
-            owner = bool(tags.get(0x013B))
-            details = tags.get_ifd(0x8769)
-            device |= bool(details.get(0xA431) or details.get(0xA434))
-            owner |= bool(details.get(0xA430))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tags = Image.Exif()
+                tags.load(found.exif)
+                location = bool(tags.get_ifd(0x8825))
+                device = any(tags.get(tag) for tag in (0x010F, 0x0110))
+                owner = bool(tags.get(0x013B))
+                details = tags.get_ifd(0x8769)
+                device |= bool(details.get(0xA431) or details.get(0xA434))
+                owner |= bool(details.get(0xA430))
         except Exception:  # a damaged EXIF block: its name alone says nothing
             pass
     location |= any(name in found.other for name in _XMP_LOCATION)
@@ -357,5 +383,5 @@ def image_private_data(data: bytes) -> list[str]:
         return []
     try:
         return private_data(_find(data, kind[0]))
-    except (BadImage, struct.error):
+    except (BadImage, struct.error, IndexError):
         return []
