@@ -284,3 +284,18 @@ def test_an_mpo_from_a_phone_becomes_its_first_picture() -> None:
     assert b"MPF\x00" not in cleaned.data and cleaned.data.count(b"\xff\xd8") == 1
     with Image.open(io.BytesIO(cleaned.data)) as image:
         assert getattr(image, "n_frames", 1) == 1 and image.getpixel((5, 5))[0] > 240
+
+
+def test_a_webp_loses_exif_and_xmp_without_reencoding() -> None:
+    exif = Image.Exif()
+    exif[MAKE] = "PhoneMaker"
+    exif.get_ifd(GPS).update({1: "N"})
+    buffer = io.BytesIO()
+    Image.new("RGB", (30, 20), (0, 0, 200)).save(buffer, "WEBP", exif=exif.tobytes(), xmp=b"<x>tiff:Model</x>")
+    assert image_private_data(buffer.getvalue()) == ["GPS position", "device make and model"]
+    cleaned = clean_image(buffer.getvalue(), "image/webp")
+    assert b"PhoneMaker" not in cleaned.data and b"EXIF" not in cleaned.data and b"XMP " not in cleaned.data
+    assert len(cleaned.data) == int.from_bytes(cleaned.data[4:8], "little") + 8  # the RIFF size follows
+    with Image.open(io.BytesIO(cleaned.data)) as image:
+        image.load()
+        assert image.size == (30, 20) and "exif" not in image.info
