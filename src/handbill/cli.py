@@ -492,6 +492,69 @@ def serve(books: tuple[Path, ...], host: str, port: int) -> None:
     raise click.Abort()  # main() says "stopped" and exits with status 130, as for every command
 
 
+@cli.command()
+@click.argument("book", required=False, default="content", type=_Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=_Path(path_type=Path, dir_okay=False), help="The PDF to write.")
+@click.option("--url", required=True, help="Where readers download the book (http or https): the QR code's address.")
+@click.option("--paper", type=click.Choice(["a4", "letter", "a5"]), default="a4", show_default=True)
+@click.option("--per-sheet", type=click.Choice(["1", "2", "4"]), default="4", show_default=True, help="Copies a sheet.")
+def leaflet(book: Path, output: Path, url: str, paper: str, per_sheet: str) -> None:
+    """Write a printable leaflet for BOOK (default: ./content): title, authors, date, description,
+    the cover, and a large QR code of --url, several copies per sheet with cut marks.
+
+    \b
+    Example:
+        handbill leaflet content -o leaflet.pdf --url https://example.org/statement
+    """
+    from .build import make_book
+    from .config import load_config
+    from .leaflet import check_pdf_target, check_url, leaflet_pdf, write_leaflet
+    from .write.epub import modified_time
+
+    check_url(url)
+    check_pdf_target(output)  # before the book is built
+    config = load_config(book)
+    made = make_book(config)
+    data = leaflet_pdf(made, url, paper, int(per_sheet), modified_time(config.modified, config.date))
+    _say(f"wrote {write_leaflet(data, output)}")
+
+
+@cli.command()
+@click.argument("source", type=_Path(path_type=Path))
+@click.option("--to", "to", metavar="ADDRESS", help="E-mail the EPUB to this address (such as name@kindle.com).")
+@click.option("--device", type=_Path(path_type=Path), help="Copy the book onto the e-reader mounted at this folder.")
+@click.option(
+    "--timeout", type=click.FloatRange(min=0.1, max=3600), metavar="SECONDS", help="SMTP time-out (default 30)."
+)
+def send(source: Path, to: str | None, device: Path | None, timeout: float | None) -> None:
+    """E-mail SOURCE (an .epub file, or a book folder, built first) --to an address, or copy it
+    onto an e-reader --device (a Kobo gets the Kobo edition; a Kindle is told to use --to).
+
+    SMTP settings come from HANDBILL_SMTP_HOST, _PORT, _USER, _PASSWORD, _FROM and _TLS
+    (starttls, the default; ssl; none). handbill's Kindle checks run first.
+
+    \b
+    Example:
+        HANDBILL_SMTP_HOST=smtp.example.org HANDBILL_SMTP_USER=me@example.org \\
+        HANDBILL_SMTP_PASSWORD=... handbill send content --to me@kindle.com
+        handbill send dist/statement.epub --device /media/KOBOeReader
+    """
+    from . import send as delivery
+
+    if (to is None) == (device is None):
+        raise click.UsageError("give either --to ADDRESS or --device FOLDER")
+    if device is not None:
+        reader = delivery.detect_device(device)
+        written = delivery.copy_to_device(delivery.device_edition(source, reader), reader)
+        _say(f"copied {written.name} to the {reader.model} at {written.parent}")
+        return
+    settings = delivery.smtp_settings(timeout=timeout)
+    book = delivery.edition(source)
+    delivery.check_for_kindle(book.data, book.name)
+    delivery.send_mail(book, to or "", settings)
+    _say(f"sent {book.name} ({len(book.data) / 1024:,.0f} KB) to {to}")
+
+
 class _Terminated(BaseException):
     """SIGTERM, raised where the program is, so that half-written files are removed on the way out."""
 

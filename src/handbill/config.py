@@ -103,6 +103,8 @@ class BookConfig:
     """Marks editions of one work (translations): books with the same key are listed together."""
     mdbook: bool = False
     """An mdBook project (book.toml with a [book] table): `{{#include}}` and its kin are done."""
+    keep_image_metadata: bool = False
+    """Keep images' EXIF, XMP, IPTC and PNG text (GPS position, camera, owner); default: removed."""
     config_file: Path | None = None
     project: Path | None = None
     """The project folder (resolved) the book's settings may name files in; see `project_root`."""
@@ -527,6 +529,12 @@ def _fonts(value: Any, reading: _Reading) -> str:
     return value
 
 
+def _flag(value: Any, reading: _Reading) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid("must be true or false")
+    return value
+
+
 def _path(value: Any, reading: _Reading) -> Path:
     if isinstance(value, Path):
         return value
@@ -594,6 +602,7 @@ SETTINGS: dict[str, Setting] = {
         _one_of(*WRITING_MODES), "`vertical-rl` sets Japanese, Chinese or Korean top to bottom, pages right to left."
     ),
     "labels": Setting(_labels, "A table replacing words handbill writes itself (`contents`, `cover`, ...)."),
+    "keep_image_metadata": Setting(_flag, "Keep images' EXIF, XMP, IPTC and PNG text (GPS, camera); default: false."),
 }
 """Every key book.toml may hold, declared once: the reader, the check and the help are here."""
 

@@ -25,7 +25,10 @@ MAX_IMAGE_PIXELS = 40_000_000
 photo decodes to 120 MB. Larger images are left out (a cover: an error); the size is read from
 the header, before anything is decoded."""
 
-_PILLOW_FORMATS = {"image/png": ("PNG",), "image/jpeg": ("JPEG", "MPO"), "image/gif": ("GIF",), "image/webp": ("WEBP",)}
+# JPEG's reader opens MPO files (phones' multi-picture JPEGs) itself. "MPO" is not a format Pillow
+# registers for opening (13: never; earlier: only once every plugin is loaded), so naming it made
+# Image.open raise KeyError('MPO') for every JPEG the JPEG reader refused as damaged.
+_PILLOW_FORMATS = {"image/png": ("PNG",), "image/jpeg": ("JPEG",), "image/gif": ("GIF",), "image/webp": ("WEBP",)}
 # Bits per pixel of each PNG colour type at each allowed bit depth.
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 _PNG_DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
@@ -83,7 +86,9 @@ def decoded_image(data: bytes) -> Image.Image:
     try:
         with warnings.catch_warnings():
             # Pillow warns of (and refuses) huge images by its own process-wide limit; ours is lower.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # It also warns of damaged EXIF on standard error ("Tag data larger than file"), lines
+            # the user cannot act on: the image is judged by whether it decodes.
+            warnings.simplefilter("ignore")
             image = Image.open(io.BytesIO(data), formats=list(formats))
             try:
                 _decode_frames(image)

@@ -91,6 +91,7 @@ class ImageStore:
                 data, kind = clean_svg(data), ImageInfo("image/svg+xml", "svg", 0, 0, transparent=True)
             else:
                 kind = check_image(data)
+                data = _safe(data, kind.media_type, self.config, path)
         except BadImage as error:
             log.warning("%s: image %r is left out, its alt text kept: %s", source_path, src[:80], error)
             return None
@@ -238,7 +239,14 @@ def _add_class(element: html.HtmlElement, name: str) -> None:
 
 
 def stylesheet_resources(config: BookConfig) -> list[Resource]:
-    sheets = [Resource(*entry) for entry in stylesheet_files(config)]
+    sheets = []
+    for name, media_type, data, item_id in stylesheet_files(config):
+        if media_type.startswith("image/"):
+            try:
+                data = _safe(data, media_type, config, Path(name))
+            except BadImage as error:  # decoded whole already: cannot happen, but never a traceback
+                log.warning("%s: image left as it is: %s", name, error)
+        sheets.append(Resource(name, media_type, data, item_id))
     if config.writing_mode == "vertical-rl":
         # Generated only for the books that ask for it, right after handbill's own stylesheet.
         sheets.insert(1, Resource("styles/vertical.css", "text/css", VERTICAL_CSS, "style-vertical"))
@@ -252,11 +260,36 @@ VERTICAL_CSS = (
 )
 
 
+def _safe(data: bytes, media_type: str, config: BookConfig, path: Path) -> bytes:
+    """The image without location, device or owner data (unless `keep_image_metadata`), upright,
+    and no larger than a reader shows (photos.READER_PIXELS)."""
+    from ..photos import READER_PIXELS, clean_image  # loaded only for books that have images
+
+    cleaned = clean_image(data, media_type, config.keep_image_metadata, READER_PIXELS)
+    for note in cleaned.notes:
+        if note.startswith("downscaled"):
+            log.warning("%s: image %s", path, note)
+        else:
+            log.info("%s: image %s", path, note)
+    return cleaned.data
+
+
 def book_cover(config: BookConfig, title: str, authors: tuple[str, ...]) -> CoverImage:
     from ..cover import draw_cover, load_cover  # Pillow is loaded once the text is done with
 
     if config.cover is not None:
-        return load_cover(config.cover)
+        from ..photos import clean_image
+
+        cover = load_cover(config.cover)
+        try:
+            cleaned = clean_image(cover.data, cover.media_type, config.keep_image_metadata, None)
+        except BadImage:  # decoded whole by load_cover: cannot happen, but never a traceback
+            return cover
+        for note in cleaned.notes:
+            log.info("%s: cover %s", config.cover, note)
+        if cleaned.data is cover.data:
+            return cover
+        return cover._replace(data=cleaned.data, width=cleaned.width, height=cleaned.height)
     return draw_cover(title, authors, display_date(config.date, config.language), config.subtitle, config.language)
 
 

@@ -78,6 +78,8 @@ class GatheredEpub:
     cover_name: str | None
     cover: bytes | None
     problems: list[Finding]
+    private_images: list[tuple[str, list[str]]] = field(default_factory=list)
+    """(name, what it gives away) of each image whose metadata holds a GPS position, device or owner."""
 
     def href(self, item: etree._Element) -> str:
         return resolve(self.opf_name, item.get("href") or "")
@@ -289,6 +291,7 @@ def _gather(
             book.documents.append(_summarize(name, data) if data is not None else _Document(name, entries.size(name)))
         elif data is not None and _WEBKIT_HYPHENS.search(data):
             book.stylesheets_with_webkit_hyphens.append(name)
+    _gather_private_images(book, entries)
     spine = opf.find("opf:spine", NS)
     ncx_item = manifest.get(spine.get("toc") or "") if spine is not None else None
     if ncx_item is None:
@@ -306,6 +309,26 @@ def _gather(
         book.cover_name = book.href(cover)
         book.cover = entries.read(book.cover_name)
     return book
+
+
+def _gather_private_images(book: GatheredEpub, entries: _Zip) -> None:
+    """Images whose metadata gives away where a photo was taken, on what device, by whom."""
+    from ..photos import image_private_data
+
+    seen = set()
+    for item in book.manifest.values():
+        name = book.href(item)
+        if name in seen or name not in entries.entries or item.get("media-type") not in _PHOTO_TYPES:
+            continue
+        seen.add(name)
+        data = entries.read(name)
+        if data is not None:
+            carried = image_private_data(data)
+            if carried:
+                book.private_images.append((name, carried))
+
+
+_PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
 
 
 def _summarize(name: str, data: bytes) -> _Document:

@@ -228,6 +228,17 @@ def _accessibility(book: GatheredEpub) -> Iterator[Finding]:
             yield Finding("warning", "A11Y-ALT", f"{document.name} has {document.images_without_alt} <img> without alt")
 
 
+def _private_images(book: GatheredEpub) -> Iterator[Finding]:
+    """A phone photo's EXIF tells where it was taken and on which phone: a book passes it on."""
+    for name, carried in book.private_images:
+        yield Finding(
+            "warning",
+            "IMAGE-PRIVATE-DATA",
+            f"{name} carries {', '.join(carried)} in its metadata; anyone with the book can read it"
+            " (handbill build removes it)",
+        )
+
+
 RULES: tuple[Callable[[GatheredEpub], Iterator[Finding]], ...] = (
     _kindle_language,
     _kindle_documents,
@@ -239,4 +250,5 @@ RULES: tuple[Callable[[GatheredEpub], Iterator[Finding]], ...] = (
     _cover_size,
     _document_size,
     _accessibility,
+    _private_images,
 )
