@@ -56,6 +56,9 @@ def read(data: bytes, source: str, repairs: Repairs) -> Document:
         root = html.document_fromstring(text, parser=parser)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         raise _no_article(source, "the file holds no HTML") from None
+    too_deep = next((error.line for error in parser.error_log if "Excessive depth" in error.message), None)
+    if too_deep is not None:
+        repairs.add("page parts nested more than 255 levels deep left out", f"line {too_deep}")
     remote = source.startswith(("http://", "https://"))
     base_url = source if remote else ""
     base = root.find(".//base[@href]")
@@ -78,6 +81,8 @@ def read(data: bytes, source: str, repairs: Repairs) -> Document:
     for part in parts:
         converter.block(part, blocks, 0)
     if not any(block.kind in ("paragraph", "list", "quote", "table", "code") for block in blocks):
+        if too_deep is not None:
+            raise _no_article(source, f"its elements are nested more than 255 levels deep (line {too_deep})")
         raise _no_article(source, "the page has no paragraphs of text (it may need JavaScript to show them)")
     if not metadata.title and title_text:
         metadata.title = title_text
@@ -799,7 +804,7 @@ class _Converter:
         text = _tidy("".join(parts))
         if not text:
             return
-        if re.fullmatch(r"!\[[^\]]*\]\(images/[^)]+\)", text):
+        if re.fullmatch(r"!\[(?:\\.|[^\]\\])*\]\(images/[^)]+\)", text):
             out.append(Block("image", text, place=place))
         else:
             out.append(Block("paragraph", text, bold=state.bold > 0 and state.plain == 0, place=place))
