@@ -24,7 +24,7 @@ from PIL import Image as PILImage
 from handbill.errors import HandbillError
 from handbill.importers import Repairs, fetch
 from handbill.importers import html as reader
-from handbill.importers.html import HtmlImportError, block_markdown, iso_date
+from handbill.importers.html import block_markdown, iso_date
 
 from .test_statement import SEED, TITLE, normalise, source_blocks
 
