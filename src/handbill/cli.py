@@ -51,6 +51,15 @@ class _Path(click.Path):
         return super().convert(value, param, ctx)
 
 
+class _Source(_Path):
+    """A book folder or file, or an http(s):// address, kept as written (a Path would fold `//`)."""
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        if isinstance(value, str) and value[:8].lower().startswith(("http://", "https://")):
+            return value
+        return super().convert(value, param, ctx)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="handbill")
 @click.option("-q", "--quiet", is_flag=True, help="Errors only: no warnings, no build summary.")
@@ -69,7 +78,7 @@ def cli(context: click.Context, quiet: bool, verbose: int) -> None:
 
 
 @cli.command()
-@click.argument("book", required=False, default="content", type=_Path(path_type=Path))
+@click.argument("book", required=False, default="content", type=_Source(path_type=Path))
 @click.option(
     "-o",
     "--output",
@@ -118,13 +127,17 @@ def build(
 ) -> None:
     """Build BOOK (a folder of Markdown, or one Markdown file) into an EPUB.
 
+    BOOK may also be a document to import (.txt, .html, .docx, .odt, .pdf, or an
+    http(s):// address): it is imported in memory, as `handbill import` would, and
+    nothing but the EPUB is written.
+
     \b
     Example:
         handbill build content -o dist/statement.epub --format all
+        handbill build statement.docx
     """
     from .build import FORMATS, Builder
     from .build import build as build_book
-    from .config import load_config
 
     formats = FORMATS if format_ == "all" else (format_,)
     to_stdout = output is not None and str(output) == "-"
@@ -134,7 +147,7 @@ def build(
     builder = Builder(keep=watch, progress=_progress_bar())
 
     def once() -> list[Path]:
-        config = load_config(
+        config = _load(
             book,
             allow_outside,
             title=title,
@@ -162,6 +175,69 @@ def build(
     paths = once()
     if check_after and not all([_report(path) for path in paths]):
         raise SystemExit(1)
+
+
+def _load(book: Path, allow_outside: tuple[Path, ...] = (), **overrides):  # type: ignore[no-untyped-def]
+    """A book's settings: a book folder or Markdown file as it is, a document imported in memory."""
+    from .importers import book_config, is_importable
+
+    if is_importable(book):
+        config, document = book_config(book, allow_outside, **overrides)
+        for line in document.repairs.lines():
+            logging.getLogger("handbill.importers").info("%s: %s", book, line)
+        return config
+    from .config import load_config
+
+    return load_config(book, allow_outside, **overrides)
+
+
+@cli.command(name="import")
+@click.argument("source")
+@click.option(
+    "-o",
+    "--output",
+    type=_Path(path_type=Path, file_okay=False),
+    help="The book folder to write (default: the document's name, without its extension, here).",
+)
+@click.option("--force", is_flag=True, help="Write into the folder even when it is not empty.")
+def import_(source: str, output: Path | None, force: bool) -> None:
+    """Import SOURCE (.txt, .md, .html, .docx, .odt, .pdf, or an http(s):// address)
+    as a book folder that `handbill build` takes as it is.
+
+    Writes book.toml (the metadata the document states), one Markdown file per
+    section and the images, then prints one line per kind of repair made, with its
+    count and the first place it was made. A folder that is not empty is refused
+    unless --force is given.
+
+    \b
+    Example:
+        handbill import statement.docx -o statement
+        handbill build statement
+    """
+    from .importers import read
+    from .importers.writer import write_book
+
+    if "\x00" in source:
+        raise click.UsageError(f"{source!r} contains a NUL byte, which no file name can hold")
+    folder = output if output is not None else _default_folder(source)
+    document = read(source)
+    files = write_book(document, folder, force)
+    chapters = sum(1 for name in files if name.endswith(".md"))
+    images = sum(1 for name in files if name.startswith("images/"))
+    _say(f"wrote {folder}: book.toml, {chapters} chapters" + (f", {images} images" if images else ""))
+    for line in document.repairs.lines():
+        _say(_one_line(line))
+    if not document.repairs.counts:
+        _say("no repairs were needed")
+
+
+def _default_folder(source: str) -> Path:
+    from .importers import is_address
+    from .names import slugify
+
+    if is_address(source):
+        return Path(slugify(source.split("://", 1)[1].split("?")[0]) or "document")
+    return Path(Path(source).stem or "book")
 
 
 def _refuse_stdout_with(formats: tuple[str, ...], check_after: bool, watch: bool) -> None:
@@ -304,7 +380,7 @@ def _one_line(text: str) -> str:
 
 
 @cli.command()
-@click.argument("books", nargs=-1, type=_Path(path_type=Path))
+@click.argument("books", nargs=-1, type=_Source(path_type=Path))
 @click.option(
     "--host", default="0.0.0.0", show_default=True, help="Address to listen on; 127.0.0.1 for this machine only."
 )
@@ -318,6 +394,9 @@ def _one_line(text: str) -> str:
 def serve(books: tuple[Path, ...], host: str, port: int) -> None:
     """Build BOOKs (default: ./content) and serve them to phones on the local network.
 
+    A BOOK may also be a document to import (.txt, .html, .docx, .odt, .pdf, or an
+    http(s):// address), imported in memory.
+
     Prints the address and a QR code to scan. The page lists each book with its cover
     and download buttons; /opds is a catalog for reading apps. Ctrl-C stops it.
 
@@ -326,13 +405,12 @@ def serve(books: tuple[Path, ...], host: str, port: int) -> None:
         handbill serve content --port 8000
     """
     from .build import edition_bytes, kepub_path
-    from .config import load_config
     from .site import Edition, Library, is_loopback, listen, make_server, qr_terminal, served_book
 
     listening = listen(host, port)  # a port in use is said before the books are built
     library = []
     for source in books or (Path("content"),):
-        book, modified, data = edition_bytes(load_config(source))
+        book, modified, data = edition_bytes(_load(source))
         name = f"{book.slug or 'book'}.epub"
         editions = [Edition("EPUB", name, data["epub"]), Edition("Kobo", kepub_path(Path(name)).name, data["kepub"])]
         library.append(served_book(book, editions, modified))

@@ -8,8 +8,8 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -80,6 +80,9 @@ class BookConfig:
     """The project folder (resolved) the book's settings may name files in; see `project_root`."""
     allow_outside: tuple[Path, ...] = ()
     """Files and folders outside the project the user named on the command line (`--allow-outside`)."""
+    files: Mapping[Path, bytes] | None = field(default=None, compare=False, repr=False)
+    """A book held in memory (an imported document): its files by resolved path. When set, the
+    book's chapters and images are read from here only, never from the disk."""
 
     def may_embed(self, path: Path) -> bool:
         """Whether an image, font or stylesheet file may go into the book: inside the book folder or
@@ -127,12 +130,18 @@ def project_root(book_root: Path) -> Path:
     return book_root
 
 
-def load_config(book: Path, allow_outside: tuple[Path, ...] = (), **overrides: Any) -> BookConfig:
+def load_config(
+    book: Path, allow_outside: tuple[Path, ...] = (), files: Mapping[str, bytes] | None = None, **overrides: Any
+) -> BookConfig:
     """Read `book.toml` (when there is one) and apply overrides that are not None.
 
     `allow_outside`: files or folders outside the project that the book's settings may name
-    (the user's own choice on the command line; a book folder cannot grant it to itself)."""
+    (the user's own choice on the command line; a book folder cannot grant it to itself).
+    `files`: the book folder's files by relative path, held in memory (an imported document);
+    `book` is then only the name they are shown under, and nothing under it is read from disk."""
     book = Path(book)
+    if files is not None:
+        return _in_memory(book, files, tuple(allow_outside), overrides)
     try:
         exists = book.exists()
     except (OSError, ValueError) as error:  # a NUL byte or an over-long name
@@ -154,15 +163,38 @@ def load_config(book: Path, allow_outside: tuple[Path, ...] = (), **overrides: A
     return _to_config(settings, book, root, config_file, frozenset(given), project, tuple(allow_outside))
 
 
+def _in_memory(
+    book: Path, files: Mapping[str, bytes], allow_outside: tuple[Path, ...], overrides: dict[str, Any]
+) -> BookConfig:
+    """A book folder held in memory: its settings from its `book.toml`, its files kept for the build."""
+    resolved = book.resolve()
+    memory = {resolved / name: data for name, data in files.items()}
+    settings: dict[str, Any] = {}
+    config_file = None
+    if CONFIG_NAME in files:
+        config_file = book / CONFIG_NAME
+        settings = _parse_toml(files[CONFIG_NAME], config_file)
+    given = {key: value for key, value in overrides.items() if value not in (None, ())}
+    settings.update(given)
+    config = _to_config(settings, book, book, config_file, frozenset(given), resolved, allow_outside)
+    return replace(config, files=memory)
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         if path.stat().st_size > MAX_CONFIG_BYTES:
             raise ConfigError(f"is larger than {MAX_CONFIG_BYTES // 1024} KB; it cannot be a book's settings", path)
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ConfigError("is not valid UTF-8", path) from error
+        data = path.read_bytes()
     except OSError as error:
         raise ConfigError(f"cannot be read ({error.strerror})", path) from error
+    return _parse_toml(data, path)
+
+
+def _parse_toml(data: bytes, path: Path) -> dict[str, Any]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ConfigError("is not valid UTF-8", path) from error
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

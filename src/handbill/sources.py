@@ -50,11 +50,14 @@ class Manuscript(NamedTuple):
     @property
     def size(self) -> int:
         """Bytes of Markdown in all."""
+        if self.config.files is not None:
+            return sum(len(self.config.files[path.resolve()]) for path in self.paths)
         return sum(path.stat().st_size for path in self.paths)
 
     def documents(self) -> Iterator[SourceDocument]:
         for path in self.paths:
-            yield read_document(path, self.config.root)
+            data = None if self.config.files is None else book_file_bytes(self.config, path)
+            yield read_document(path, self.config.root, data)
 
 
 def read_manuscript(config: BookConfig) -> Manuscript:
@@ -63,17 +66,19 @@ def read_manuscript(config: BookConfig) -> Manuscript:
 
 
 def _chapter_paths(config: BookConfig) -> list[Path]:
-    if config.source.is_file():
+    if config.files is None and config.source.is_file():
         return [config.source]
     if config.chapters is not None:
         where = config.config_file or config.root
         for path in config.chapters:
-            if not path.is_file():
+            if not is_book_file(config, path):
                 raise SourceError(f"chapter file {path.name!r} does not exist", where)
             _check_inside(path, config, where)
         if not config.chapters:
             raise SourceError("'chapters' lists no files", where)
         return list(config.chapters)
+    if config.files is not None:
+        raise SourceError("lists no chapters", config.source)  # an imported book always lists them
     summary = config.root / SUMMARY_NAME
     if summary.is_file():
         return _summary_paths(summary, config)
@@ -131,9 +136,10 @@ def _natural_key(name: str) -> list[Any]:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
 
 
-def read_document(path: Path, root: Path) -> SourceDocument:
-    """Read one Markdown file: decode, normalise line endings, split front matter."""
-    text = decode(read_source_bytes(path), path)
+def read_document(path: Path, root: Path, data: bytes | None = None) -> SourceDocument:
+    """Read one Markdown file (or its bytes, when held in memory): decode, normalise line endings,
+    split front matter."""
+    text = decode(read_source_bytes(path) if data is None else data, path)
     meta, text = split_front_matter(text, path)
     return SourceDocument(path=path, name=_name(path, root), text=text, meta=meta)
 
@@ -165,6 +171,27 @@ def read_limited(path: Path, limit: int = MAX_RESOURCE_BYTES, what: str = "a fil
             return data
     except OSError as error:
         raise SourceError(f"cannot be read ({error.strerror})", path) from error
+
+
+def is_book_file(config: BookConfig, path: Path) -> bool:
+    """Whether the book has this file: in memory for an imported document, else on disk."""
+    if config.files is not None:
+        return path.resolve() in config.files
+    return path.is_file()
+
+
+def book_file_bytes(
+    config: BookConfig, path: Path, limit: int = MAX_RESOURCE_BYTES, what: str = "a file of a book may be"
+) -> bytes:
+    """A file of the book: from memory for an imported document, else read_limited()."""
+    if config.files is None:
+        return read_limited(path, limit, what)
+    data = config.files.get(path.resolve())
+    if data is None:
+        raise SourceError("does not exist", path)
+    if len(data) > limit:
+        raise SourceError(f"is larger than {limit // (1024 * 1024)} MB, the most {what}", path)
+    return data
 
 
 def _name(path: Path, root: Path) -> str:

@@ -18,7 +18,7 @@ from ..errors import SourceError
 from ..images import BadImage, check_image
 from ..model import CoverImage, Resource
 from ..names import slugify
-from ..sources import read_limited
+from ..sources import book_file_bytes, is_book_file
 from ..styles import stylesheet_files
 from .split import Part, iter_tag
 
@@ -66,11 +66,11 @@ class ImageStore:
         if not self.config.may_embed(path):
             log.warning("%s: image %r is outside the book folder; left out", source_path, src[:80])
             return None
-        if not path.is_file():
+        if not is_book_file(self.config, path):
             log.warning("%s: image %r does not exist; its alt text is kept", source_path, src[:80])
             return None
         try:
-            data = read_limited(path, what="an image may be")
+            data = book_file_bytes(self.config, path, what="an image may be")
         except SourceError as error:
             log.warning("%s: image %r is left out, its alt text kept: it %s", source_path, src[:80], error.detail)
             return None

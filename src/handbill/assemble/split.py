@@ -84,7 +84,7 @@ def split_into_pieces(document: RenderedDocument, config: BookConfig) -> Iterato
     if not any(_has_content(block) for block in blocks):
         log.warning("%s: no text; left out of the book", document.source.path)
         return
-    level = config.split_level or _default_split_level(blocks, config.source.is_file())
+    level = config.split_level or _default_split_level(blocks, config.files is None and config.source.is_file())
     kind = str(meta.get("type") or "chapter").strip().lower()
     if kind not in DOCUMENT_TYPES:
         log.warning("%s: unknown document type %r; using 'chapter'", document.source.path, kind)

@@ -11,7 +11,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..errors import SourceError
+
 BlockKind = Literal["heading", "paragraph", "quote", "list", "code", "rule", "image", "table", "break"]
+
+
+class DocumentError(SourceError):
+    """A document to import cannot be read: damaged, encrypted, too large, of an unknown kind, or
+    not answering. Raised with the source (file or address) so that the one line names it."""
 
 
 @dataclass
@@ -28,6 +35,7 @@ class Block:
     level: int = 0  # a heading's level, 1-6
     bold: bool = False  # the whole paragraph is set in bold (a candidate section title)
     place: str = ""  # where it came from, for the report: "line 34", "page 3", "paragraph 12"
+    role: str = ""  # set by the repairs: "title", "byline" or "standfirst" (the title page's blocks)
 
 
 @dataclass
@@ -95,6 +103,12 @@ def escape(text: str) -> str:
     text = re.sub(r"&(?=#?\w+;)", "&amp;", text).replace("<", "&lt;")
     text = text.lstrip(" \t")
     return _LINE_START.sub(_escape_start, text)
+
+
+def escape_start(line: str) -> str:
+    """A line of Markdown whose start would read as a heading, quote, list item or rule, made text
+    (a hard-wrapped line that happens to begin with `1934.`, `- `, `#` or `>`)."""
+    return _LINE_START.sub(_escape_start, line)
 
 
 def _escape_start(match: re.Match[str]) -> str:

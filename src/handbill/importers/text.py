@@ -1,0 +1,221 @@
+"""Plain text and Markdown (`.txt`, `.md`): blocks at blank lines, as the author wrote them.
+
+A `.txt` file that is Markdown in all but name (headings, bold, links, backslash escapes: two
+kinds of these at least) is read as Markdown; other text is literal, escaped so that nothing in
+it reads as markup. In both, a wrapped line that begins like Markdown syntax (`1934.`, `- `,
+`#`, `>`) is a continuation of its paragraph and stays text. A gap of blank lines larger than
+the document's usual one between paragraphs is a section break. Form feeds are page breaks:
+running headers and footers around them are dropped, and the pages' text flows on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from ..config import XML_FORBIDDEN
+from .model import Block, Document, DocumentError, Repairs, escape, escape_start
+from .repair import drop_running_lines
+
+MAX_LINES = 2_000_000
+"""No text document has more lines than this (a 50 MB file of empty lines would); more is refused."""
+
+FORM_FEEDS = "page breaks (form feeds) made paragraph breaks"
+CONTROL = "control characters XML cannot hold removed"
+ESCAPES = "backslash escapes that would print literally removed"
+
+_MARKDOWN_SIGNS = (
+    re.compile(r"^#{1,6}[ \t]+\S", re.MULTILINE),  # an ATX heading
+    re.compile(r"(\*\*|__)\S[^\n]*?\S\1"),  # bold
+    re.compile(r"\[[^\]\n]+\]\([^)\s]+\)"),  # a link
+    re.compile(r"^(```|~~~)", re.MULTILINE),  # a fenced code block
+    re.compile(r"\\[$*_#\[\]().!`-]"),  # a backslash escape
+)
+_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+_ATX = re.compile(r"^[ \t]{0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_SETEXT = re.compile(r"^[ \t]{0,3}(=+|-+)[ \t]*$")
+_RULE = re.compile(r"^[ \t]{0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
+_LIST_ITEM = re.compile(r"^[ \t]{0,3}(?:[-+*]|\d{1,9}[.)])[ \t]+\S")
+_PLAIN_ITEM = re.compile(r"^[ \t]{0,3}(?:([-*+\u2022\u2023\u25e6\u2013])|(\d{1,9})[.)])[ \t]+(.*)$")
+_TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
+# A backslash before a character Python-Markdown does not escape prints as a backslash.
+_ESCAPE = re.compile(r"\\(.)")
+_ESCAPABLE = frozenset("\\`*_{}[]()>#+-.!|")
+_CODE_SPAN = re.compile(r"(`+).+?\1", re.DOTALL)
+
+
+def read(data: bytes, source: str, repairs: Repairs) -> Document:
+    text = _decode(data, source)
+    markdown = source.lower().endswith((".md", ".markdown")) or looks_like_markdown(text)
+    text = _pages_flowed(text, repairs)
+    found = XML_FORBIDDEN.findall(text)
+    if found:
+        line = text.count("\n", 0, XML_FORBIDDEN.search(text).start()) + 1  # type: ignore[union-attr]
+        repairs.add(CONTROL, f"line {line}", len(found))
+        text = XML_FORBIDDEN.sub("", text)
+    lines = text.split("\n")
+    if len(lines) > MAX_LINES:
+        raise DocumentError(f"has more than {MAX_LINES:,} lines; it cannot be a document", source)
+    blocks = _blocks(lines, markdown, repairs)
+    return Document(source=source, blocks=blocks, repairs=repairs)
+
+
+def looks_like_markdown(text: str) -> bool:
+    """Two different kinds of Markdown syntax at least (a heading, bold, a link, a fence, a backslash
+    escape): one alone is as likely a plain text's own `#` or `**`."""
+    sample = text[:200_000]
+    return sum(1 for sign in _MARKDOWN_SIGNS if sign.search(sample)) >= 2
+
+
+def _decode(data: bytes, source: str) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8-sig"
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise DocumentError(
+            f"line {line} is not UTF-8 text; save the file as UTF-8 and import it again", source
+        ) from error
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _pages_flowed(text: str, repairs: Repairs) -> str:
+    """Form feeds are page breaks: the running lines of the pages go, the pages become paragraph
+    breaks (a paragraph the break cut in two is joined again by the shared repairs)."""
+    if "\f" not in text:
+        return text
+    pages = text.split("\f")
+    first = text.count("\n", 0, text.index("\f")) + 1
+    repairs.add(FORM_FEEDS, f"line {first}", len(pages) - 1)
+    kept = drop_running_lines([page.split("\n") for page in pages], repairs)
+    return "\n\n".join("\n".join(page) for page in kept)
+
+
+class _Raw:
+    """Lines of one block before they are read, with the blank lines before it."""
+
+    def __init__(self, first_line: int, gap: int):
+        self.first_line = first_line
+        self.gap = gap
+        self.lines: list[str] = []
+        self.fenced = False
+
+
+def _blocks(lines: list[str], markdown: bool, repairs: Repairs) -> list[Block]:
+    raws: list[_Raw] = []
+    current: _Raw | None = None
+    fence = ""
+    gap = 0
+    for number, line in enumerate(lines, start=1):
+        if fence:
+            current.lines.append(line)  # type: ignore[union-attr]
+            if line.strip().startswith(fence) and not line.strip().strip(fence[0]):
+                fence, current = "", None
+            continue
+        if not line.strip():
+            current = None
+            gap += 1
+            continue
+        opening = _FENCE.match(line) if markdown else None
+        if opening and current is None:
+            current = _Raw(number, gap)
+            current.fenced = True
+            current.lines.append(line)
+            raws.append(current)
+            fence, gap = opening.group(1), 0
+            continue
+        if current is None:
+            current = _Raw(number, gap)
+            raws.append(current)
+            gap = 0
+        current.lines.append(line)
+    usual = Counter(raw.gap for raw in raws[1:]).most_common(1)
+    threshold = max(2, usual[0][0] + 1) if usual else 2
+    blocks: list[Block] = []
+    for index, raw in enumerate(raws):
+        if index and raw.gap >= threshold:
+            blocks.append(Block("break", place=f"line {raw.first_line - 1}"))
+        blocks.extend(_read_markdown(raw, repairs) if markdown else _read_plain(raw))
+    return blocks
+
+
+def _read_markdown(raw: _Raw, repairs: Repairs) -> list[Block]:
+    place = f"line {raw.first_line}"
+    lines = raw.lines
+    if raw.fenced:
+        return [Block("code", "\n".join(lines), place=place)]
+    lines = [_without_literal_escapes(line, repairs, f"line {raw.first_line + n}") for n, line in enumerate(lines)]
+    first = lines[0]
+    heading = _ATX.match(first)
+    if heading:
+        blocks = [Block("heading", (heading.group(2) or "").strip(), level=len(heading.group(1)), place=place)]
+        if len(lines) > 1:
+            rest = _Raw(raw.first_line + 1, 0)
+            rest.lines = raw.lines[1:]
+            blocks += _read_markdown(rest, repairs)
+        return [block for block in blocks if block.text or block.kind != "heading"]
+    if len(lines) == 2 and _SETEXT.match(lines[1]) and not _LIST_ITEM.match(first):
+        level = 1 if lines[1].strip().startswith("=") else 2
+        return [Block("heading", first.strip(), level=level, place=place)]
+    if len(lines) == 1 and _RULE.match(first):
+        return [Block("rule", place=place)]
+    if first.lstrip().startswith(">"):
+        return [Block("quote", "\n".join(lines), place=place)]
+    if _LIST_ITEM.match(first):
+        return [Block("list", "\n".join(lines), place=place)]
+    if all(line.startswith(("    ", "\t")) for line in lines):
+        return [Block("code", "\n".join(raw.lines), place=place)]
+    if len(lines) >= 2 and "|" in first and _TABLE_RULE.match(lines[1]) and "-" in lines[1]:
+        return [Block("table", "\n".join(lines), place=place)]
+    # A paragraph: its wrapped lines stay text, whatever they begin with.
+    text = "\n".join([first] + [escape_start(line) for line in lines[1:]])
+    return [Block("paragraph", text, place=place)]
+
+
+def _without_literal_escapes(line: str, repairs: Repairs, place: str) -> str:
+    """`\\$` and the like print their backslash in Markdown: the backslash goes (code spans aside)."""
+    if "\\" not in line:
+        return line
+    pieces: list[str] = []
+    position = 0
+    removed = 0
+    for span in [*_CODE_SPAN.finditer(line), None]:
+        end = span.start() if span is not None else len(line)
+        outside = line[position:end]
+
+        def unescape(match: re.Match[str]) -> str:
+            nonlocal removed
+            if match.group(1) in _ESCAPABLE or match.group(1).isspace():
+                return match.group(0)
+            removed += 1
+            return match.group(1)
+
+        pieces.append(_ESCAPE.sub(unescape, outside))
+        if span is not None:
+            pieces.append(span.group())
+            position = span.end()
+    repairs.add(ESCAPES, place, removed)
+    return "".join(pieces)
+
+
+def _read_plain(raw: _Raw) -> list[Block]:
+    """Literal text: a paragraph whose every line is escaped, or a list when every line (but
+    indented continuations) begins with a bullet or a number."""
+    place = f"line {raw.first_line}"
+    items: list[str] = []
+    for line in raw.lines:
+        item = _PLAIN_ITEM.match(line)
+        if item:
+            marker = "-" if item.group(1) else f"{item.group(2)}."
+            items.append(f"{marker} {escape(item.group(3))}")
+        elif items and line[:1] in (" ", "\t"):
+            items[-1] += " " + escape(line.strip())
+        else:
+            items = []
+            break
+    if len(items) >= 2:
+        return [Block("list", "\n".join(items), place=place)]
+    return [Block("paragraph", "\n".join(escape(line.strip()) for line in raw.lines), place=place)]
