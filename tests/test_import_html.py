@@ -26,6 +26,7 @@ from handbill.importers import Repairs, fetch
 from handbill.importers import html as reader
 from handbill.importers.html import block_markdown, iso_date
 
+from .conftest import Epub, reader_text, register
 from .test_statement import SEED, TITLE, normalise, source_blocks
 
 DATA = Path(__file__).parent / "data" / "import_html"
@@ -634,3 +635,134 @@ def test_fetched_statement_is_the_statement(site: str) -> None:
         assert joined(shown_blocks(document)) == source_blocks()
     assert document.metadata.date == "2026-01-22" and document.metadata.title == TITLE
     assert re.search(r"\]\(https://wsws\.org/contact\)", markdown_of(document))
+
+
+# --- end to end: `handbill build page.html`, `handbill build http://...`, `handbill import` ------
+
+
+def run_cli(*args: str):  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from handbill.cli import cli
+
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def built_statement(path: Path) -> Epub:
+    register(path)
+    book = Epub(path)
+    assert book.metadata("title") == [TITLE]
+    assert book.metadata("creator") == ["Socialist Equality Party (US)"]
+    assert book.metadata("language") == ["en"]
+    assert book.metadata("date")[0].startswith("2026-01-22")
+    return book
+
+
+def body_text_blocks(book: Epub) -> list[str]:
+    return [normalise(block) for name in book.body_documents() for block in book.text_blocks(name)]
+
+
+@needs_seed
+@pytest.mark.parametrize("page", [PANDOC, NEWS], ids=["pandoc", "news-page"])
+def test_build_of_a_saved_page_is_the_statement(page: Path, tmp_path: Path) -> None:
+    output = tmp_path / "page.epub"
+    result = run_cli("build", str(page), "-o", str(output))
+    assert result.exit_code == 0, result.output
+    book = built_statement(output)
+    assert body_text_blocks(book) == source_blocks()
+    headings = [normalise(reader_text(h)) for name in book.body_documents() for h in book.document(name).iter("{*}h1")]
+    assert headings[-1] == normalise("For a general strike to stop Trump’s occupation of Minneapolis!")
+    text = " ".join(body_text_blocks(book)).lower()
+    for furniture in FURNITURE:
+        assert furniture.lower() not in text, furniture
+
+
+@needs_seed
+def test_build_of_an_address_is_the_statement(site: str, tmp_path: Path) -> None:
+    output = tmp_path / "fetched.epub"
+    result = run_cli("build", site + "/hop/2", "-o", str(output))
+    assert result.exit_code == 0, result.output
+    book = built_statement(output)
+    assert body_text_blocks(book) == source_blocks()
+
+
+def test_build_of_a_fetched_page_with_images(site: str, tmp_path: Path) -> None:
+    output = tmp_path / "images.epub"
+    result = run_cli("build", site + "/with-images.html", "-o", str(output))
+    assert result.exit_code == 0, result.output
+    register(output)
+    book = Epub(output)
+    images = [name for name in book.files if name.endswith(".png") and "cover" not in name]
+    assert [book.files[name] for name in images] == [png("red")]
+    links = [a.get("href") for name in book.body_documents() for a in book.document(name).iter("{*}a")]
+    assert site + "/about" in links
+
+
+def test_import_writes_a_book_folder_with_images_and_a_report(tmp_path: Path) -> None:
+    import base64
+
+    page = tmp_path / "saved" / "Page.html"
+    (page.parent / "Page_files").mkdir(parents=True)
+    (page.parent / "Page_files" / "photo.png").write_bytes(png("red"))
+    page.write_text(
+        f"""<html lang="en"><head><title>Pictures</title><meta name="author" content="A. Photographer"></head>
+<body><nav><a href="/">Home</a> <a href="/news">News</a></nav><article><h1>Pictures of the strike</h1>
+<p>The march, as the photographer saw it, from the bridge over the river in the morning.</p>
+<figure><img src="Page_files/photo.png" alt="The march"><figcaption>The march at noon.</figcaption></figure>
+<p>And a second picture, embedded in the page: <img src="data:image/png;base64,{base64.b64encode(png("green")).decode()}" alt="green"></p>
+<p><img src="https://example.org/remote.png" alt="remote"></p>
+</article></body></html>""",
+        encoding="utf-8",
+    )
+    folder = tmp_path / "book"
+    result = run_cli("import", str(page), "-o", str(folder))
+    assert result.exit_code == 0, result.output
+    assert "1 images on the web, not saved with the page, left out" in result.output
+    assert "page parts around the article left out" in result.output
+    assert (folder / "images" / "001.png").read_bytes() == png("red")
+    assert (folder / "images" / "002.png").read_bytes() == png("green")
+    output = tmp_path / "pictures.epub"
+    result = run_cli("build", str(folder), "-o", str(output))
+    assert result.exit_code == 0, result.output
+    register(output)
+    book = Epub(output)
+    shown = [img.get("alt") for name in book.body_documents() for img in book.document(name).iter("{*}img")]
+    assert shown == ["The march", "green"]
+    assert book.metadata("creator") == ["A. Photographer"]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"<html><body><nav><a href='/'>Home</a></nav></body></html>", "no article text found in "),
+        (bytes(range(256)) * 100, "this is not an HTML page"),
+    ],
+    ids=["no-article", "binary"],
+)
+def test_bad_page_is_one_error_line_and_nothing_written(data: bytes, expected: str, tmp_path: Path) -> None:
+    page = tmp_path / "bad.html"
+    page.write_bytes(data)
+    for args in (
+        ["build", str(page), "-o", str(tmp_path / "bad.epub")],
+        ["import", str(page), "-o", str(tmp_path / "bad")],
+    ):
+        result = run_cli(*args)
+        assert result.exit_code == 1
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and expected in lines[0] and str(page) in lines[0], result.output
+        assert "Traceback" not in result.output
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["bad.html"]
+
+
+def test_address_that_does_not_answer_is_one_error_line(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"http://127.0.0.1:{port}/statement.html"
+    result = run_cli("build", address, "-o", str(tmp_path / "x.epub"))
+    assert result.exit_code == 1
+    assert (
+        result.output.strip()
+        == f"Error: {address}: does not answer (connection refused); check the address and your connection"
+    )
+    assert not list(tmp_path.iterdir())

@@ -13,7 +13,7 @@ import time
 import zlib
 from urllib.parse import urljoin, urlsplit
 
-from ..errors import HandbillError
+from .model import DocumentError
 
 TIMEOUT = 20.0  # seconds for the whole fetch: connecting, redirects and the body
 MAX_BYTES = 20 * 1024 * 1024
@@ -44,7 +44,7 @@ _BY_EXTENSION = {
 }
 
 
-class FetchError(HandbillError):
+class FetchError(DocumentError):
     """An address that cannot be imported: it does not answer, refuses, or sends too much or the wrong thing."""
 
     def __init__(self, url: str, message: str):

@@ -26,8 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urljoin, urlsplit
 
-from ..errors import HandbillError
-from .model import Block, Document, Image, Metadata, Repairs, escape
+from .model import Block, Document, DocumentError, Image, Metadata, Repairs, escape
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -39,7 +38,7 @@ MAX_IMAGE_BYTES = 20 * 1024 * 1024
 IMAGE_FETCH_BUDGET = 60.0  # seconds for all the images of a fetched page together
 
 
-class HtmlImportError(HandbillError):
+class HtmlImportError(DocumentError):
     """A page that holds no article, or is not HTML at all."""
 
 
