@@ -766,3 +766,21 @@ def test_address_that_does_not_answer_is_one_error_line(tmp_path: Path) -> None:
         == f"Error: {address}: does not answer (connection refused); check the address and your connection"
     )
     assert not list(tmp_path.iterdir())
+
+
+def test_hidden_parts_dropped_but_not_a_page_hidden_behind_a_dialog() -> None:
+    page = """<html><body><div id="page" aria-hidden="true"><article><h1>The article title here</h1>
+<p>The first paragraph of the article, long enough to count, with commas.</p>
+<p hidden>A hidden paragraph that no reader sees.</p>
+<p>Visible text<span style="display: none"> and a hidden span</span> goes on, with commas.</p>
+<p aria-hidden="true">An icon label.</p></article></div>
+<div role="dialog" class="consent"><p>We value your privacy. Accept the cookies to continue reading.</p></div>
+</body></html>"""
+    document, repairs = read(page.encode())
+    text = markdown_of(document)
+    assert "The first paragraph of the article" in text and "Visible text goes on, with commas." in text
+    for hidden in ("hidden paragraph", "hidden span", "icon label", "privacy"):
+        assert hidden not in text
+    assert repairs.lines() == [
+        "1 page parts around the article left out (navigation, banners, share buttons, comments) (first at line 6)"
+    ]

@@ -35,7 +35,7 @@ MAX_BYTES = 20 * 1024 * 1024
 MAX_DEPTH = 60  # deeper than this, an element's text is taken whole (no recursion)
 MAX_IMAGES = 200
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
-IMAGE_FETCH_BUDGET = 60.0  # seconds for all the images of a fetched page together
+IMAGE_FETCH_BUDGET = 30.0  # seconds for all the images of a fetched page together (the import's own limit is 60)
 
 
 class HtmlImportError(DocumentError):
@@ -435,8 +435,8 @@ def _drop_boilerplate(body: etree._Element, repairs: Repairs) -> None:
         if tag in _DROP_ALWAYS:
             doomed.append((element, False))
             continue
-        if _is_hidden(element):
-            doomed.append((element, False))
+        if _is_hidden(element) and not (element.get("hidden") is None and len(_text(element)) > body_length / 2):
+            doomed.append((element, False))  # but not most of the page, hidden while a dialog was open
             continue
         if tag in _DROP_BOILERPLATE or (element.get("role") or "").strip().lower() in _DROP_ROLES:
             doomed.append((element, True))
