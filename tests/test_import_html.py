@@ -784,3 +784,37 @@ def test_hidden_parts_dropped_but_not_a_page_hidden_behind_a_dialog() -> None:
     assert repairs.lines() == [
         "1 page parts around the article left out (navigation, banners, share buttons, comments) (first at line 6)"
     ]
+
+
+FOOTNOTES = DATA / "footnotes-pandoc.html"
+
+
+def test_footnotes_become_markdown_notes_beside_their_first_reference() -> None:
+    document, _ = read(FOOTNOTES)
+    texts = [block.text for block in document.blocks]
+    assert texts[1] == "The strike of 1934 began in May.[^1] Its leaders were Trotskyists.[^2]"
+    assert texts[2].startswith("[^1]: The first strike began on 16 May 1934")
+    assert texts[3].startswith("[^2]: The Dunne brothers") and "A second paragraph of the same note" in texts[3]
+    assert texts[4] == "The second part"
+    assert [text[:4] for text in texts[5:]] == ["The ", "[^3]", "[^4]"]
+    assert "↩" not in "".join(texts) and "footnotes" not in "".join(texts)
+    assert not any(block.kind in ("rule", "list") for block in document.blocks), "the page's own list of notes is gone"
+
+
+def test_footnotes_in_the_built_book_are_popup_notes_in_the_chapter_that_refers_to_them(tmp_path: Path) -> None:
+    output = tmp_path / "notes.epub"
+    result = run_cli("build", str(FOOTNOTES), "-o", str(output))
+    assert result.exit_code == 0, result.output
+    register(output)
+    book = Epub(output)
+    seen = []
+    for name in book.body_documents():
+        root = book.document(name)
+        refs = [a.get("href")[1:] for a in root.iter("{*}a") if a.get("role") == "doc-noteref"]
+        notes = {aside.get("id"): normalise(reader_text(aside)) for aside in root.iter("{*}aside")}
+        assert set(refs) == set(notes), name
+        seen += [notes[ref] for ref in refs]
+        assert "[^" not in normalise(reader_text(root))
+    assert len(seen) == 4
+    assert "21 August" in seen[0] and "Carl Skoglund" in seen[1] and "A second paragraph" in seen[1]
+    assert "employers" in seen[2] and "21 August" in seen[3]

@@ -74,7 +74,8 @@ def read(data: bytes, source: str, repairs: Repairs) -> Document:
     parts = _article(body)
     _clean_inside(parts, repairs)
     converter = _Converter(source, base_url, remote, repairs)
-    blocks: list[Block] = []
+    blocks: list[Block] = converter.document_blocks
+    converter.find_notes(parts)
     if title_heading is not None and not any(part.find(".//h1") is not None or part.tag == "h1" for part in parts):
         blocks.append(Block("heading", escape(title_text), level=1, place=_place(title_heading)))
     for part in parts:
@@ -511,7 +512,15 @@ def _article(body: etree._Element) -> list[etree._Element]:
     Readability's scoring: paragraphs score by length and commas, and give their score to the
     ancestors that hold them), with the siblings that score nearly as well."""
     scores: dict[etree._Element, float] = {}
+    notes = {
+        element
+        for element in body.iter()
+        if isinstance(element.tag, str)
+        and ((element.get("role") or "") in ("doc-endnotes", "doc-footnote") or _NOTES.search(_names(element)))
+    }
     for element in body.iter(*_PARAGRAPHS):
+        if notes and any(ancestor in notes for ancestor in element.iterancestors()):
+            continue  # the page's footnotes: part of the article, never where it is
         if element.tag in ("div", "section", "article", "li", "dd"):
             own = (element.text or "") + "".join(child.tail or "" for child in element)
             if len(own.strip()) < 25 and any(isinstance(child.tag, str) and child.tag in _BLOCKS for child in element):
@@ -591,6 +600,13 @@ def _clean_inside(parts: list[etree._Element], repairs: Repairs) -> None:
     repairs.add("page parts around the article left out (navigation, banners, share buttons, comments)", first, dropped)
 
 
+_NOTES = re.compile(r"\b(?:foot|end)notes?\b", re.IGNORECASE)
+
+
+def _names(element: etree._Element) -> str:
+    return f"{element.get('class', '')} {element.get('id', '')}"
+
+
 def _initial_score(element: etree._Element) -> float:
     score = {
         "div": 5,
@@ -630,7 +646,11 @@ def _link_density(element: etree._Element) -> float:
     length = len(_text(element))
     if not length:
         return 0.0
-    return min(1.0, sum(len(_text(link)) for link in element.iter("a")) / length)
+    linked = sum(
+        len(_text(link)) * (0.3 if (link.get("href") or "").strip().startswith("#") else 1)  # notes, anchors
+        for link in element.iter("a")
+    )
+    return min(1.0, linked / length)
 
 
 def _text(element: etree._Element) -> str:
@@ -728,6 +748,80 @@ class _Converter:
         self.names: dict[str, str] = {}  # digest of the image's bytes -> its name
         self.image_deadline = 0.0
         self.flattened = False
+        self.document_blocks: list[Block] = []
+        self.notes: dict[etree._Element, etree._Element] = {}  # a note's reference -> the note
+        self.numbers: dict[etree._Element, int] = {}  # a note -> its number, in order of first reference
+        self.backlinks: set[etree._Element] = set()
+        self.pending: list[etree._Element] = []  # notes referred to in the block being written
+        self.written: set[etree._Element] = set()
+
+    # footnotes
+
+    def find_notes(self, parts: list[etree._Element]) -> None:
+        """Footnote references (`<a href="#fn1">` marked as a note reference, or set in <sup>) whose
+        note is in the article: they become Markdown footnotes, each note written right after the
+        block that first refers to it (so that it stays in that block's chapter), and the page's
+        own list of notes is taken out."""
+        targets: dict[str, etree._Element] = {}
+        for part in parts:
+            for element in part.iter():
+                if isinstance(element.tag, str) and element.get("id"):
+                    targets.setdefault(element.get("id", ""), element)
+        holders: list[etree._Element] = []
+        for part in parts:
+            for link in part.iter("a"):
+                href = (link.get("href") or "").strip()
+                note = targets.get(unquote(href[1:])) if href.startswith("#") else None
+                if note is None or not _is_note_reference(link) or note is link:
+                    continue
+                note = _note_item(note)
+                holder = _note_holder(note)
+                if holder is None or _is_ancestor(holder, link):
+                    continue
+                self.notes[link] = note
+                if note not in self.numbers:
+                    self.numbers[note] = len(self.numbers) + 1
+                    holders.append(holder)
+                if link.get("id"):
+                    for back in note.iter("a"):
+                        if (back.get("href") or "").strip() == "#" + link.get("id", ""):
+                            self.backlinks.add(back)
+        for note in self.numbers:
+            for back in note.iter("a"):
+                if (back.get("role") or "") == "doc-backlink" or "back" in (back.get("class") or ""):
+                    self.backlinks.add(back)
+        for holder in holders:
+            for note in [note for note in self.numbers if _is_ancestor(holder, note)]:
+                if note.getparent() is not None:
+                    _remove(note)
+            if holder.getparent() is not None and not _text(holder):
+                _remove(holder)  # the page's list of notes, now empty (with its rule)
+
+    def note_reference(self, link: etree._Element, state: _Inline) -> str:
+        note = self.notes[link]
+        if note not in self.pending and note not in self.written:
+            self.pending.append(note)
+        state.line_start = False
+        return f"[^{self.numbers[note]}]"
+
+    def emit(self, out: list[Block], block: Block) -> None:
+        out.append(block)
+        if out is not self.document_blocks:
+            return
+        while self.pending:
+            note = self.pending.pop(0)
+            if note in self.written:
+                continue
+            self.written.add(note)
+            inner: list[Block] = []
+            self.children(note, inner, 1, nested=True)  # may refer to further notes: they follow
+            texts = [block_markdown(item) for item in inner if block_markdown(item)]
+            if not texts:
+                texts = [""]
+            # One paragraph, its parts on lines of their own: the shared repairs rejoin the lines of a
+            # paragraph but keep its hard breaks, and a note's blank-line continuation would be joined.
+            body = "  \n".join(re.sub(r"(?<!  )\n+", "  \n", text.strip()) for text in texts)
+            out.append(Block("paragraph", f"[^{self.numbers[note]}]: {body}".rstrip(), place=_place(note)))
 
     # blocks
 
@@ -742,30 +836,30 @@ class _Converter:
                 self.flattened = True
             text = _text(element)
             if text:
-                out.append(Block("paragraph", escape(text), place=place))
+                self.emit(out, Block("paragraph", escape(text), place=place))
             return
         if tag in _HEADINGS:
             state = _Inline(breaks=False)
             text = _tidy(self.inline_children(element, state, depth))
             if text:
-                out.append(Block("heading", text, level=_HEADINGS[tag], place=place))
+                self.emit(out, Block("heading", text, level=_HEADINGS[tag], place=place))
         elif tag == "hr":
-            out.append(Block("rule", "", place=place))
+            self.emit(out, Block("rule", "", place=place))
         elif tag in ("ul", "ol", "menu"):
             text = self.list_markdown(element, depth)
             if text:
-                out.append(Block("list", text, place=place))
+                self.emit(out, Block("list", text, place=place))
         elif tag == "blockquote":
             inner: list[Block] = []
             self.children(element, inner, depth + 1, nested=True)
             text = "\n\n".join(block_markdown(block) for block in inner if block_markdown(block))
             if text:
                 quoted = "\n".join(f"> {line}" if line else ">" for line in text.split("\n"))
-                out.append(Block("quote", quoted, place=place))
+                self.emit(out, Block("quote", quoted, place=place))
         elif tag in ("pre", "listing", "xmp", "plaintext"):
             code = element.text_content().strip("\n").rstrip()
             if code.strip():
-                out.append(Block("code", _code_block(code, nested), place=place))
+                self.emit(out, Block("code", _code_block(code, nested), place=place))
         elif tag == "table":
             self.table(element, out, depth, nested)
         else:
@@ -804,9 +898,9 @@ class _Converter:
         if not text:
             return
         if re.fullmatch(r"!\[(?:\\.|[^\]\\])*\]\(images/[^)]+\)", text):
-            out.append(Block("image", text, place=place))
+            self.emit(out, Block("image", text, place=place))
         else:
-            out.append(Block("paragraph", text, bold=state.bold > 0 and state.plain == 0, place=place))
+            self.emit(out, Block("paragraph", text, bold=state.bold > 0 and state.plain == 0, place=place))
 
     # inline
 
@@ -857,6 +951,10 @@ class _Converter:
             return self.wrap(element, state, depth, "strong", "**")
         if (tag in _EMPHASIS or _ITALIC_STYLE.search(style)) and not state.emphasis:
             return self.wrap(element, state, depth, "emphasis", "*")
+        if tag == "a" and element in self.notes:
+            return self.note_reference(element, state)
+        if tag == "a" and element in self.backlinks:
+            return ""
         if tag == "a" and not state.link:
             target = self.link_target(element.get("href") or "")
             if target:
@@ -990,7 +1088,7 @@ class _Converter:
             lines.append("| " + " | ".join(texts) + " |")
             if index == 0:
                 lines.append("|" + "|".join([" --- "] * width) + "|")
-        out.append(Block("table", "\n".join(lines), place=_place(element)))
+        self.emit(out, Block("table", "\n".join(lines), place=_place(element)))
 
     # images
 
@@ -1105,6 +1203,45 @@ class _Converter:
         except OSError:
             self.repairs.add("images that could not be read left out", place)
             return None
+
+
+_NOTE_NAMES = re.compile(r"foot|endnote|\bfn|note|reference|citation", re.IGNORECASE)
+
+
+def _is_note_reference(link: etree._Element) -> bool:
+    marks = f"{link.get('role', '')} {link.get('class', '')} {link.get('{http://www.idpf.org/2007/ops}type', '')}"
+    if re.search(r"noteref|footnote-ref|fnref|footnote", marks, re.IGNORECASE):
+        return True
+    parent = link.getparent()
+    return (parent is not None and parent.tag == "sup") or link.find("sup") is not None
+
+
+def _note_item(target: etree._Element) -> etree._Element:
+    """The whole note a reference points at: the list item or aside around an anchor inside it."""
+    for element in (target, *target.iterancestors()):
+        if element.tag in ("li", "aside", "dd") or (element.get("role") or "") in ("doc-endnote", "doc-footnote"):
+            return element
+        if element.tag in ("p", "div") and element.get("id"):
+            return element
+    return target
+
+
+def _note_holder(note: etree._Element) -> etree._Element | None:
+    """The part of the page that holds the notes, if `note` is in one."""
+    for element in (note, *note.iterancestors()):
+        role = element.get("role") or ""
+        names = f"{element.get('class', '')} {element.get('id', '')} {element.get('epub:type', '')}"
+        if role in ("doc-endnotes", "doc-footnote", "doc-endnote") or _NOTE_NAMES.search(names):
+            if element is note:
+                continue
+            return element
+        if element.tag in ("body", "article", "main"):
+            break
+    return None
+
+
+def _is_ancestor(ancestor: etree._Element, element: etree._Element) -> bool:
+    return any(parent is ancestor for parent in element.iterancestors())
 
 
 def block_markdown(block: Block) -> str:

@@ -4,6 +4,7 @@
     python tests/data/import_html/make_fixtures.py
 
 statement-pandoc.html: pandoc's own standalone page of the seed statement.
+footnotes-pandoc.html: a short text with footnotes (one referred to twice, one of two paragraphs).
 statement-news.html: the same body written by pandoc, wrapped by hand in what a news site puts
 around an article (like a WSWS page): a skip link, a cookie banner, a site header and menu,
 breadcrumbs, share buttons, a newsletter form, related articles, comments, a footer, scripts,
@@ -29,7 +30,42 @@ def pandoc(*args: str) -> str:
     ).stdout
 
 
+NOTES = """# Notes on the strike
+
+The strike of 1934 began in May.[^may] Its leaders were Trotskyists.[^leaders]
+
+## The second part
+
+The Citizens Alliance opposed it.[^alliance] The strike was won in August.[^may]
+
+[^may]: The first strike began on 16 May 1934; the second, in July, ended on *21 August*.
+[^leaders]: The Dunne brothers and Carl Skoglund, of the Communist League of America.
+
+    A second paragraph of the same note, with [a link](https://en.wikipedia.org/wiki/Minneapolis_general_strike_of_1934).
+[^alliance]: An employers' association.
+"""
+
+
 def main() -> None:
+    (HERE / "footnotes-pandoc.html").write_text(
+        subprocess.run(
+            [
+                pypandoc.get_pandoc_path(),
+                "-f",
+                "markdown",
+                "-t",
+                "html5",
+                "-s",
+                "--metadata",
+                "pagetitle=Notes on the strike",
+            ],
+            input=NOTES,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout,
+        encoding="utf-8",
+    )
     (HERE / "statement-pandoc.html").write_text(
         pandoc(
             "-f",
