@@ -818,3 +818,24 @@ def test_footnotes_in_the_built_book_are_popup_notes_in_the_chapter_that_refers_
     assert len(seen) == 4
     assert "21 August" in seen[0] and "Carl Skoglund" in seen[1] and "A second paragraph" in seen[1]
     assert "employers" in seen[2] and "21 August" in seen[3]
+
+
+def test_article_in_many_blocks_deep_under_article_and_sections_named_like_furniture() -> None:
+    prose = "This paragraph of the article is long enough to be prose, with commas, clauses, and a full stop."
+    blocks = "".join(
+        f'<div class="o-article_block"><div class="grid"><div class="cell"><div class="article-text">'
+        f"<p>Part {n}. {prose}</p></div></div></div></div>"
+        for n in range(6)
+    )
+    page = f"""<html><body><article><div id="page_body"><div class="container"><div class="wrap">
+<h1>A review in many blocks</h1>{blocks}
+<div class="share-buttons"><a href="https://x.org/share">Share</a> <a href="https://y.org/share">Post</a></div>
+<div class="section" id="sharing-with-a-single-developer"><h2>Sharing with a single developer</h2><p>{prose}</p></div>
+<table><tr><th>Film</th><th>Year</th></tr><tr><td><a href="https://x.org/a">Groundhog Day</a></td>
+<td><a href="https://x.org/1993">1993</a></td></tr></table>
+</div></div></div></article></body></html>"""
+    document, _ = read(page.encode())
+    shown = shown_blocks(document)
+    assert [text[:7] for text in shown if text.startswith("Part ")] == [f"Part {n}." for n in range(6)]
+    assert "Sharing with a single developer" in shown and "Groundhog Day" in shown
+    assert "Share" not in shown and "Post" not in shown

@@ -369,7 +369,8 @@ _DROP_ROLES = {
 # cookie and consent banners, share and follow buttons, newsletters and promotions.
 _UNLIKELY = re.compile(
     r"-ad-|\bads?\b|advert|ai2html|banner|breadcrumb|combx|comment|community|cookie|consent|gdpr|cover-wrap|"
-    r"disqus|extra|footer|legends|menu|related|remark|replies|rss|share|sharing|shoutbox|sidebar|skyscraper|"
+    r"disqus|extra|footer|legends|menu|related|remark|replies|rss|\bshare\b|sharing-(?:buttons|tools|bar|links)|"
+    r"sharebar|addthis|sharethis|shoutbox|sidebar|skyscraper|"
     r"social|sponsor|supplemental|ad-break|agegate|pagination|pager|popup|modal|newsletter|subscribe|signup|"
     r"promo|outbrain|taboola|toolbar|masthead|site-header|navbar|skip-link|print-only|follow-us|recommend|"
     r"author-bio|about-the-author|prev-next|read-more|more-stories|tag-list",
@@ -536,19 +537,18 @@ def _article(body: etree._Element) -> list[etree._Element]:
                 scores[ancestor] = _initial_score(ancestor)
             scores[ancestor] += score / (1 if level == 0 else 2 if level == 1 else level * 3)
     if not scores:
-        return [body] if len(_text(body)) >= 25 else []
+        return [body] if _text(body) and _link_density(body) < 0.5 else []  # a short page, or no page
     ranked = sorted(scores, key=scores.__getitem__, reverse=True)[:10]
     final = {element: scores[element] * (1 - _link_density(element)) for element in ranked}
-    top = max(final, key=final.__getitem__)
-    for level, ancestor in enumerate(top.iterancestors()):
-        if level >= 4:
-            break
+    best = max(final, key=final.__getitem__)
+    top = _grow(best)
+    for ancestor in top.iterancestors():
         if ancestor.tag == "article" and _link_density(ancestor) < 0.5:
             return [ancestor]  # the page says where its article is: take all of it (title, byline)
     parent = top.getparent()
     if parent is None or top.tag == "body":
         return [top]
-    threshold = max(10.0, final[top] * 0.2)
+    threshold = max(10.0, final[best] * 0.2)
     parts = []
     for sibling in parent:
         if sibling is top:
@@ -556,7 +556,7 @@ def _article(body: etree._Element) -> list[etree._Element]:
             continue
         if not isinstance(sibling.tag, str):
             continue
-        bonus = final[top] * 0.2 if sibling.get("class") and sibling.get("class") == top.get("class") else 0
+        bonus = final[best] * 0.2 if sibling.get("class") and sibling.get("class") == top.get("class") else 0
         if sibling in scores and scores[sibling] * (1 - _link_density(sibling)) + bonus >= threshold:
             parts.append(sibling)
         elif sibling.tag == "p":
@@ -567,6 +567,31 @@ def _article(body: etree._Element) -> list[etree._Element]:
             ):
                 parts.append(sibling)
     return parts
+
+
+def _prose(element: etree._Element) -> int:
+    """How much prose an element holds: the text of its paragraphs that are not mostly links."""
+    total = 0
+    for paragraph in element.iter("p", "pre", "blockquote", "li", "h2", "h3", "h4", "td", "dd"):
+        text = _text(paragraph)
+        if len(text) >= 25 and _link_density(paragraph) < 0.3:
+            total += len(text)
+    return total
+
+
+def _grow(top: etree._Element) -> etree._Element:
+    """The container of the whole article, when the best one holds only part of it (an article
+    in several sibling blocks: steps, pages, sections): move up while the parent holds much more
+    prose and is not mostly links."""
+    prose = _prose(top)
+    for parent in top.iterancestors():
+        if parent.tag in ("body", "html"):
+            break
+        more = _prose(parent)
+        if more < prose * 1.3 or _link_density(parent) > 0.35:
+            break
+        top, prose = parent, more
+    return top
 
 
 def _clean_inside(parts: list[etree._Element], repairs: Repairs) -> None:
@@ -591,7 +616,7 @@ def _clean_inside(parts: list[etree._Element], repairs: Repairs) -> None:
             if not text and element.find(".//img") is None:
                 _remove(element)
                 continue
-            is_list = element.tag in ("ul", "ol")
+            is_list = element.tag in ("ul", "ol", "table")  # a list or table of links is content
             density = _link_density(element)
             if weight < 0 or (not is_list and len(_COMMAS.findall(text)) < 10 and density > 0.5):
                 dropped += 1
