@@ -45,16 +45,19 @@ class HtmlImportError(DocumentError):
 def read(data: bytes, source: str, repairs: Repairs) -> Document:
     """The article of the page `data`, which came from `source` (a path, or the address it was
     fetched from, after redirects: relative links and images resolve against it)."""
-    from lxml import etree, html
+    from lxml import etree
 
     if len(data) > MAX_BYTES:
         raise HtmlImportError(f"{_show(source)}: the page is larger than {MAX_BYTES // 1048576} MB")
     text = _decode(data, source)
-    parser = html.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=False, no_network=True)
+    # lxml.etree's elements, not lxml.html's: no per-element class lookup, a third faster on big pages.
+    parser = etree.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=False, no_network=True)
     try:
-        root = html.document_fromstring(text, parser=parser)
+        root = etree.fromstring(text, parser=parser) if text.strip() else None
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
-        raise _no_article(source, "the file holds no HTML") from None
+        root = None
+    if root is None:
+        raise _no_article(source, "the file holds no HTML")
     too_deep = next((error.line for error in parser.error_log if "Excessive depth" in error.message), None)
     if too_deep is not None:
         repairs.add("page parts nested more than 255 levels deep left out", f"line {too_deep}")
@@ -172,7 +175,7 @@ def _metadata(root: etree._Element, url: str) -> Metadata:
     ld = _json_ld(root)
     found = Metadata()
     title_element = root.find(".//title")
-    page_title = " ".join(title_element.text_content().split()) if title_element is not None else ""
+    page_title = " ".join(_all_text(title_element).split()) if title_element is not None else ""
     found.publisher = _ld_name(ld.get("publisher")) or meta.get("og:site_name", "")
     found.title = (
         _first_text(ld.get("headline"), ld.get("name") if ld.get("@type") != "WebPage" else "")
@@ -429,10 +432,14 @@ def _drop_boilerplate(body: etree._Element, repairs: Repairs) -> None:
     """Remove what is never part of the article, and report what readers would have seen."""
     body_length = max(1, len(_text(body)))
     doomed: list[tuple[etree._Element, bool]] = []  # (element, whether its text is reported)
-    for element in body.iter():
+    # Only elements with a telling tag or attribute, in page order; the rest are passed over at C speed.
+    tags = sorted(_DROP_ALWAYS | _DROP_BOILERPLATE | {"header", "footer", "aside"})
+    candidates = body.xpath(
+        " | ".join(f".//{tag}" for tag in tags) + " | .//*[@class or @id or @role or @hidden or @aria-hidden or @style]"
+    )
+    for element in candidates:
         tag = element.tag
         if not isinstance(tag, str):
-            doomed.append((element, False))
             continue
         if tag in _DROP_ALWAYS:
             doomed.append((element, False))
@@ -456,15 +463,16 @@ def _drop_boilerplate(body: etree._Element, repairs: Repairs) -> None:
                 continue
             doomed.append((element, True))
     dropped = 0
-    first = ""
+    first_line = 0
     for element, reported in doomed:
         parent = element.getparent()
         if parent is None or not _attached(element, body):
             continue  # inside something already dropped
         if reported and _text(element):
             dropped += 1
-            first = first or _place(element)
+            first_line = first_line or getattr(element, "sourceline", None) or 0
         _remove(element)
+    first = f"line {first_line}" if first_line else ""
     repairs.add("page parts around the article left out (navigation, banners, share buttons, comments)", first, dropped)
 
 
@@ -515,11 +523,16 @@ def _article(body: etree._Element) -> list[etree._Element]:
     scores: dict[etree._Element, float] = {}
     notes = {
         element
-        for element in body.iter()
-        if isinstance(element.tag, str)
-        and ((element.get("role") or "") in ("doc-endnotes", "doc-footnote") or _NOTES.search(_names(element)))
+        for element in body.xpath(".//*[@role or contains(@class, 'note') or contains(@id, 'note')]")
+        if (element.get("role") or "") in ("doc-endnotes", "doc-footnote") or _NOTES.search(_names(element))
     }
-    for element in body.iter(*_PARAGRAPHS):
+    # Paragraphs, and containers that act as one: text of their own (a text node of at least 25
+    # characters), or no block inside. Chosen by XPath, so a page of nested wrappers costs little.
+    paragraphs = body.xpath(
+        ".//p | .//pre | .//td | .//blockquote | .//*[self::div or self::section or self::article or self::li or "
+        f"self::dd][text()[string-length(normalize-space()) >= 25] or not(*[{_BLOCK_TEST}])]"
+    )
+    for element in paragraphs:
         if notes and any(ancestor in notes for ancestor in element.iterancestors()):
             continue  # the page's footnotes: part of the article, never where it is
         if element.tag in ("div", "section", "article", "li", "dd"):
@@ -625,6 +638,34 @@ def _clean_inside(parts: list[etree._Element], repairs: Repairs) -> None:
     repairs.add("page parts around the article left out (navigation, banners, share buttons, comments)", first, dropped)
 
 
+_BLOCK_TEST = " or ".join(
+    f"self::{tag}"
+    for tag in (
+        "p",
+        "div",
+        "section",
+        "article",
+        "ul",
+        "ol",
+        "dl",
+        "table",
+        "blockquote",
+        "pre",
+        "figure",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "footer",
+        "aside",
+        "main",
+        "form",
+        "hr",
+    )
+)
 _NOTES = re.compile(r"\b(?:foot|end)notes?\b", re.IGNORECASE)
 
 
@@ -679,7 +720,11 @@ def _link_density(element: etree._Element) -> float:
 
 
 def _text(element: etree._Element) -> str:
-    return " ".join(element.text_content().split())
+    return " ".join(_all_text(element).split())
+
+
+def _all_text(element: etree._Element) -> str:
+    return "".join(element.itertext())
 
 
 def _place(element: etree._Element) -> str:
@@ -882,7 +927,7 @@ class _Converter:
                 quoted = "\n".join(f"> {line}" if line else ">" for line in text.split("\n"))
                 self.emit(out, Block("quote", quoted, place=place))
         elif tag in ("pre", "listing", "xmp", "plaintext"):
-            code = element.text_content().strip("\n").rstrip()
+            code = _all_text(element).strip("\n").rstrip()
             if code.strip():
                 self.emit(out, Block("code", _code_block(code, nested), place=place))
         elif tag == "table":
@@ -957,7 +1002,7 @@ class _Converter:
     def inline(self, element: etree._Element, state: _Inline, depth: int) -> str:
         tag = element.tag
         if depth > MAX_DEPTH:
-            return self.text(element.text_content(), state)
+            return self.text(_all_text(element), state)
         if tag == "br":
             if not state.breaks:
                 return " "
@@ -1002,7 +1047,7 @@ class _Converter:
         return _lead(inner) + marker + core + marker + _trail(inner)
 
     def code(self, element: etree._Element, state: _Inline) -> str:
-        code = _SPACES.sub(" ", element.text_content())
+        code = _SPACES.sub(" ", _all_text(element))
         if not code.strip():
             return code if not state.line_start else ""
         state.line_start = False
