@@ -431,6 +431,12 @@ def test_html_bomb_of_nested_elements_is_one_clear_error(tag: str) -> None:
     assert "1 page parts nested more than 255 levels deep left out (first at line 1)" in repairs.lines()
 
 
+def test_text_run_beyond_the_parser_limit_is_one_clear_error() -> None:
+    page = b"<html><body><p>" + b"Words, with commas. " * 600_000 + b"</p></body></html>"
+    message = one_line_error(page, "long.html")
+    assert message.startswith("no article text found in long.html: it holds a run of text longer than 10 MB")
+
+
 @pytest.mark.parametrize("tag", ["div", "b", "blockquote", "ul><li", "table><tr><td", "em><strong"])
 def test_deep_but_parsed_nesting_keeps_its_text_without_recursing(tag: str) -> None:
     closing_tag = tag.split(" ")[0]

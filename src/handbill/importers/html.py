@@ -61,6 +61,9 @@ def read(data: bytes, source: str, repairs: Repairs) -> Document:
     too_deep = next((error.line for error in parser.error_log if "Excessive depth" in error.message), None)
     if too_deep is not None:
         repairs.add("page parts nested more than 255 levels deep left out", f"line {too_deep}")
+    too_long = next((error.line for error in parser.error_log if "limit exceeded" in error.message.lower()), None)
+    if too_long is not None:
+        repairs.add("text beyond the parser's limit (10 MB in one run) left out", f"line {too_long}")
     remote = source.startswith(("http://", "https://"))
     base_url = source if remote else ""
     base = root.find(".//base[@href]")
@@ -86,6 +89,8 @@ def read(data: bytes, source: str, repairs: Repairs) -> Document:
     if not any(block.kind in ("paragraph", "list", "quote", "table", "code") for block in blocks):
         if too_deep is not None:
             raise _no_article(source, f"its elements are nested more than 255 levels deep (line {too_deep})")
+        if too_long is not None:
+            raise _no_article(source, f"it holds a run of text longer than 10 MB (line {too_long})")
         raise _no_article(source, "the page has no paragraphs of text (it may need JavaScript to show them)")
     if not metadata.title and title_text:
         metadata.title = title_text
