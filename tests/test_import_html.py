@@ -845,3 +845,16 @@ def test_article_in_many_blocks_deep_under_article_and_sections_named_like_furni
     assert [text[:7] for text in shown if text.startswith("Part ")] == [f"Part {n}." for n in range(6)]
     assert "Sharing with a single developer" in shown and "Groundhog Day" in shown
     assert "Share" not in shown and "Post" not in shown
+
+
+def test_embedded_media_in_the_article_are_reported_not_silently_lost() -> None:
+    page = """<html><body><iframe class="ad" src="https://ads.example/1"></iframe>
+<article><h1>The march in pictures and sound</h1>
+<p>The first paragraph of the article, long enough to count, with commas.</p>
+<div class="video-wrapper"><iframe src="https://www.youtube.com/embed/x"></iframe></div>
+<p>Between the embeds, the article goes on, with commas, as articles do.</p>
+<video src="march.mp4">Your browser cannot play this video.</video>
+</article></body></html>"""
+    document, repairs = read(page.encode())
+    assert "browser" not in markdown_of(document)
+    assert "2 embedded media (video, audio, frames) left out (first at line 4)" in repairs.lines()

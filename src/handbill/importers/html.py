@@ -348,18 +348,15 @@ _DROP_BOILERPLATE = {
     "select",
     "textarea",
     "dialog",
-    "iframe",
     "frame",
     "frameset",
-    "object",
-    "embed",
     "applet",
-    "canvas",
-    "video",
-    "audio",
     "map",
     "svg",
 }
+# What an e-book cannot hold: left out where the article has it, with a report line.
+_MEDIA = {"iframe", "object", "embed", "canvas", "video", "audio"}
+_MEDIA_LEFT_OUT = "embedded media (video, audio, frames) left out"
 _DROP_ROLES = {
     "navigation",
     "banner",
@@ -631,7 +628,7 @@ def _clean_inside(parts: list[etree._Element], repairs: Repairs) -> None:
             names = f"{element.get('class', '')} {element.get('id', '')}"
             weight = (25 if _POSITIVE.search(names) else 0) - (25 if _NEGATIVE.search(names) else 0)
             text = _text(element)
-            if not text and element.find(".//img") is None:
+            if not text and element.find(".//img") is None and next(element.iter(*_MEDIA), None) is None:
                 _remove(element)
                 continue
             is_list = element.tag in ("ul", "ol", "table")  # a list or table of links is content
@@ -1015,6 +1012,9 @@ class _Converter:
                 return ""
             state.line_start = True
             return "  \n"
+        if tag in _MEDIA:
+            self.repairs.add(_MEDIA_LEFT_OUT, _place(element))
+            return ""
         if tag == "wbr":
             return ""
         if tag == "img":
