@@ -530,9 +530,9 @@ def _article(body: etree._Element) -> list[etree._Element]:
     }
     # Paragraphs, and containers that act as one: text of their own (a text node of at least 25
     # characters), or no block inside. Chosen by XPath, so a page of nested wrappers costs little.
-    paragraphs = body.xpath(
-        ".//p | .//pre | .//td | .//blockquote | .//*[self::div or self::section or self::article or self::li or "
-        f"self::dd][text()[string-length(normalize-space()) >= 25] or not(*[{_BLOCK_TEST}])]"
+    paragraphs = list(body.iter("p", "pre", "td", "blockquote")) + body.xpath(
+        ".//*[self::div or self::section or self::article or self::li or self::dd]"
+        f"[text()[string-length(normalize-space()) >= 25] or not(*[{_BLOCK_TEST}])]"
     )
     for element in paragraphs:
         if notes and any(ancestor in notes for ancestor in element.iterancestors()):
@@ -711,14 +711,22 @@ def _initial_score(element: etree._Element) -> float:
 
 
 def _link_density(element: etree._Element) -> float:
-    length = len(_text(element))
+    """The share of an element's text that is link text."""
+    length = _size(element)
     if not length:
         return 0.0
     linked = sum(
-        len(_text(link)) * (0.3 if (link.get("href") or "").strip().startswith("#") else 1)  # notes, anchors
+        _size(link) * (0.3 if (link.get("href") or "").strip().startswith("#") else 1)  # notes, anchors
         for link in element.iter("a")
     )
     return min(1.0, linked / length)
+
+
+def _size(element: etree._Element) -> int:
+    """The length of an element's text, its runs of whitespace counted as one space (except in
+    big elements, where that would cost more than it tells)."""
+    text = _all_text(element)
+    return len(text) if len(text) > 20_000 else len(" ".join(text.split()))
 
 
 def _text(element: etree._Element) -> str:
