@@ -170,6 +170,8 @@ def build(
         return list(result.paths)
 
     if watch:
+        if isinstance(book, str):
+            raise click.UsageError("--watch needs a file or folder to watch; an address is fetched once")
         _watch(book, once, cover, output)
         return
     paths = once()
@@ -214,7 +216,7 @@ def import_(source: str, output: Path | None, force: bool) -> None:
         handbill import statement.docx -o statement
         handbill build statement
     """
-    from .importers import read
+    from .importers import read, warn_of_language
     from .importers.writer import write_book
 
     if "\x00" in source:
@@ -222,6 +224,8 @@ def import_(source: str, output: Path | None, force: bool) -> None:
     folder = output if output is not None else _default_folder(source)
     document = read(source)
     files = write_book(document, folder, force)
+    if not document.metadata.language:
+        warn_of_language(document)
     chapters = sum(1 for name in files if name.endswith(".md"))
     images = sum(1 for name in files if name.startswith("images/"))
     _say(f"wrote {folder}: book.toml, {chapters} chapters" + (f", {images} images" if images else ""))

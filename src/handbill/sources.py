@@ -56,7 +56,9 @@ class Manuscript(NamedTuple):
 
     def documents(self) -> Iterator[SourceDocument]:
         for path in self.paths:
-            data = None if self.config.files is None else book_file_bytes(self.config, path)
+            data = None
+            if self.config.files is not None:
+                data = book_file_bytes(self.config, path, MAX_SOURCE_BYTES, "a Markdown file may be; split it")
             yield read_document(path, self.config.root, data)
 
 

@@ -13,10 +13,21 @@ from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .model import Block, Document, DocumentError, Image, Metadata, Repairs, escape
-
 if TYPE_CHECKING:
     from ..config import BookConfig
+    from .model import Block, Document, DocumentError, Image, Metadata, Repairs, escape
+
+_MODEL_NAMES = frozenset(("Block", "Document", "DocumentError", "Image", "Metadata", "Repairs", "escape"))
+
+
+def __getattr__(name: str) -> Any:
+    """The model's names, imported on first use: `handbill build content` asks only is_importable()."""
+    if name in _MODEL_NAMES:
+        from . import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "READERS",
@@ -84,6 +95,7 @@ def is_address(source: str) -> bool:
 def read(source: str | Path) -> Document:
     """The document at `source` (a path or an http(s) address), read and repaired."""
     from . import repair
+    from .model import Repairs
 
     deadline = Deadline(str(source))
     text = str(source)
@@ -100,6 +112,8 @@ def read(source: str | Path) -> Document:
         document.repairs = repairs
     deadline.check()
     repair.apply(document, deadline)
+    if not any(block.text.strip() for block in document.blocks if block.kind != "break") and not document.images:
+        raise _error("holds no text; there is nothing to import", text)
     return document
 
 
@@ -113,7 +127,20 @@ def book_config(
 
     document = read(source)
     root = Path(_virtual_root(str(source)))
+    if not document.metadata.language and not overrides.get("language"):
+        warn_of_language(document)
     return load_config(root, allow_outside, files=book_files(document), **overrides), document
+
+
+def warn_of_language(document: Document) -> None:
+    """A book must say its language; the document did not, so the book will say handbill's default."""
+    import logging
+
+    logging.getLogger(__name__).warning(
+        "%s: the document does not say what language it is in; the book says 'en' "
+        "(set language in book.toml, or pass --language)",
+        document.source,
+    )
 
 
 def _virtual_root(source: str) -> str:
@@ -129,40 +156,46 @@ def _virtual_root(source: str) -> str:
 class Deadline:
     """The time one import may take (MAX_IMPORT_SECONDS); `check()` refuses by name once past it."""
 
-    def __init__(self, source: str, seconds: float = MAX_IMPORT_SECONDS):
+    def __init__(self, source: str, seconds: float | None = None):
         self.source = source
-        self.seconds = seconds
-        self.ends = time.monotonic() + seconds
+        self.seconds = MAX_IMPORT_SECONDS if seconds is None else seconds
+        self.ends = time.monotonic() + self.seconds
 
     def check(self) -> None:
         if time.monotonic() > self.ends:
-            raise DocumentError(f"took longer than {self.seconds:.0f} s to import; it is refused", self.source)
+            raise _error(f"took longer than {self.seconds:g} s to import; it is refused", self.source)
 
 
 def _unknown(source: str) -> str:
     suffix = Path(source).suffix
     known = ", ".join(sorted(READERS))
     what = f"{suffix!r} files" if suffix else "files without an extension"
-    raise DocumentError(f"handbill cannot import {what}; it imports {known} and http(s):// addresses", source)
+    raise _error(f"handbill cannot import {what}; it imports {known} and http(s):// addresses", source)
 
 
 def _file_bytes(path: Path) -> bytes:
+    from ..errors import SourceError
     from ..sources import read_limited
 
     try:
-        if path.is_dir():
-            raise DocumentError("is a folder, not a document", path)
-        if not path.exists():
-            raise DocumentError("no such file", path)
+        folder, exists = path.is_dir(), path.exists()
     except (OSError, ValueError) as error:
-        raise DocumentError(f"is not a usable path ({error})", path) from error
+        raise _error(f"is not a usable path ({error})", path) from error
+    if folder:
+        raise _error("is a folder, not a document", path)
+    if not exists:
+        raise _error("no such file", path)
     try:
         return read_limited(path, MAX_DOCUMENT_BYTES, "a document to import may be")
-    except DocumentError:
-        raise
-    except Exception as error:  # SourceError from read_limited: same line, the import's class
-        detail = getattr(error, "detail", str(error))
-        raise DocumentError(detail, path) from error
+    except SourceError as error:  # the same line, as the import's own error
+        raise _error(error.detail, path) from error
+
+
+def _error(message: str, source: str | Path) -> Exception:
+    """A DocumentError (the model is imported only once a document is read)."""
+    from .model import DocumentError
+
+    return DocumentError(message, source)
 
 
 def _fetched(address: str) -> tuple[bytes, str, str]:
@@ -171,7 +204,7 @@ def _fetched(address: str) -> tuple[bytes, str, str]:
     try:
         from .fetch import get
     except ModuleNotFoundError as error:
-        raise DocumentError("this version of handbill cannot fetch addresses yet", address) from error
+        raise _error("this version of handbill cannot fetch addresses yet", address) from error
 
     data, content_type, final_url = get(address)
     media_type = (content_type or "").split(";")[0].strip().lower()
@@ -180,13 +213,13 @@ def _fetched(address: str) -> tuple[bytes, str, str]:
         path = final_url.split("?")[0].split("#")[0]
         name = READERS.get(Path(path).suffix.lower()) if "/" in path.split("://", 1)[-1] else None
     if name is None:
-        raise DocumentError(
+        raise _error(
             f"the server sent {media_type or 'no media type'}, which handbill cannot import "
             "(it imports web pages, text, Word, OpenDocument and PDF)",
             address,
         )
     if len(data) > MAX_DOCUMENT_BYTES:
-        raise DocumentError(
+        raise _error(
             f"is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB, the most a document to import may be", address
         )
     return data, name, final_url
@@ -199,8 +232,8 @@ def _reader(name: str, source: str) -> Any:
     except ModuleNotFoundError as error:
         missing = error.name or "a library"
         if missing.startswith(__name__):
-            raise DocumentError(f"this version of handbill has no {name} reader yet", source) from error
-        raise DocumentError(
+            raise _error(f"this version of handbill has no {name} reader yet", source) from error
+        raise _error(
             f"reading this document needs the Python package {missing!r}, which is not installed; "
             f"install it (pip install {missing}) and try again",
             source,

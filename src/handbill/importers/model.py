@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from ..errors import SourceError
@@ -19,6 +20,16 @@ BlockKind = Literal["heading", "paragraph", "quote", "list", "code", "rule", "im
 class DocumentError(SourceError):
     """A document to import cannot be read: damaged, encrypted, too large, of an unknown kind, or
     not answering. Raised with the source (file or address) so that the one line names it."""
+
+    def __init__(self, message: str, path: Path | str | None = None, line: int | None = None):
+        self.source = str(path) if path is not None else None  # an address keeps its `//`
+        super().__init__(message, path, line)
+
+    def _format(self) -> str:
+        if self.source is None or "://" not in self.source:
+            return super()._format()
+        where = self.source if self.source.isprintable() else repr(self.source)
+        return f"{where}: {self.detail}"
 
 
 @dataclass
@@ -33,7 +44,8 @@ class Block:
     kind: BlockKind
     text: str = ""
     level: int = 0  # a heading's level, 1-6
-    bold: bool = False  # the whole paragraph is set in bold (a candidate section title)
+    bold: bool = False  # the whole paragraph is set in bold (a candidate section title); its text
+    # carries the `**` too, so that it stays bold when the repairs do not make it a title
     place: str = ""  # where it came from, for the report: "line 34", "page 3", "paragraph 12"
     role: str = ""  # set by the repairs: "title", "byline" or "standfirst" (the title page's blocks)
 
@@ -97,12 +109,24 @@ _INLINE = re.compile(r"([\\`*_\[\]])")
 _LINE_START = re.compile(r"^[ \t]*(?:(#|>|[-+*](?=\s)|[-*_](?:[ \t]*[-*_]){2,}[ \t]*$)|\d+([.)])(?=\s))")
 
 
+_INLINE_ESCAPES = str.maketrans({character: "\\" + character for character in "\\`*_[]"})
+_ENTITY = re.compile(r"&(?=#?\w+;)")
+_LINE_STARTS = re.compile(_LINE_START.pattern, re.MULTILINE)
+_INDENT = re.compile(r"^[ \t]+", re.MULTILINE)
+
+
 def escape(text: str) -> str:
     """Literal text as Markdown that prints exactly that text (one paragraph, one line)."""
-    text = _INLINE.sub(r"\\\1", text)
-    text = re.sub(r"&(?=#?\w+;)", "&amp;", text).replace("<", "&lt;")
+    text = _ENTITY.sub("&amp;", text.translate(_INLINE_ESCAPES)).replace("<", "&lt;")
     text = text.lstrip(" \t")
     return _LINE_START.sub(_escape_start, text)
+
+
+def escape_lines(text: str) -> str:
+    """Literal text of several lines (a hard-wrapped paragraph) as Markdown that prints exactly
+    that text: each line as `escape()` makes it, its indent dropped."""
+    text = _ENTITY.sub("&amp;", text.translate(_INLINE_ESCAPES)).replace("<", "&lt;")
+    return _LINE_STARTS.sub(_escape_start, _INDENT.sub("", text))
 
 
 def escape_start(line: str) -> str:

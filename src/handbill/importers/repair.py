@@ -15,9 +15,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
+from .dates import parse_date
 from .model import Block, Document, Repairs
 
 # -- the kinds of repair, as the report names them ------------------------------------------------
@@ -47,7 +48,9 @@ class _Deadline(Protocol):
 def apply(document: Document, deadline: _Deadline | None = None) -> None:
     """Make every shared repair on `document`, in place, recording each in `document.repairs`."""
     repairs = document.repairs
-    steps = (_normalise_characters, _rejoin_wrapped_lines, _bold_lines_to_titles, _join_split_paragraphs, _byline)
+    # Titles first (a bold line may be the title), then the byline while its lines are lines, then
+    # the wrapped lines and the paragraphs split by breaks.
+    steps = (_normalise_characters, _bold_lines_to_titles, _byline, _rejoin_wrapped_lines, _join_split_paragraphs)
     for step in steps:
         step(document, repairs)
         if deadline is not None:
@@ -91,71 +94,97 @@ _LINE_END_HYPHEN = re.compile(r"([^\W\d_]+)-$")
 _LINE_START_WORD = re.compile(r"[^\W\d_]+")
 
 
+_BROKEN_WORD = re.compile(r"\w+-[ \t]*\n[ \t]*\w+")
+
+
 def known_words(texts: Iterable[str]) -> set[str]:
     """Every word (hyphenated compounds whole) the texts hold within a line, case-folded; the
     halves of a word broken at a line's end are left out, so a break does not vouch for itself."""
     words: set[str] = set()
     for text in texts:
-        broken = False
-        for line in text.split("\n"):
-            found = _WORD.findall(line)
-            if broken and found:
-                found = found[1:]
-            broken = line.rstrip().endswith("-")
-            if broken and found:
-                found = found[:-1]
-            words.update(word.casefold() for word in found)
+        words.update(_WORD.findall(_BROKEN_WORD.sub(" ", text).casefold()))
     return words
+
+
+WORD_TAIL = 200
+"""How far back from a line's end a broken word is looked for (no word is longer)."""
 
 
 def join_hyphenated(left: str, right: str, words: set[str]) -> tuple[str, bool]:
     """`left` ends in a hyphen at a line's (or page's) end and `right` goes on: the two joined.
     The hyphen stays (`military-` + `presidential`), unless the word is known from elsewhere in the
     document without it and never with it: then it was only a break. Returns (text, dropped)."""
-    before = _LINE_END_HYPHEN.search(left)
-    after = _LINE_START_WORD.match(right)
-    if before and after:
-        whole = (before.group(1) + after.group()).casefold()
-        compound = f"{before.group(1)}-{after.group()}".casefold()
-        if whole in words and compound not in words:
-            return left[:-1] + right, True
+    if hyphen_is_a_break(left, right, words):
+        return left[:-1] + right, True
     return left + right, False
+
+
+def hyphen_is_a_break(left: str, right: str, words: set[str]) -> bool:
+    """Whether the hyphen ending `left` only broke the word that `right` goes on with."""
+    before = _LINE_END_HYPHEN.search(left[-WORD_TAIL:])
+    after = _LINE_START_WORD.match(right[:WORD_TAIL])
+    if not (before and after):
+        return False
+    whole = (before.group(1) + after.group()).casefold()
+    compound = f"{before.group(1)}-{after.group()}".casefold()
+    return whole in words and compound not in words
 
 
 def _continues_word(line: str, following: str) -> bool:
     """A line ending `letter-` before a line starting with a letter: one word broken at the end."""
-    return bool(_LINE_END_HYPHEN.search(line)) and bool(_LINE_START_WORD.match(following))
+    return (
+        line.endswith("-")
+        and bool(_LINE_END_HYPHEN.search(line[-WORD_TAIL:]))
+        and bool(_LINE_START_WORD.match(following[:WORD_TAIL]))
+    )
 
 
-def rejoin_lines(text: str, words: set[str], repairs: Repairs, place: str) -> str:
+def rejoin_lines(text: str, words: Callable[[], set[str]], repairs: Repairs, place: str) -> str:
     """The lines of one paragraph as one line; a Markdown hard break (two spaces or a backslash at
     a line's end) is kept, since the author wrote it."""
     lines = text.split("\n")
     if len(lines) == 1:
         return text
-    out = lines[0]
+    pieces = [lines[0]]  # one per line, joined once at the end: linear time however many lines
+    joined = dropped = 0
     for line in lines[1:]:
-        if _HARD_BREAK.search(out.split("\n")[-1]):
-            out += "\n" + line.lstrip(" \t")
-            continue
         line = line.lstrip(" \t")
-        repairs.add(WRAPPED, place)
-        if _continues_word(out, line):
-            out, dropped = join_hyphenated(out, line, words)
-            if dropped:
-                repairs.add(HYPHENS_DROPPED, place)
+        tail = pieces[-1]
+        if tail.endswith((" ", "\\")) and _HARD_BREAK.search(tail[-WORD_TAIL:]):
+            pieces.append("\n" + line)
+            continue
+        joined += 1
+        if tail.endswith("-") and _continues_word(tail, line):
+            if hyphen_is_a_break(tail, line, words()):
+                pieces[-1] = tail[:-1]
+                dropped += 1
+            pieces.append(line)
         else:
-            out = out.rstrip(" \t") + " " + line
-    return out
+            pieces[-1] = tail.rstrip(" \t")
+            pieces.append(" " + line)
+    repairs.add(WRAPPED, place, joined)
+    repairs.add(HYPHENS_DROPPED, place, dropped)
+    return "".join(pieces)
 
 
 def _rejoin_wrapped_lines(document: Document, repairs: Repairs) -> None:
     blocks = [block for block in document.blocks if block.kind in ("paragraph", "heading")]
     if not any("\n" in block.text for block in blocks):
         return
-    words = known_words(block.text for block in document.blocks if block.kind in _PROSE)
+    known: list[set[str]] = []
+
+    def words() -> set[str]:  # made when a line ends in a hyphen
+        if not known:
+            known.append(known_words(block.text for block in document.blocks if block.kind in _PROSE))
+        return known[0]
+
     for block in blocks:
-        block.text = rejoin_lines(block.text, words, repairs, block.place)
+        if block.role == "byline":  # its lines are lines: an author, a date
+            lines = block.text.split("\n")
+            ended = [line if _HARD_BREAK.search(line) else line.rstrip() + "  " for line in lines[:-1]]
+            block.text = "\n".join(ended + lines[-1:])
+        else:
+            block.text = rejoin_lines(block.text, words, repairs, block.place)
 
 
 # -- paragraphs split by a page or column break ---------------------------------------------------
@@ -192,11 +221,12 @@ def ends_sentence(text: str) -> bool:
     return bool(last) and unicodedata.category(last) == "Po" and last not in _NON_FINAL
 
 
-def continues_sentence(previous: str, following: str) -> bool:
+def continues_sentence(previous: str, following: str, finished_sentence: Callable[[], bool] | None = None) -> bool:
     """Whether paragraph `following` goes on with the sentence `previous` left unfinished: the
     previous ends without sentence-final punctuation, and the next starts with a lowercase letter,
     or the previous ends with a comma or a dash, or (in scripts without case) the previous is
-    running text (it has finished sentences) ending in a letter or digit."""
+    running text (it has a finished sentence: `finished_sentence`, found when not given) ending in
+    a letter or digit."""
     last, first = _last_character(previous), _first_character(following)
     if not last or not first or ends_sentence(previous):
         return False
@@ -205,49 +235,99 @@ def continues_sentence(previous: str, following: str) -> bool:
     if last in _CONTINUING or unicodedata.category(last) == "Pd":
         return first.isalnum()
     if unicodedata.category(first) == "Lo" and (last.isalpha() or last.isdigit()):
-        return any(unicodedata.category(c) == "Po" and c not in _NON_FINAL for c in previous[:-1])
+        return has_finished_sentence(previous) if finished_sentence is None else finished_sentence()
     return False
 
 
+_COMMON_FINAL = re.compile("[.!?\u2026\u3002\uff01\uff1f\u061f\u06d4\u0964](?=.)", re.DOTALL)
+
+
+def has_finished_sentence(text: str) -> bool:
+    """Whether sentence-final punctuation stands anywhere in `text` but at its end."""
+    text = text.rstrip()
+    if _COMMON_FINAL.search(text):
+        return True
+    return any(unicodedata.category(c) == "Po" and c not in _NON_FINAL for c in text[:-1])
+
+
+MIN_FRAGMENT_CHARACTERS = 30
+"""A page break cuts a paragraph at the foot of a full page or column: a shorter first part
+(`Dear friends,` above `we meet at noon.`) is a line of its own, not a fragment."""
+
+
 def _joinable(block: Block) -> bool:
-    return block.kind == "paragraph" and not block.bold and not block.role
+    return block.kind == "paragraph" and not block.role and _bold_text(block) is None
+
+
+class _Joined:
+    """A paragraph being joined from the pieces a page or column break left; its text is put
+    together once at the end, so a long run of joins stays linear."""
+
+    def __init__(self, block: Block):
+        self.block = block
+        self.pieces = [block.text.strip()]
+        self.joinable = _joinable(block) and "\n" not in self.pieces[0]
+        self.length = len(self.pieces[0])
+        self.finished = False
+        self.checked = 0  # the pieces looked through for a finished sentence, each once
+
+    def finished_sentence(self) -> bool:
+        while not self.finished and self.checked < len(self.pieces):
+            self.finished = has_finished_sentence(self.pieces[self.checked])
+            self.checked += 1
+        return self.finished
+
+    def takes(self, block: Block) -> bool:
+        if not (self.joinable and self.length >= MIN_FRAGMENT_CHARACTERS and _joinable(block)):
+            return False
+        return continues_sentence(self.pieces[-1], block.text, self.finished_sentence)
+
+    def add(self, block: Block, words: set[str] | None) -> bool:
+        """Join `block` on; whether a line-end hyphen was dropped (`words` given when one may be)."""
+        tail, text = self.pieces[-1], block.text.strip()
+        dropped = words is not None and hyphen_is_a_break(tail, text, words)
+        if dropped:
+            self.pieces[-1] = tail[:-1]
+        self.pieces.append(text if _continues_word(tail, text) else " " + text)
+        self.length += len(text)
+        self.joinable = "\n" not in text
+        return dropped
+
+    def finish(self) -> Block:
+        if len(self.pieces) > 1:
+            self.block.text = "".join(self.pieces)
+        return self.block
 
 
 def _join_split_paragraphs(document: Document, repairs: Repairs) -> None:
     words: set[str] | None = None  # made when a paragraph ends in a hyphen
-    kept: list[Block] = []
+    kept: list[_Joined] = []
     for block in document.blocks:
-        previous = kept[-1] if kept else None
-        if (
-            previous is not None
-            and _joinable(previous)
-            and _joinable(block)
-            and "\n" not in previous.text.rstrip()
-            and continues_sentence(previous.text, block.text)
-        ):
-            left, right = previous.text.rstrip(), block.text.lstrip()
-            if _continues_word(left, right):
-                if words is None:
-                    words = known_words(b.text for b in document.blocks if b.kind in _PROSE)
-                previous.text, dropped = join_hyphenated(left, right, words)
-                if dropped:
-                    repairs.add(HYPHENS_DROPPED, block.place)
-            else:
-                previous.text = f"{left} {right}"
+        if kept and kept[-1].takes(block):
+            if words is None and _continues_word(kept[-1].pieces[-1], block.text.strip()):
+                words = known_words(b.text for b in document.blocks if b.kind in _PROSE)
+            if kept[-1].add(block, words):
+                repairs.add(HYPHENS_DROPPED, block.place)
             repairs.add(SPLIT_PARAGRAPHS, block.place)
             continue
-        kept.append(block)
-    document.blocks = kept
+        kept.append(_Joined(block))
+    document.blocks = [joined.finish() for joined in kept]
 
 
 # -- a bold line as a section title --------------------------------------------------------------
+_HARD_BREAK_ANYWHERE = re.compile(r"(?: {2,}|\\)\n")
 _BOLD = re.compile(r"^(\*\*|__)(?!\s)((?:(?!\1).)+?)(?<!\s)\1$")
 _WHOLE_LINK = re.compile(r"^!?\[[^\]]*\]\([^)]*\)$")
 
 
 def _bold_text(block: Block) -> str | None:
-    """The text of a paragraph set wholly in bold (without its `**`), else None."""
+    """The text of a paragraph set wholly in bold (without its `**`), else None. A bold line
+    wrapped over lines counts, its lines joined; one with a hard line break does not."""
     text = block.text.strip()
+    if "\n" in text:
+        if _HARD_BREAK_ANYWHERE.search(text):
+            return None
+        text = " ".join(line.strip() for line in text.split("\n"))
     match = _BOLD.match(text)
     if match:
         return match.group(2).strip()
@@ -262,15 +342,18 @@ def _bold_lines_to_titles(document: Document, repairs: Repairs) -> None:
     blocks = document.blocks
     body_levels = [block.level for block in blocks[1:] if block.kind == "heading"]
     level = max(body_levels) + 1 if body_levels else 2
+    bold = [block.kind == "paragraph" and _bold_text(block) is not None for block in blocks]
     for index, block in enumerate(blocks):
-        if block.kind != "paragraph":
+        if not bold[index]:
             continue
-        text = _bold_text(block)
-        if text is None or "\n" in text or len(plain_text(text)) > MAX_TITLE_CHARACTERS or _WHOLE_LINK.match(text):
+        text = _bold_text(block) or ""
+        if len(plain_text(text)) > MAX_TITLE_CHARACTERS or _WHOLE_LINK.match(text):
             continue
         following = blocks[index + 1] if index + 1 < len(blocks) else None
-        if following is None or following.kind in ("heading", "break", "rule") or _bold_text(following) is not None:
+        if following is None or following.kind in ("heading", "break", "rule") or bold[index + 1]:
             continue
+        if index and bold[index - 1]:
+            continue  # one of several bold paragraphs in a row: a bold passage, not a title
         block.kind, block.text, block.level, block.bold = "heading", text, min(level, 6), False
         repairs.add(BOLD_TITLES, block.place)
 
@@ -307,6 +390,8 @@ def _byline(document: Document, repairs: Repairs) -> None:
                 authors.append(line)
         byline.append(blocks[index])
         index += 1
+        if found_date:
+            break  # the date closes the byline
     if not found_date or len(authors) > 3:
         byline, authors = [], []
         index = 1
@@ -342,132 +427,19 @@ _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()>#+\-.!|])")
 _EMPHASIS = re.compile(r"(?<!\\)(\*\*|__|\*|_)(?=\S)(.+?)(?<=\S)\1")
 
 
+MAX_PLAIN_CHARACTERS = 2000
+"""plain_text() reads titles, bylines and labels: only this much of a text is looked at."""
+
+
 def plain_text(markdown: str) -> str:
     """The text of one line of Markdown as a reader sees it: links and emphasis unwrapped, escapes
-    undone, entities for `&` and `<` read back."""
-    text = _LINK.sub(r"\1", markdown)
+    undone, entities for `&` and `<` read back (of its first MAX_PLAIN_CHARACTERS)."""
+    text = _LINK.sub(r"\1", markdown[:MAX_PLAIN_CHARACTERS])
     previous = None
     while previous != text:
         previous, text = text, _EMPHASIS.sub(r"\2", text)
     text = _ESCAPED.sub(r"\1", text).replace("&lt;", "<").replace("&amp;", "&")
     return " ".join(text.split())
-
-
-# -- dates in any common form ----------------------------------------------------------------------
-DATE_LANGUAGES = (
-    "en de fr es it pt nl sv da nb nn fi et pl cs sk sl hr sr bs ro hu tr el ru uk be bg mk ar fa ur he "
-    "hi bn ta te ml kn mr gu pa si th vi id ms fil sw am ja zh ko ca eu gl ga cy is lv lt sq hy ka az kk "
-    "uz mn ne km lo my"
-).split()
-"""The languages whose month names (from CLDR, through Babel) a byline's date may use."""
-
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][\d:.]+Z?)?$")
-_NUMERIC = re.compile(r"^(\d{1,2})([./])(\d{1,2})\2(\d{4})$")
-_YEAR_FIRST = re.compile(r"^(\d{4})[./](\d{1,2})[./](\d{1,2})\.?$")
-_EAST_ASIAN = re.compile(r"^(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]?$")
-_TOKEN = re.compile(r"\d+|[^\W\d_]+")
-
-
-def parse_date(line: str, language: str = "") -> tuple[str, str] | None:
-    """A line that is wholly a date, in any common form, as (ISO date, the language its month name
-    belongs to when only one language has that name, else ""); None when it is no date.
-
-    `2026-01-22`, `22.01.2026`, `2026/01/22`, `2026年1月22日`, `22 January 2026`, `January 22, 2026`,
-    `22. Januar 2026`, `22 января 2026 г.`, `22 de enero de 2026`, `Thursday, 22 January 2026`, and
-    `22/01/2026` when the day is over 12 (else it could be either order and is not taken)."""
-    text = line.strip().strip(".,")
-    for pattern, order in ((_ISO, "ymd"), (_YEAR_FIRST, "ymd"), (_EAST_ASIAN, "ymd")):
-        match = pattern.match(text)
-        if match:
-            return _checked(*(int(match.group(1 + order.index(part))) for part in "ymd"))
-    match = _NUMERIC.match(text)
-    if match:
-        first, separator, second, year = int(match.group(1)), match.group(2), int(match.group(3)), int(match.group(4))
-        if separator == "." or first > 12:
-            return _checked(year, second, first)
-        if second > 12:
-            return _checked(year, first, second)
-        return None
-    return _worded_date(text, language)
-
-
-def _checked(year: int, month: int, day: int, language: str = "") -> tuple[str, str] | None:
-    from datetime import date
-
-    try:
-        return date(year, month, day).isoformat(), language
-    except ValueError:
-        return None
-
-
-def _worded_date(text: str, language: str) -> tuple[str, str] | None:
-    tokens = _TOKEN.findall(text)
-    if not 3 <= len(tokens) <= 8 or len(text) > 60:
-        return None
-    numbers = [token for token in tokens if token.isdigit()]
-    words = [token for token in tokens if not token.isdigit()]
-    years = [token for token in numbers if len(token) == 4]
-    days = [token for token in numbers if len(token) <= 2]
-    if len(years) != 1 or len(days) != 1 or len(numbers) != 2:
-        return None
-    names = _month_names()
-    months = [(word, names[word.casefold()]) for word in words if word.casefold() in names]
-    if len(months) != 1:
-        return None
-    word, by_language = months[0]
-    others = [w for w in words if w is not word]
-    weekdays = _weekday_names()
-    # Besides the month, only short joining words (de, del, г, r, of) and a weekday may stand there.
-    if any(len(other) > 3 and other.casefold() not in weekdays for other in others) or len(others) > 3:
-        return None
-    month_numbers = set(by_language.values())
-    if language and language.split("-")[0] in by_language:
-        month = by_language[language.split("-")[0]]
-    elif len(month_numbers) == 1:
-        month = month_numbers.pop()
-    else:
-        return None
-    only = next(iter(by_language)) if len(by_language) == 1 else ""
-    return _checked(int(years[0]), month, int(days[0]), only)
-
-
-_MONTHS: dict[str, dict[str, int]] | None = None
-_WEEKDAYS: set[str] | None = None
-
-
-def _month_names() -> dict[str, dict[str, int]]:
-    """Month name (case-folded, wide and abbreviated, both grammatical contexts) -> {language: month}."""
-    global _MONTHS
-    if _MONTHS is None:
-        from babel import Locale
-
-        names: dict[str, dict[str, int]] = {}
-        for code in DATE_LANGUAGES:
-            locale = Locale.parse(code)
-            for context in ("format", "stand-alone"):
-                for width in ("wide", "abbreviated"):
-                    for month, name in locale.months[context][width].items():
-                        key = name.casefold().rstrip(".")
-                        if key and not key.isdigit():
-                            names.setdefault(key, {})[code] = month
-        _MONTHS = names
-    return _MONTHS
-
-
-def _weekday_names() -> set[str]:
-    global _WEEKDAYS
-    if _WEEKDAYS is None:
-        from babel import Locale
-
-        names: set[str] = set()
-        for code in DATE_LANGUAGES:
-            for context in ("format", "stand-alone"):
-                for width in ("wide", "abbreviated"):
-                    names.update(
-                        name.casefold().rstrip(".") for name in Locale.parse(code).days[context][width].values()
-                    )
-        _WEEKDAYS = names
-    return _WEEKDAYS
 
 
 # -- running headers, footers and page numbers -----------------------------------------------------
@@ -477,50 +449,62 @@ _DIGITS = re.compile(r"\d+")
 
 
 def drop_running_lines(pages: list[list[str]], repairs: Repairs) -> list[list[str]]:
-    """Pages of lines without their running headers and footers: a line repeated at the same place
-    (among the first or last EDGE_LINES lines) on most pages, its numbers aside (so `Page 3 of 7`,
-    `3/7`, a browser's print header with its date and title, and the address in its footer), and a
-    bare page number that counts up with the pages. Needs two pages at least; counted in `repairs`.
+    """Pages of lines without their running headers and footers: a line found at the same place
+    (among the first or last EDGE_LINES lines) on most pages, the same there but for numbers that
+    count up with the pages (`Page 3 of 7`, `3/7`, a browser's print header with its date and
+    title, the address in its footer); and a bare page number anywhere at a page's top or bottom
+    that counts up with the pages. Needs two pages at least; each line dropped is counted.
 
     For readers that know pages (PDF, and text with form feeds)."""
     if len(pages) < 2:
         return [list(page) for page in pages]
-    seen: Counter[tuple[str, int, str]] = Counter()
-    for page in pages:
-        for key in set(_edge_keys(page)):
-            seen[key[:3]] += 1
-    running = {key for key, count in seen.items() if count >= 2 and count * 2 > len(pages)}
     numbered = _counting_page_numbers(pages)
-    result: list[list[str]] = []
-    for number, page in enumerate(pages, start=1):
-        drop: set[int] = set()
+    groups: dict[tuple[str, int, str], list[tuple[int, int]]] = {}
+    for page_index, page in enumerate(pages):
         for edge, position, shape, index in _edge_keys(page):
-            if (edge, position, shape) in running:
-                drop.add(index)
-        for index in numbered.get(number - 1, ()):
-            if index not in drop:
-                repairs.add(PAGE_NUMBERS, f"page {number}")
-                drop.add(index)
-        if drop - set(numbered.get(number - 1, ())):
-            repairs.add(RUNNING_LINES, f"page {number}", len(drop - set(numbered.get(number - 1, ()))))
-        result.append([line for index, line in enumerate(page) if index not in drop])
+            if index not in numbered.get(page_index, ()):
+                groups.setdefault((edge, position, shape), []).append((page_index, index))
+    running: dict[int, set[int]] = {}
+    for found in groups.values():
+        if len(found) >= 2 and len(found) * 2 > len(pages) and _same_or_counting(pages, found):
+            for page_index, index in found:
+                running.setdefault(page_index, set()).add(index)
+    result: list[list[str]] = []
+    for page_index, page in enumerate(pages):
+        numbers = set(numbered.get(page_index, ()))
+        others = running.get(page_index, set()) - numbers
+        repairs.add(PAGE_NUMBERS, f"page {page_index + 1}", len(numbers))
+        repairs.add(RUNNING_LINES, f"page {page_index + 1}", len(others))
+        result.append([line for index, line in enumerate(page) if index not in numbers | others])
     return result
 
 
 def _edge_keys(page: list[str]) -> list[tuple[str, int, str, int]]:
     """(edge, position from that edge, the line with its numbers as #, its index) for the first
-    and last EDGE_LINES lines with text."""
+    and last EDGE_LINES lines with text (on a short page, the top and bottom do not overlap)."""
     indexes = [index for index, line in enumerate(page) if line.strip()]
-    keys = []
-    for position, index in enumerate(indexes[:EDGE_LINES]):
-        keys.append(("top", position, _shape(page[index]), index))
-    for position, index in enumerate(reversed(indexes[-EDGE_LINES:])):
-        keys.append(("bottom", position, _shape(page[index]), index))
+    top = min(EDGE_LINES, len(indexes) // 2)
+    bottom = min(EDGE_LINES, len(indexes) - top)
+    keys = [("top", position, _shape(page[index]), index) for position, index in enumerate(indexes[:top])]
+    tail = indexes[len(indexes) - bottom :]
+    keys += [("bottom", position, _shape(page[index]), index) for position, index in enumerate(reversed(tail))]
     return keys
 
 
 def _shape(line: str) -> str:
     return _DIGITS.sub("#", " ".join(line.split())).casefold()
+
+
+def _same_or_counting(pages: list[list[str]], found: list[tuple[int, int]]) -> bool:
+    """Lines of one shape are one running line when each of their numbers is the same on every
+    page or counts up with the pages (a page number); a paragraph that merely looks alike is not."""
+    values = [[int(number) for number in _DIGITS.findall(pages[page][index])] for page, index in found]
+    for column in zip(*values, strict=True):
+        if len(set(column)) == 1:
+            continue
+        if len({number - page for number, (page, _) in zip(column, found, strict=True)}) != 1:
+            return False
+    return True
 
 
 _BARE_NUMBER = re.compile(r"^\W{0,3}(\d{1,4})\W{0,3}$")
@@ -535,8 +519,7 @@ def _counting_page_numbers(pages: list[list[str]]) -> dict[int, list[int]]:
         for *_, index in _edge_keys(page):
             match = _BARE_NUMBER.match(page[index].strip())
             if match:
-                offset = int(match.group(1)) - page_index
-                candidates.setdefault(page_index, []).append((offset, index))
+                candidates.setdefault(page_index, []).append((int(match.group(1)) - page_index, index))
         for offset in {offset for offset, _ in candidates.get(page_index, [])}:
             offsets[offset] += 1
     if not offsets:

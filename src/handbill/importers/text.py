@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from pathlib import Path
+from typing import Any
 
 from ..config import XML_FORBIDDEN
-from .model import Block, Document, DocumentError, Repairs, escape, escape_start
+from ..sources import split_front_matter
+from .model import Block, Document, DocumentError, Metadata, Repairs, escape, escape_lines, escape_start
 from .repair import drop_running_lines
 
 MAX_LINES = 2_000_000
@@ -26,8 +29,8 @@ ESCAPES = "backslash escapes that would print literally removed"
 
 _MARKDOWN_SIGNS = (
     re.compile(r"^#{1,6}[ \t]+\S", re.MULTILINE),  # an ATX heading
-    re.compile(r"(\*\*|__)\S[^\n]*?\S\1"),  # bold
-    re.compile(r"\[[^\]\n]+\]\([^)\s]+\)"),  # a link
+    re.compile(r"(\*\*|__)\S[^\n]{0,300}?\S\1"),  # bold
+    re.compile(r"\[[^\[\]\n]{1,300}\]\([^()\s]{1,2000}\)"),  # a link
     re.compile(r"^(```|~~~)", re.MULTILINE),  # a fenced code block
     re.compile(r"\\[$*_#\[\]().!`-]"),  # a backslash escape
 )
@@ -53,11 +56,47 @@ def read(data: bytes, source: str, repairs: Repairs) -> Document:
         line = text.count("\n", 0, XML_FORBIDDEN.search(text).start()) + 1  # type: ignore[union-attr]
         repairs.add(CONTROL, f"line {line}", len(found))
         text = XML_FORBIDDEN.sub("", text)
+    metadata = Metadata()
+    offset = 0
+    if markdown and text.startswith("---"):
+        meta, rest = split_front_matter(text, Path(source))
+        if meta:
+            offset = text.count("\n", 0, len(text) - len(rest))
+            text = rest
+            _front_matter_metadata(meta, metadata)
     lines = text.split("\n")
     if len(lines) > MAX_LINES:
         raise DocumentError(f"has more than {MAX_LINES:,} lines; it cannot be a document", source)
-    blocks = _blocks(lines, markdown, repairs)
-    return Document(source=source, blocks=blocks, repairs=repairs)
+    blocks = _blocks(lines, markdown, repairs, offset)
+    return Document(source=source, blocks=blocks, metadata=metadata, repairs=repairs)
+
+
+def _front_matter_metadata(meta: dict[str, Any], metadata: Metadata) -> None:
+    """What a Markdown file's front matter states: title, authors, date, language and the like."""
+
+    def text(*keys: str) -> str:
+        for key in keys:
+            value = meta.get(key)
+            if isinstance(value, (str, int, float)) or hasattr(value, "isoformat"):
+                value = value.isoformat() if hasattr(value, "isoformat") else str(value)
+                if value.strip():
+                    return value.strip()
+        return ""
+
+    metadata.title = text("title")
+    metadata.subtitle = text("subtitle")
+    authors = meta.get("authors", meta.get("author"))
+    if isinstance(authors, str):
+        authors = [authors]
+    if isinstance(authors, list):
+        metadata.authors = [str(author).strip() for author in authors if str(author).strip()]
+    date = text("date")
+    if re.fullmatch(r"\d{4}(?:-\d\d(?:-\d\d)?)?", date[:10]):
+        metadata.date = date[:10]
+    metadata.language = text("language", "lang")
+    metadata.description = text("description")
+    metadata.publisher = text("publisher")
+    metadata.rights = text("rights")
 
 
 def looks_like_markdown(text: str) -> bool:
@@ -104,12 +143,12 @@ class _Raw:
         self.fenced = False
 
 
-def _blocks(lines: list[str], markdown: bool, repairs: Repairs) -> list[Block]:
+def _blocks(lines: list[str], markdown: bool, repairs: Repairs, offset: int = 0) -> list[Block]:
     raws: list[_Raw] = []
     current: _Raw | None = None
     fence = ""
     gap = 0
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(lines, start=1 + offset):
         if fence:
             current.lines.append(line)  # type: ignore[union-attr]
             if line.strip().startswith(fence) and not line.strip().strip(fence[0]):
@@ -218,4 +257,4 @@ def _read_plain(raw: _Raw) -> list[Block]:
             break
     if len(items) >= 2:
         return [Block("list", "\n".join(items), place=place)]
-    return [Block("paragraph", "\n".join(escape(line.strip()) for line in raw.lines), place=place)]
+    return [Block("paragraph", escape_lines("\n".join(line.rstrip() for line in raw.lines)), place=place)]

@@ -71,7 +71,10 @@ def sections(document: Document) -> list[Section]:
         if starts_titled:
             section.slug = _slug(plain_text(section.blocks[0].text))
             continue
-        label = document.metadata.title if section is opening and titlepage.blocks else first_words(section.blocks)
+        if section is opening and titlepage.blocks:
+            label = plain_text(titlepage.blocks[0].text) or document.metadata.title
+        else:
+            label = first_words(section.blocks)
         if label:
             section.meta["title"] = label
         section.slug = _slug(label)
