@@ -461,7 +461,7 @@ def test_hostile_json_ld_and_metadata_are_ignored_not_fatal() -> None:
     assert (meta.title, meta.authors, meta.date, meta.language, meta.subjects) == (
         "Graph headline",
         ["Ann", "Bob"],
-        "",
+        "2026-01-22",  # JSON-LD's 2026-13-45 is no date: the <meta> one is taken
         "fr",
         ["one", "two"],
     )
@@ -480,6 +480,9 @@ def test_hostile_json_ld_and_metadata_are_ignored_not_fatal() -> None:
         ("Thu, 22 Jan 2026 10:00:00 GMT", "2026-01-22"),
         ("2026-13-01", ""),
         ("yesterday", ""),
+        ("22 January 2026", "2026-01-22"),
+        ("January 22, 2026", "2026-01-22"),
+        ("22. Januar 2026", "2026-01-22"),
         ("12345", ""),
     ],
 )

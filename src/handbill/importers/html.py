@@ -197,29 +197,28 @@ def _metadata(root: etree._Element, url: str) -> Metadata:
                 authors = [value]
                 break
     found.authors = authors
-    date_text = _first_text(ld.get("datePublished"), ld.get("dateCreated"))
-    for key in (
-        "article:published_time",
-        "og:published_time",
-        "datepublished",
-        "date",
-        "dcterms.date",
-        "dc.date",
-        "dc.date.issued",
-        "dcterms.created",
-        "citation_publication_date",
-        "parsely-pub-date",
-        "sailthru.date",
-        "pubdate",
-        "publish-date",
-    ):
-        if date_text:
-            break
-        date_text = meta.get(key, "")
-    if not date_text:
-        time_element = root.find(".//time[@datetime]")
-        date_text = time_element.get("datetime", "") if time_element is not None else ""
-    found.date = iso_date(date_text)
+    # The first date stated that can be read: JSON-LD, then <meta> and Open Graph, then <time>.
+    dates = [_first_text(ld.get("datePublished")), _first_text(ld.get("dateCreated"))]
+    dates += [
+        meta.get(key, "")
+        for key in (
+            "article:published_time",
+            "og:published_time",
+            "datepublished",
+            "date",
+            "dcterms.date",
+            "dc.date",
+            "dc.date.issued",
+            "dcterms.created",
+            "citation_publication_date",
+            "parsely-pub-date",
+            "sailthru.date",
+            "pubdate",
+            "publish-date",
+        )
+    ]
+    dates += [element.get("datetime", "") for element in root.iterfind(".//time[@datetime]")][:1]
+    found.date = next((iso for iso in (iso_date(text) for text in dates if text) if iso), "")
     found.description = (
         _first_text(ld.get("description"))
         or meta.get("og:description", "")
@@ -333,7 +332,10 @@ def iso_date(text: str) -> str:
     parsed = parsedate_tz(text)  # "Thu, 22 Jan 2026 10:00:00 GMT"
     if parsed and parsed[0] >= 1000:
         return f"{parsed[0]:04d}-{parsed[1]:02d}-{parsed[2]:02d}"
-    return ""
+    from .dates import parse_date  # "22 January 2026", "22. Januar 2026": the shared byline reader
+
+    worded = parse_date(text[:100])
+    return worded[0] if worded else ""
 
 
 # --- finding the article ------------------------------------------------------------------------
