@@ -203,6 +203,7 @@ def test_real_page_code_in_a_quote_and_inline_marks() -> None:
 
 MARKS = """<html lang="de-AT"><head><title>Marks</title></head><body><article>
 <h1>A <em>title</em> with # and *stars*</h1>
+<h2>Learning C#</h2>
 <p>Plain *not emphasis* and _under_ [brackets] `ticks` \\backslash &lt;T&gt; &amp;amp; AT&amp;T text, with commas.</p>
 <p>1934. The year a strike began, written at the start of a line.</p>
 <p># not a heading, - not a list, &gt; not a quote</p>
@@ -247,6 +248,7 @@ def test_literal_text_prints_literally(marks: reader.Document) -> None:
     assert tree.find("p/em") is None or "not emphasis" not in tree.find("p/em").text_content()
     heading = tree.find("h1")
     assert normalise(heading.text_content()) == "A title with # and *stars*" and heading.find("em").text == "title"
+    assert normalise(tree.find("h2").text_content()) == "Learning C#"
     assert marks.metadata.language == "de-AT"
 
 

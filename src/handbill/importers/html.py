@@ -923,6 +923,8 @@ class _Converter:
         if tag in _HEADINGS:
             state = _Inline(breaks=False)
             text = _tidy(self.inline_children(element, state, depth))
+            if text.endswith("#"):
+                text = text[:-1] + "\\#"  # not a closing sequence: "C#" stays "C#"
             if text:
                 self.emit(out, Block("heading", text, level=_HEADINGS[tag], place=place))
         elif tag == "hr":
