@@ -863,3 +863,47 @@ def test_embedded_media_in_the_article_are_reported_not_silently_lost() -> None:
     document, repairs = read(page.encode())
     assert "browser" not in markdown_of(document)
     assert "2 embedded media (video, audio, frames) left out (first at line 4)" in repairs.lines()
+
+
+# --- any text survives as it was written -------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+LITERAL = st.text(alphabet="ab 19.,;:!?()[]{}<>&#*_`\\|~-+=>\"'/@$%^é", min_size=1, max_size=40)
+
+
+@st.composite
+def inline_html(draw, depth: int = 0):  # type: ignore[no-untyped-def]
+    """(HTML, the text a browser shows) of a run of text with random inline marks."""
+    from html import escape as html_escape
+
+    parts = []
+    shown = []
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["text", "text", "em", "strong", "a", "code", "span"] if depth < 3 else ["text"]))
+        if kind == "text":
+            text = draw(LITERAL)
+            parts.append(html_escape(text))
+            shown.append(text)
+        elif kind == "code":
+            text = draw(LITERAL)
+            parts.append(f"<code>{html_escape(text)}</code>")
+            shown.append(text)
+        else:
+            inner, inner_shown = draw(inline_html(depth + 1))
+            tag = {"em": "em", "strong": "strong", "a": 'a href="https://example.org/x"', "span": "span"}[kind]
+            parts.append(f"<{tag}>{inner}</{tag.split()[0]}>")
+            shown.append(inner_shown)
+    return "".join(parts), "".join(shown)
+
+
+@settings(max_examples=150, deadline=None)
+@given(inline_html())
+def test_any_inline_text_prints_as_written(run: tuple[str, str]) -> None:
+    html_text, shown = run
+    page = f"<html><body><article><p>Lead paragraph of the article, long enough, with commas.</p><p>{html_text}</p></article></body></html>"
+    document, _ = read(page.encode())
+    paragraphs = rendered(document).findall("p")
+    got = normalise(" ".join(p.text_content() for p in paragraphs[1:]))
+    assert got == normalise(shown)

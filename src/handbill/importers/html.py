@@ -83,7 +83,7 @@ def read(data: bytes, source: str, repairs: Repairs) -> Document:
     blocks: list[Block] = converter.document_blocks
     converter.find_notes(parts)
     if title_heading is not None and not any(part.find(".//h1") is not None or part.tag == "h1" for part in parts):
-        blocks.append(Block("heading", escape(title_text), level=1, place=_place(title_heading)))
+        blocks.append(Block("heading", _literal(title_text), level=1, place=_place(title_heading)))
     for part in parts:
         converter.block(part, blocks, 0)
     if not any(block.kind in ("paragraph", "list", "quote", "table", "code") for block in blocks):
@@ -918,7 +918,7 @@ class _Converter:
                 self.flattened = True
             text = _text(element)
             if text:
-                self.emit(out, Block("paragraph", escape(text), place=place))
+                self.emit(out, Block("paragraph", _literal(text), place=place))
             return
         if tag in _HEADINGS:
             state = _Inline(breaks=False)
@@ -1000,9 +1000,9 @@ class _Converter:
         if state.line_start:
             state.line_start = False
             lead = " " if text.startswith(" ") else ""
-            return lead + escape(text)
+            return _before_link(lead + _literal(text))
         text = _INLINE_SPECIAL.sub(r"\\\1", text)
-        return re.sub(r"&(?=#?\w+;)", "&amp;", text).replace("<", "&lt;")
+        return _before_link(_AMPERSAND.sub("&amp;", text).replace("<", "&lt;"))
 
     def inline_children(self, element: etree._Element, state: _Inline, depth: int) -> str:
         parts = [self.text(element.text, state)] if element.text else []
@@ -1061,7 +1061,8 @@ class _Converter:
         core = inner.strip()
         if not core:
             return inner
-        return _lead(inner) + marker + core + marker + _trail(inner)
+        opening, closing = _MARKS[marker]
+        return _lead(inner) + opening + core + closing + _trail(inner)
 
     def code(self, element: etree._Element, state: _Inline) -> str:
         code = _SPACES.sub(" ", _all_text(element))
@@ -1070,10 +1071,9 @@ class _Converter:
         state.line_start = False
         state.plain += 0 if state.strong else len(code.strip())
         state.bold += len(code.strip()) if state.strong else 0
-        longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
-        fence = "`" * (longest + 1)
-        padded = f" {code.strip()} " if "`" in code else code.strip()
-        return _lead(code) + fence + padded + fence + _trail(code)
+        # Marked, and fenced by _tidy once the paragraph is whole: adjacent code spans become one
+        # (two fences side by side would read as one longer fence).
+        return _lead(code) + _CODE_START + code.strip() + _CODE_END + _trail(code)
 
     def link_target(self, href: str) -> str:
         href = href.strip()
@@ -1354,10 +1354,65 @@ def _nearest_table(element: etree._Element) -> etree._Element | None:
     return None
 
 
+_CODE_START, _CODE_END = "\x00", "\x01"  # never in text: _decode removes them
+_CODE_SPAN = re.compile("\x00([^\x01]*)\x01")
+# Emphasis marked the same way, so that two spans side by side become one (`*a**b*` is not two).
+_MARKS = {"**": ("\x02", "\x03"), "*": ("\x04", "\x05")}
+
+
+# An ampersand that a browser (and lxml) would read as the start of a character reference, with
+# or without its semicolon ("&#1", "&amp"); the model's escape() takes only those with one.
+_AMPERSAND = re.compile(r"&(?!amp;|lt;)(?=#?\w)")
+
+
+def _before_link(text: str) -> str:
+    """A run of text that ends in "!": escaped, or a link after it would read as an image."""
+    return text[:-1] + "\\!" if text.endswith("!") else text
+
+
+def _literal(text: str) -> str:
+    """Literal text at the start of a line, as Markdown."""
+    return _AMPERSAND.sub("&amp;", escape(text))
+
+
+_DEFINITION_LIKE = re.compile(r"\[[^\[\]]*\]:")
+_STRONG_SPAN = re.compile("\x02([^\x02\x03]*)\x03")
+_EMPHASIS_SPAN = re.compile("\x04([^\x04\x05]*)\x05")
+_CROWDED = set("*\\\x02\x03\x04\x05")
+
+
+def _emphasis(match: re.Match[str], marker: str, tag: str) -> str:
+    """**strong** and *em* as Markdown, but as HTML tags where an asterisk next to the span (of
+    another span: `**a***b*`) or a backslash would make the markers read otherwise."""
+    text = match.string
+    before = text[match.start() - 1] if match.start() else " "
+    after = text[match.end()] if match.end() < len(text) else " "
+    if before in _CROWDED or after in _CROWDED:
+        return f"<{tag}>{match.group(1)}</{tag}>"
+    return marker + match.group(1) + marker
+
+
+def _fence(match: re.Match[str]) -> str:
+    code = match.group(1)
+    longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
+    fence = "`" * (longest + 1)
+    return fence + (f" {code} " if "`" in code else code) + fence
+
+
 def _tidy(text: str) -> str:
-    """One paragraph's Markdown: single spaces, no space at either end of a line."""
+    """One paragraph's Markdown: code spans fenced, single spaces, no space at either end of a line."""
+    for opening, closing in _MARKS.values():
+        text = text.replace(closing + opening, "")
+    if _CODE_START in text:
+        text = _CODE_SPAN.sub(_fence, text.replace(_CODE_END + _CODE_START, ""))
+    if _MARKS["**"][0] in text:
+        text = _STRONG_SPAN.sub(lambda match: _emphasis(match, "**", "strong"), text)
+    if _MARKS["*"][0] in text:
+        text = _EMPHASIS_SPAN.sub(lambda match: _emphasis(match, "*", "em"), text)
     lines = text.split("  \n")
     lines = [re.sub(r" {2,}", " ", line).strip() for line in lines]
+    # "[\]:](...)" or "[^1]: ..." at a line's start would read as a link or note definition.
+    lines = [line.replace("]:", "]&#58;", 1) if _DEFINITION_LIKE.match(line) else line for line in lines]
     while lines and not lines[-1]:
         lines.pop()
     return "  \n".join(line for line in lines if line)
