@@ -1002,7 +1002,7 @@ class _Converter:
             lead = " " if text.startswith(" ") else ""
             return _before_link(lead + _literal(text))
         text = _INLINE_SPECIAL.sub(r"\\\1", text)
-        return _before_link(_AMPERSAND.sub("&amp;", text).replace("<", "&lt;"))
+        return _before_link(text.replace("&", "&amp;").replace("<", "&lt;"))
 
     def inline_children(self, element: etree._Element, state: _Inline, depth: int) -> str:
         parts = [self.text(element.text, state)] if element.text else []
@@ -1360,14 +1360,15 @@ _CODE_SPAN = re.compile("\x00([^\x01]*)\x01")
 _MARKS = {"**": ("\x02", "\x03"), "*": ("\x04", "\x05")}
 
 
-# An ampersand that a browser (and lxml) would read as the start of a character reference, with
-# or without its semicolon ("&#1", "&amp"); the model's escape() takes only those with one.
-_AMPERSAND = re.compile(r"&(?!amp;|lt;)(?=#?\w)")
+# Every ampersand but those escape() wrote: a browser (and lxml) reads "&#1" or "&amp" without
+# a semicolon as a character reference, and the next run of text may complete one.
+_AMPERSAND = re.compile(r"&(?!amp;|lt;)")
 
 
 def _before_link(text: str) -> str:
-    """A run of text that ends in "!": escaped, or a link after it would read as an image."""
-    return text[:-1] + "\\!" if text.endswith("!") else text
+    """A run of text that ends in "!" is marked: _tidy escapes the "!" if a link follows it
+    (it would read as an image)."""
+    return text + _BANG if text.endswith("!") else text
 
 
 def _literal(text: str) -> str:
@@ -1375,6 +1376,7 @@ def _literal(text: str) -> str:
     return _AMPERSAND.sub("&amp;", escape(text))
 
 
+_BANG = "\x06"
 _DEFINITION_LIKE = re.compile(r"\[[^\[\]]*\]:")
 _STRONG_SPAN = re.compile("\x02([^\x02\x03]*)\x03")
 _EMPHASIS_SPAN = re.compile("\x04([^\x04\x05]*)\x05")
@@ -1394,6 +1396,9 @@ def _emphasis(match: re.Match[str], marker: str, tag: str) -> str:
 
 def _fence(match: re.Match[str]) -> str:
     code = match.group(1)
+    if re.search(r"&#?\w", code):  # Python-Markdown adds a ";" to "&#1" in a code span: a tag instead
+        escaped = _INLINE_SPECIAL.sub(r"\\\1", code).replace("&", "&amp;").replace("<", "&lt;")
+        return f"<code>{escaped}</code>"
     longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
     fence = "`" * (longest + 1)
     return fence + (f" {code} " if "`" in code else code) + fence
@@ -1409,6 +1414,8 @@ def _tidy(text: str) -> str:
         text = _STRONG_SPAN.sub(lambda match: _emphasis(match, "**", "strong"), text)
     if _MARKS["*"][0] in text:
         text = _EMPHASIS_SPAN.sub(lambda match: _emphasis(match, "*", "em"), text)
+    if _BANG in text:
+        text = text.replace("!" + _BANG + "[", "\\![").replace(_BANG, "")
     lines = text.split("  \n")
     lines = [re.sub(r" {2,}", " ", line).strip() for line in lines]
     # "[\]:](...)" or "[^1]: ..." at a line's start would read as a link or note definition.
