@@ -907,3 +907,22 @@ def test_any_inline_text_prints_as_written(run: tuple[str, str]) -> None:
     paragraphs = rendered(document).findall("p")
     got = normalise(" ".join(p.text_content() for p in paragraphs[1:]))
     assert got == normalise(shown)
+
+
+def test_lazy_loaded_image_in_noscript_is_taken_and_a_tracking_pixel_is_not(tmp_path: Path) -> None:
+    (tmp_path / "Page_files").mkdir()
+    (tmp_path / "Page_files" / "real.png").write_bytes(png("red"))
+    page = tmp_path / "Page.html"
+    page.write_text(
+        """<html><body><article><h1>A page that loads its images lazily</h1>
+<p>The first paragraph of the article, long enough to count, with commas.</p>
+<figure><img class="lazy" src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
+  <noscript><img src="Page_files/real.png" alt="The real picture"></noscript></figure>
+<noscript><img height="1" width="1" src="https://www.facebook.com/tr?id=1&amp;ev=PageView"></noscript>
+</article></body></html>""",
+        encoding="utf-8",
+    )
+    document, repairs = read(page)
+    assert [(image.name, image.data) for image in document.images] == [("001.png", png("red"))]
+    assert [block.text for block in document.blocks if block.kind == "image"] == ["![The real picture](images/001.png)"]
+    assert not [line for line in repairs.lines() if "image" in line]

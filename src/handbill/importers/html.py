@@ -445,6 +445,8 @@ def _drop_boilerplate(body: etree._Element, repairs: Repairs) -> None:
         tag = element.tag
         if not isinstance(tag, str):
             continue
+        if tag == "noscript" and _unwrap_noscript_image(element):
+            continue
         if tag in _DROP_ALWAYS:
             doomed.append((element, False))
             continue
@@ -478,6 +480,26 @@ def _drop_boilerplate(body: etree._Element, repairs: Repairs) -> None:
         _remove(element)
     first = f"line {first_line}" if first_line else ""
     repairs.add("page parts around the article left out (navigation, banners, share buttons, comments)", first, dropped)
+
+
+def _unwrap_noscript_image(noscript: etree._Element) -> bool:
+    """A lazy-loading page's real image, in <noscript> after a placeholder <img>: put in the
+    placeholder's place (as Readability does). Not a 1-pixel tracker."""
+    images = noscript.findall(".//img")
+    if len(images) != 1 or "".join(noscript.itertext()).strip():
+        return False
+    image = images[0]
+    if not image.get("src") or any((image.get(side) or "").strip() in ("0", "1") for side in ("width", "height")):
+        return False
+    parent = noscript.getparent()
+    if parent is None:
+        return False
+    previous = noscript.getprevious()
+    if previous is not None and previous.tag == "img" and not (previous.tail or "").strip():
+        _remove(previous)
+    image.tail = noscript.tail
+    parent.replace(noscript, image)
+    return True
 
 
 def _attached(element: etree._Element, body: etree._Element) -> bool:
