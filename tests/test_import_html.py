@@ -502,7 +502,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:  # noqa: N802
-        path = self.path.split("?")[0]
+        path = self.path if self.path in ROUTES else self.path.split("?")[0]
         if path == "/slow":
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
@@ -564,6 +564,7 @@ def site() -> Iterator[str]:
             "/bomb.html": (200, {"Content-Type": "text/html", "Content-Encoding": "gzip"}, gzipped_bomb),
             "/big.html": (200, {"Content-Type": "text/html", "Content-Length": str(25 * 1024 * 1024)}, b""),
             "/picture.png": (200, {"Content-Type": "image/png"}, png("red")),
+            "/gr%C3%A8ve.html?ville=Montr%C3%A9al": (200, {"Content-Type": "text/html"}, NEWS.read_bytes()),
             "/file.bin": (200, {"Content-Type": "application/octet-stream"}, b"\x00\x01"),
             "/saved.pdf": (200, {"Content-Type": "application/octet-stream"}, b"%PDF-1.4"),
             "/ftp": (301, {"Location": "ftp://127.0.0.1/file.html"}, b""),
@@ -595,6 +596,8 @@ def test_fetch_gets_a_page_through_redirects(site: str) -> None:
     assert body == NEWS.read_bytes() and media_type == "text/html" and final == site + "/statement.html"
     assert fetch.get(site + "/gzip.html")[0] == NEWS.read_bytes()
     assert fetch.get(site + "/saved.pdf")[1] == "application/pdf"  # octet-stream: the extension decides
+    # A non-ASCII address is sent percent-encoded, as a browser sends it; the fragment stays home.
+    assert fetch.get(site + "/grève.html?ville=Montréal#top")[0] == NEWS.read_bytes()
 
 
 def test_fetch_refuses_with_one_line_naming_the_address(site: str) -> None:

@@ -76,7 +76,7 @@ def get(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FetchError(url, f"does not answer within {timeout:g} s; check the address or try again later")
-        request = _request(current)
+        request = _request(_as_uri(url, current))
         try:
             response = opener.open(request, timeout=min(remaining, 10.0))
         except HTTPError as error:
@@ -134,6 +134,24 @@ def _request(url: str):  # type: ignore[no-untyped-def]
         )
     except ValueError as error:
         raise FetchError(url, f"is not a valid address ({error})") from None
+
+
+def _as_uri(original: str, url: str) -> str:
+    """An address as the HTTP request line needs it: a non-ASCII host in IDNA, a non-ASCII path or
+    query percent-encoded (as a browser sends `https://fr.wikipedia.org/wiki/Grève`), no fragment."""
+    from urllib.parse import quote, urlunsplit
+
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    if not netloc.isascii():
+        host = parts.hostname or ""
+        try:
+            netloc = host.encode("idna").decode("ascii") + (f":{parts.port}" if parts.port else "")
+        except (UnicodeError, ValueError):
+            raise FetchError(original, "has a host name that cannot be looked up") from None
+    path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
+    query = quote(parts.query, safe="/?%:@!$&'()*+,;=-._~")
+    return urlunsplit((parts.scheme, netloc, path, query, ""))
 
 
 def _check_scheme(original: str, url: str, redirect: bool = False) -> None:
