@@ -247,7 +247,7 @@ def test_an_empty_folder_is_used_and_the_default_folder_is_the_documents_name(
     monkeypatch.chdir(tmp_path)
     code, out, err = run("import", "letter.txt")
     assert code == 0, err
-    assert out.startswith("wrote letter: book.toml, 1 chapters")
+    assert out.startswith("wrote letter: book.toml, 1 chapter\n")
     assert "no repairs were needed" in out
     built(tmp_path / "letter", tmp_path / "letter.epub")
 
@@ -408,3 +408,77 @@ def test_a_document_that_does_not_say_its_language_is_warned_of(tmp_path: Path) 
     assert code == 0 and "language" not in err  # the command line said it
     register(tmp_path / "note.epub")
     assert Epub(tmp_path / "note.epub").metadata("language") == ["de"]
+
+
+def test_force_never_writes_through_a_symbolic_link(tmp_path: Path) -> None:
+    source = tmp_path / "a.md"
+    picture = tmp_path / "p.png"
+    from PIL import Image
+
+    Image.new("RGB", (4, 4)).save(picture)
+    source.write_text("# Title\n\nText.\n", encoding="utf-8")
+    document = importers.read(source)
+    document.images.append(importers.Image("p.png", picture.read_bytes()))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    folder = tmp_path / "book"
+    folder.mkdir()
+    (folder / "images").symlink_to(elsewhere, target_is_directory=True)
+    from handbill.errors import OutputError
+    from handbill.importers.writer import write_book
+
+    with pytest.raises(OutputError, match="'images' in it is a symbolic link"):
+        write_book(document, folder, force=True)
+    assert list(elsewhere.iterdir()) == [] and sorted(p.name for p in folder.iterdir()) == ["images"]
+
+
+@needs_seed
+def test_the_statement_hard_wrapped_as_plain_text_with_page_breaks_gives_its_paragraphs(tmp_path: Path) -> None:
+    """The statement as another program would print it to plain text: wrapped at 50 columns
+    (breaking after the hyphens of `military-presidential` and the like), in pages of 40 lines
+    with a running header and a page number, paragraphs cut by the page breaks."""
+    import textwrap
+
+    paragraphs = source_blocks()
+    lines: list[str] = []
+    for paragraph in paragraphs:
+        lines += textwrap.wrap(paragraph, width=50, break_on_hyphens=True) + [""]
+    assert any(line.endswith("military-") for line in lines), "the test needs a hyphen at a line's end"
+    pages = [lines[start : start + 40] for start in range(0, len(lines), 40)]
+    text = "\f".join(
+        "\n".join(["For a general strike — wsws.org", "", *page, "", f"- {number} -"])
+        for number, page in enumerate(pages, start=1)
+    )
+    source = tmp_path / "statement.txt"
+    source.write_text(text, encoding="utf-8")
+    folder = tmp_path / "book"
+    code, out, err = run("import", str(source), "-o", str(folder))
+    assert code == 0, err
+    book = built(folder, tmp_path / "wrapped.epub")
+    assert blocks_of(book) == paragraphs
+    assert f"{len(pages)} running headers and footers removed (first at page 1)" in out
+    assert f"{len(pages)} page numbers removed (first at page 1)" in out
+
+
+def test_a_readers_unexpected_error_on_a_damaged_file_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zipfile
+
+    module = types.ModuleType("handbill.importers.docx")
+
+    def read(data: bytes, source: str, repairs) -> None:  # type: ignore[no-untyped-def]
+        raise zipfile.BadZipFile("File is not a zip file")
+
+    module.read = read  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "handbill.importers.docx", module)
+    monkeypatch.delenv("HANDBILL_DEBUG", raising=False)
+    source = tmp_path / "letter.docx"
+    source.write_bytes(b"PK\x03\x04 damaged")
+    code, _, err = run("build", str(source), "-o", str(tmp_path / "letter.epub"))
+    assert code == 1
+    assert err.strip() == (
+        f"Error: {source}: cannot be read as a Word document (BadZipFile: File is not a zip file); is it damaged? "
+        "Open it and save it again, or export it to another format"
+    )
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["letter.docx"]

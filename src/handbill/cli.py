@@ -228,7 +228,10 @@ def import_(source: str, output: Path | None, force: bool) -> None:
         warn_of_language(document)
     chapters = sum(1 for name in files if name.endswith(".md"))
     images = sum(1 for name in files if name.startswith("images/"))
-    _say(f"wrote {folder}: book.toml, {chapters} chapters" + (f", {images} images" if images else ""))
+    counted = f"{chapters} chapter{'s' if chapters != 1 else ''}" + (
+        f", {images} image{'s' if images != 1 else ''}" if images else ""
+    )
+    _say(f"wrote {folder}: book.toml, {counted}")
     for line in document.repairs.lines():
         _say(_one_line(line))
     if not document.repairs.counts:

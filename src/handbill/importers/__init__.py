@@ -8,10 +8,13 @@ statement.docx`). Each format's reader is imported only when a document of that 
 
 from __future__ import annotations
 
+import os
 import time
 from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from ..errors import HandbillError
 
 if TYPE_CHECKING:
     from ..config import BookConfig
@@ -70,6 +73,14 @@ CONTENT_TYPES = {
     "application/pdf": "pdf",
 }
 
+FORMAT_NAMES = {
+    "text": "text",
+    "html": "a web page",
+    "docx": "a Word document",
+    "odt": "an OpenDocument text",
+    "pdf": "a PDF",
+}
+
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 """The largest document handbill imports (50 MB, the most Send to Kindle takes for a whole book);
 a larger file is refused by name before it is read."""
@@ -105,7 +116,19 @@ def read(source: str | Path) -> Document:
         name = READERS.get(Path(text).suffix.lower()) or _unknown(text)
         data = _file_bytes(Path(text))
     repairs = Repairs()
-    document = _reader(name, text).read(data, text, repairs)
+    module = _reader(name, text)
+    try:
+        document = module.read(data, text, repairs)
+    except (HandbillError, MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as error:  # a library's own error on a damaged file: one line, not a traceback
+        if os.environ.get("HANDBILL_DEBUG"):
+            raise
+        raise _error(
+            f"cannot be read as {FORMAT_NAMES.get(name, name)} ({type(error).__name__}: {str(error)[:200]}); "
+            "is it damaged? Open it and save it again, or export it to another format",
+            text,
+        ) from error
     if document.repairs is not repairs:  # a reader that kept its own record: one record, in order
         for kind, count in document.repairs.counts.items():
             repairs.add(kind, document.repairs.first[kind], count)

@@ -131,8 +131,10 @@ def cldr_names(languages: list[str]) -> tuple[dict[str, dict[str, int]], set[str
 
 def table_text() -> str:
     """`data/cldr-dates.json` as Babel, installed here, gives it."""
+    import babel
+
     months, weekdays = cldr_names(DATE_LANGUAGES)
-    table = {"languages": DATE_LANGUAGES, "months": months, "weekdays": sorted(weekdays)}
+    table = {"babel": babel.__version__, "languages": DATE_LANGUAGES, "months": months, "weekdays": sorted(weekdays)}
     return json.dumps(table, ensure_ascii=False, sort_keys=True, indent=0) + "\n"
 
 

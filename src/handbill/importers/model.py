@@ -48,6 +48,8 @@ class Block:
     # carries the `**` too, so that it stays bold when the repairs do not make it a title
     place: str = ""  # where it came from, for the report: "line 34", "page 3", "paragraph 12"
     role: str = ""  # set by the repairs: "title", "byline" or "standfirst" (the title page's blocks)
+    page_start: bool = False  # the first block of a new page or column (readers that know pages
+    # set it): a paragraph the break cut is then joined to it, whatever the case of its first letter
 
 
 @dataclass

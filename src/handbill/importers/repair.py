@@ -221,20 +221,26 @@ def ends_sentence(text: str) -> bool:
     return bool(last) and unicodedata.category(last) == "Po" and last not in _NON_FINAL
 
 
-def continues_sentence(previous: str, following: str, finished_sentence: Callable[[], bool] | None = None) -> bool:
+def continues_sentence(
+    previous: str, following: str, finished_sentence: Callable[[], bool] | None = None, page_start: bool = False
+) -> bool:
     """Whether paragraph `following` goes on with the sentence `previous` left unfinished: the
-    previous ends without sentence-final punctuation, and the next starts with a lowercase letter,
+    previous ends without sentence-final punctuation, and the next starts a new page (`page_start`)
+    or starts with a lowercase letter,
     or the previous ends with a comma or a dash, or (in scripts without case) the previous is
     running text (it has a finished sentence: `finished_sentence`, found when not given) ending in
-    a letter or digit."""
+    a letter or digit; so is long running text (MIN_RUNNING_CHARACTERS) ending in a word before a
+    capital (`... the International Youth and` / `Students for Social Equality ...`)."""
     last, first = _last_character(previous), _first_character(following)
     if not last or not first or ends_sentence(previous):
         return False
-    if unicodedata.category(first) == "Ll":
+    if unicodedata.category(first) == "Ll" or (page_start and first.isalnum()):
         return True
     if last in _CONTINUING or unicodedata.category(last) == "Pd":
         return first.isalnum()
-    if unicodedata.category(first) == "Lo" and (last.isalpha() or last.isdigit()):
+    if unicodedata.category(first) in ("Lo", "Lu", "Lt") and (last.isalpha() or last.isdigit()):
+        if unicodedata.category(first) != "Lo" and len(previous) < MIN_RUNNING_CHARACTERS:
+            return False  # a short line ending in a word, before a capital: a title or a name
         return has_finished_sentence(previous) if finished_sentence is None else finished_sentence()
     return False
 
@@ -250,6 +256,8 @@ def has_finished_sentence(text: str) -> bool:
     return any(unicodedata.category(c) == "Po" and c not in _NON_FINAL for c in text[:-1])
 
 
+MIN_RUNNING_CHARACTERS = 100
+"""Running text this long that ends in a word, not a sentence, was cut (two lines of a column)."""
 MIN_FRAGMENT_CHARACTERS = 30
 """A page break cuts a paragraph at the foot of a full page or column: a shorter first part
 (`Dear friends,` above `we meet at noon.`) is a line of its own, not a fragment."""
@@ -280,7 +288,7 @@ class _Joined:
     def takes(self, block: Block) -> bool:
         if not (self.joinable and self.length >= MIN_FRAGMENT_CHARACTERS and _joinable(block)):
             return False
-        return continues_sentence(self.pieces[-1], block.text, self.finished_sentence)
+        return continues_sentence(self.pieces[-1], block.text, self.finished_sentence, block.page_start)
 
     def add(self, block: Block, words: set[str] | None) -> bool:
         """Join `block` on; whether a line-end hyphen was dropped (`words` given when one may be)."""
@@ -419,7 +427,9 @@ _ITALIC = re.compile(r"^(\*|_)(?![\s*_])(.+?)(?<![\s*_])\1$", re.DOTALL)
 
 def _wholly_italic(text: str) -> bool:
     match = _ITALIC.match(text.strip())
-    return bool(match) and match.group(1) not in match.group(2).replace("\\" + match.group(1), "")
+    if match is None:
+        return False
+    return match.group(1) not in match.group(2).replace("\\" + match.group(1), "")
 
 
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
@@ -456,8 +466,17 @@ def drop_running_lines(pages: list[list[str]], repairs: Repairs) -> list[list[st
     that counts up with the pages. Needs two pages at least; each line dropped is counted.
 
     For readers that know pages (PDF, and text with form feeds)."""
+    dropped = running_line_indexes(pages, repairs)
+    return [
+        [line for index, line in enumerate(page) if index not in gone]
+        for page, gone in zip(pages, dropped, strict=True)
+    ]
+
+
+def running_line_indexes(pages: list[list[str]], repairs: Repairs) -> list[set[int]]:
+    """The indexes, page by page, of the lines drop_running_lines() drops (counted in `repairs`)."""
     if len(pages) < 2:
-        return [list(page) for page in pages]
+        return [set() for _ in pages]
     numbered = _counting_page_numbers(pages)
     groups: dict[tuple[str, int, str], list[tuple[int, int]]] = {}
     for page_index, page in enumerate(pages):
@@ -469,13 +488,13 @@ def drop_running_lines(pages: list[list[str]], repairs: Repairs) -> list[list[st
         if len(found) >= 2 and len(found) * 2 > len(pages) and _same_or_counting(pages, found):
             for page_index, index in found:
                 running.setdefault(page_index, set()).add(index)
-    result: list[list[str]] = []
-    for page_index, page in enumerate(pages):
+    result: list[set[int]] = []
+    for page_index in range(len(pages)):
         numbers = set(numbered.get(page_index, ()))
         others = running.get(page_index, set()) - numbers
         repairs.add(PAGE_NUMBERS, f"page {page_index + 1}", len(numbers))
         repairs.add(RUNNING_LINES, f"page {page_index + 1}", len(others))
-        result.append([line for index, line in enumerate(page) if index not in numbers | others])
+        result.append(numbers | others)
     return result
 
 

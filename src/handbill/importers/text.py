@@ -18,7 +18,7 @@ from typing import Any
 from ..config import XML_FORBIDDEN
 from ..sources import split_front_matter
 from .model import Block, Document, DocumentError, Metadata, Repairs, escape, escape_lines, escape_start
-from .repair import drop_running_lines
+from .repair import running_line_indexes
 
 MAX_LINES = 2_000_000
 """No text document has more lines than this (a 50 MB file of empty lines would); more is refused."""
@@ -49,13 +49,9 @@ _CODE_SPAN = re.compile(r"(`+).+?\1", re.DOTALL)
 
 def read(data: bytes, source: str, repairs: Repairs) -> Document:
     text = _decode(data, source)
+    if text.count("\n") > MAX_LINES:
+        raise DocumentError(f"has more than {MAX_LINES:,} lines; it cannot be a document", source)
     markdown = source.lower().endswith((".md", ".markdown")) or looks_like_markdown(text)
-    text = _pages_flowed(text, repairs)
-    found = XML_FORBIDDEN.findall(text)
-    if found:
-        line = text.count("\n", 0, XML_FORBIDDEN.search(text).start()) + 1  # type: ignore[union-attr]
-        repairs.add(CONTROL, f"line {line}", len(found))
-        text = XML_FORBIDDEN.sub("", text)
     metadata = Metadata()
     offset = 0
     if markdown and text.startswith("---"):
@@ -64,10 +60,18 @@ def read(data: bytes, source: str, repairs: Repairs) -> Document:
             offset = text.count("\n", 0, len(text) - len(rest))
             text = rest
             _front_matter_metadata(meta, metadata)
-    lines = text.split("\n")
-    if len(lines) > MAX_LINES:
-        raise DocumentError(f"has more than {MAX_LINES:,} lines; it cannot be a document", source)
-    blocks = _blocks(lines, markdown, repairs, offset)
+    lines, numbers, page_starts = _pages_flowed(text, repairs, offset)
+    if any(XML_FORBIDDEN.search(line) for line in lines):
+        found = [
+            (number, len(XML_FORBIDDEN.findall(line)))
+            for number, line in zip(numbers, lines, strict=True)
+            if XML_FORBIDDEN.search(line)
+        ]
+        repairs.add(CONTROL, f"line {found[0][0]}", sum(count for _, count in found))
+        lines = [XML_FORBIDDEN.sub("", line) for line in lines]
+    blocks = _blocks(lines, numbers, markdown, repairs)
+    for block in blocks:
+        block.page_start = int(block.place.split()[-1]) in page_starts if block.place else False
     return Document(source=source, blocks=blocks, metadata=metadata, repairs=repairs)
 
 
@@ -76,11 +80,11 @@ def _front_matter_metadata(meta: dict[str, Any], metadata: Metadata) -> None:
 
     def text(*keys: str) -> str:
         for key in keys:
-            value = meta.get(key)
-            if isinstance(value, (str, int, float)) or hasattr(value, "isoformat"):
-                value = value.isoformat() if hasattr(value, "isoformat") else str(value)
-                if value.strip():
-                    return value.strip()
+            value: Any = meta.get(key)
+            if hasattr(value, "isoformat"):  # YAML reads 2026-01-22 as a date
+                value = value.isoformat()
+            if isinstance(value, (str, int, float)) and str(value).strip():
+                return str(value).strip()
         return ""
 
     metadata.title = text("title")
@@ -121,16 +125,37 @@ def _decode(data: bytes, source: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _pages_flowed(text: str, repairs: Repairs) -> str:
-    """Form feeds are page breaks: the running lines of the pages go, the pages become paragraph
-    breaks (a paragraph the break cut in two is joined again by the shared repairs)."""
+def _pages_flowed(text: str, repairs: Repairs, offset: int) -> tuple[list[str], list[int], set[int]]:
+    """The text's lines, and each one's number in the file. Form feeds are page breaks: the
+    running lines of the pages go, and the pages flow on, one blank line between them (a paragraph
+    the break cut in two is joined again by the shared repairs; a page's own blank margins do not
+    make a section break). Third, the numbers of the lines that start a page after the first."""
     if "\f" not in text:
-        return text
-    pages = text.split("\f")
-    first = text.count("\n", 0, text.index("\f")) + 1
+        whole = text.split("\n")
+        return whole, list(range(1 + offset, 1 + offset + len(whole))), set()
+    pages = [page.split("\n") for page in text.split("\f")]
+    first = text.count("\n", 0, text.index("\f")) + 1 + offset
     repairs.add(FORM_FEEDS, f"line {first}", len(pages) - 1)
-    kept = drop_running_lines([page.split("\n") for page in pages], repairs)
-    return "\n\n".join("\n".join(page) for page in kept)
+    dropped = running_line_indexes(pages, repairs)
+    lines: list[str] = []
+    numbers: list[int] = []
+    page_starts: set[int] = set()
+    number = 1 + offset
+    for page, gone in zip(pages, dropped, strict=True):
+        kept = [(number + index, line) for index, line in enumerate(page) if index not in gone]
+        while kept and not kept[0][1].strip():
+            kept.pop(0)
+        while kept and not kept[-1][1].strip():
+            kept.pop()
+        if kept:
+            if lines:
+                lines.append("")
+                numbers.append(kept[0][0])
+                page_starts.add(kept[0][0])
+            numbers += [line_number for line_number, _ in kept]
+            lines += [line for _, line in kept]
+        number += len(page) - 1  # a form feed ends a page, not a line
+    return lines, numbers, page_starts
 
 
 class _Raw:
@@ -143,12 +168,12 @@ class _Raw:
         self.fenced = False
 
 
-def _blocks(lines: list[str], markdown: bool, repairs: Repairs, offset: int = 0) -> list[Block]:
+def _blocks(lines: list[str], numbers: list[int], markdown: bool, repairs: Repairs) -> list[Block]:
     raws: list[_Raw] = []
     current: _Raw | None = None
     fence = ""
     gap = 0
-    for number, line in enumerate(lines, start=1 + offset):
+    for number, line in zip(numbers, lines, strict=True):
         if fence:
             current.lines.append(line)  # type: ignore[union-attr]
             if line.strip().startswith(fence) and not line.strip().strip(fence[0]):

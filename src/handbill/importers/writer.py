@@ -190,6 +190,12 @@ def write_book(document: Document, folder: Path, force: bool = False) -> dict[st
     if occupied and not force:
         raise OutputError("is not empty; pass --force to write the book into it anyway", folder)
     files = book_files(document)
+    if occupied:
+        for name in files:
+            inside = folder / name
+            if inside.is_symlink() and inside.is_dir() or inside.parent != folder and inside.parent.is_symlink():
+                link = name.split("/")[0]
+                raise OutputError(f"{link!r} in it is a symbolic link; nothing is written through it", folder)
     parent = folder.absolute().parent
     staging = parent / f".{folder.name}.handbill-{secrets.token_hex(4)}"
     try:
