@@ -111,7 +111,7 @@ def read(source: str | Path) -> Document:
     deadline = Deadline(str(source))
     text = str(source)
     if is_address(text):
-        data, name = _fetched(text)
+        data, name, text = _fetched(text)  # the reader resolves links and images against the final address
     else:
         name = READERS.get(Path(text).suffix.lower()) or _unknown(text)
         data = _file_bytes(Path(text))
@@ -221,7 +221,7 @@ def _error(message: str, source: str | Path) -> Exception:
     return DocumentError(message, source)
 
 
-def _fetched(address: str) -> tuple[bytes, str]:
+def _fetched(address: str) -> tuple[bytes, str, str]:
     """Fetch an address (importers.fetch, with its own time and size limits) and choose the reader
     by the media type the server gives, else by the address's extension."""
     try:
@@ -245,7 +245,7 @@ def _fetched(address: str) -> tuple[bytes, str]:
         raise _error(
             f"is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB, the most a document to import may be", address
         )
-    return data, name
+    return data, name, final_url
 
 
 def _reader(name: str, source: str) -> Any:
