@@ -528,3 +528,14 @@ def test_a_short_ending_stays_hyphenated_after_a_word_the_document_uses() -> Non
 def test_wrapped_chinese_and_japanese_lines_run_on_without_a_space() -> None:
     document = repaired("労働者は今日\n街頭に出た。", "工人们今天\n走上街头。")
     assert texts(document) == ["労働者は今日街頭に出た。", "工人们今天走上街头。"]
+
+
+@pytest.mark.parametrize("text", ["&#65 and &copy here", "AT&T and &amp;", "&#x41; stays as written"])
+def test_escaped_text_prints_every_ampersand_as_written(text: str) -> None:
+    import markdown
+    from lxml import html as lxml_html
+
+    from handbill.importers.model import escape
+
+    rendered = lxml_html.fromstring(markdown.markdown(escape(text)))
+    assert rendered.text_content() == text

@@ -166,3 +166,9 @@ def test_kobo_edition_keeps_math_and_highlighted_code(write_book, tmp_path):
         doc = book.document(book.body_documents()[0])
         assert [m.get("alttext") for m in doc.iter(f"{M}math")] == ["E = mc^2", "\\frac{a}{b}"]
         assert "".join(doc.find(f".//{X}pre").itertext()) == "x = 1  # one\n"
+
+
+def test_an_escaped_dollar_is_a_dollar_sign_as_in_pandoc() -> None:
+    from handbill.render.markdown import render_markdown
+
+    assert render_markdown(r"It costs \$5 and \$10, or \$1\$ in all.") == "<p>It costs $5 and $10, or $1$ in all.</p>"

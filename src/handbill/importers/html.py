@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urljoin, urlsplit
 
-from .model import Block, Document, DocumentError, Image, Metadata, Repairs, escape
+from .model import Block, Document, DocumentError, Image, Metadata, Repairs, escape, escape_inline
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -1023,8 +1023,7 @@ class _Converter:
             state.line_start = False
             lead = " " if text.startswith(" ") else ""
             return _before_link(lead + _literal(text))
-        text = _INLINE_SPECIAL.sub(r"\\\1", text)
-        return _before_link(text.replace("&", "&amp;").replace("<", "&lt;"))
+        return _before_link(escape_inline(text))
 
     def inline_children(self, element: etree._Element, state: _Inline, depth: int) -> str:
         parts = [self.text(element.text, state)] if element.text else []
@@ -1192,7 +1191,7 @@ class _Converter:
             texts = []
             for cell in row:
                 state = _Inline(breaks=False)
-                texts.append(_tidy(self.inline_children(cell, state, depth + 1)).replace("|", "\\|"))
+                texts.append(_tidy(self.inline_children(cell, state, depth + 1)))  # `|` escaped as text
             texts += [""] * (width - len(texts))
             lines.append("| " + " | ".join(texts) + " |")
             if index == 0:
@@ -1206,7 +1205,7 @@ class _Converter:
         if not name:
             return ""
         alt = _SPACES.sub(" ", element.get("alt") or "").strip()
-        alt = _INLINE_SPECIAL.sub(r"\\\1", alt).replace("<", "&lt;")
+        alt = escape_inline(alt)
         state.line_start = False
         return f"![{alt}](images/{name})"
 

@@ -111,15 +111,24 @@ _INLINE = re.compile(r"([\\`*_\[\]])")
 _LINE_START = re.compile(r"^[ \t]*(?:(#|>|[-+*](?=\s)|[-*_](?:[ \t]*[-*_]){2,}[ \t]*$)|\d+([.)])(?=\s))")
 
 
-_INLINE_ESCAPES = str.maketrans({character: "\\" + character for character in "\\`*_[]"})
-_ENTITY = re.compile(r"&(?=#?\w+;)")
+_INLINE_ESCAPES = str.maketrans({character: "\\" + character for character in "\\`*_[]{}~^|$"})
+# `==mark==` and `:emoji:` (their extensions load for a text holding `\=` or `\:`, and make
+# those escapes; a lone `=` or `:` is left alone).
+_PAIRED_MARKS = re.compile(r"=(?==)|:(?=[+\-\w]+:)")
+_ENTITY = re.compile(r"&(?=#|[A-Za-z])")  # &#65 and &copy are read as characters even without a ";"
 _LINE_STARTS = re.compile(_LINE_START.pattern, re.MULTILINE)
 _INDENT = re.compile(r"^[ \t]+", re.MULTILINE)
 
 
+def escape_inline(text: str) -> str:
+    """Literal text inside a line as Markdown (its spaces and line starts left as they are)."""
+    text = _PAIRED_MARKS.sub(r"\\\g<0>", text.translate(_INLINE_ESCAPES))
+    return _ENTITY.sub("&amp;", text).replace("<", "&lt;")
+
+
 def escape(text: str) -> str:
     """Literal text as Markdown that prints exactly that text (one paragraph, one line)."""
-    text = _ENTITY.sub("&amp;", text.translate(_INLINE_ESCAPES)).replace("<", "&lt;")
+    text = escape_inline(text)
     text = text.lstrip(" \t")
     return _LINE_START.sub(_escape_start, text)
 
@@ -127,7 +136,7 @@ def escape(text: str) -> str:
 def escape_lines(text: str) -> str:
     """Literal text of several lines (a hard-wrapped paragraph) as Markdown that prints exactly
     that text: each line as `escape()` makes it, its indent dropped."""
-    text = _ENTITY.sub("&amp;", text.translate(_INLINE_ESCAPES)).replace("<", "&lt;")
+    text = escape_inline(text)
     return _LINE_STARTS.sub(_escape_start, _INDENT.sub("", text))
 
 

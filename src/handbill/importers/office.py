@@ -215,7 +215,7 @@ def _escape_piece(text: str) -> str:
     # escape() keeps an "&" that does not look like a whole entity; an HTML parser still reads
     # "&#65" or "&copy" as one, so every "&" of the text is written as "&amp;".
     # "{" too: attr_list would read "{: .x}" as attributes and drop it from the text.
-    return lead + _BARE_AMPERSAND.sub("&amp;", escape("x" + core)[1:]).replace("{", "\\{") + trail
+    return lead + _BARE_AMPERSAND.sub("&amp;", escape("x" + core)[1:]) + trail
 
 
 _MARKDOWN_LINE = re.compile(r"^(?:#|>|[-+](?=\s)|\d+[.)](?=\s))")

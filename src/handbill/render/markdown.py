@@ -74,6 +74,7 @@ _OPTIONAL_EXTENSIONS: dict[str, Callable[[str], object]] = {
     "caret": re.compile(r"\^[^\s^]|\^\^|\\[ ^]").search,  # a footnote's [^1] too: an undefined one meets caret
     "mark": re.compile(r"==[^=\s]|\\=").search,
     "emoji": re.compile(r":[+\-\w]+:|\\:").search,
+    "dollar": lambda text: "\\$" in text,  # `\$` is a dollar sign (pandoc's escape, where `$` opens math)
 }
 _local = threading.local()
 """Each thread's converters, by the optional extensions they have: a converter holds the state
@@ -91,6 +92,13 @@ def _converter(text: str | None = None) -> markdown.Markdown:
     if converter is None:
         converter = converters[wanted] = markdown.Markdown(extensions=_extensions(wanted), output_format="xhtml")
     return converter
+
+
+class _EscapedDollar(Extension):
+    """`\\$` prints a dollar sign, as in pandoc: a text can always say `\\$5` without math."""
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        md.ESCAPED_CHARS = [*md.ESCAPED_CHARS, "$"]
 
 
 def _extensions(optional: tuple[str, ...]) -> list[Extension]:
@@ -121,6 +129,7 @@ def _extensions(optional: tuple[str, ...]) -> list[Extension]:
         "caret": lambda: import_module("pymdownx.caret").InsertSupExtension(),
         "mark": lambda: import_module("pymdownx.mark").MarkExtension(),
         "emoji": lambda: _extras().emoji_extension(),
+        "dollar": _EscapedDollar,
     }
     return [make() for name, make in every.items() if name not in _OPTIONAL_EXTENSIONS or name in optional]
 
