@@ -14,8 +14,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from .books import EPUB_TYPE, ServedBook
-from .opds import OPDS_2, OPDS_ACQUISITION, OPDS_ENTRY, OPDS_PUBLICATION, opds2_feed, opds2_publication, opds_entry
-from .opds import opds_feed
+from .opds import (
+    OPDS_2,
+    OPDS_ACQUISITION,
+    OPDS_ENTRY,
+    OPDS_PUBLICATION,
+    opds2_feed,
+    opds2_publication,
+    opds_entry,
+    opds_feed,
+)
 from .pages import HTML_TYPE, READABLE_TYPES, contents_page, for_the_browser, landing_page
 
 SiteFiles = dict[str, tuple[bytes, str]]
