@@ -464,20 +464,17 @@ def serve(books: tuple[Path, ...], host: str, port: int) -> None:
     Example:
         handbill serve content --port 8000
     """
-    from .build import edition_bytes, kepub_path
     from .editions import edition_sources
-    from .site import Edition, Library, is_loopback, listen, make_server, qr_terminal, served_book
+    from .publish import built_for_the_site
+    from .site import Library, is_loopback, listen, make_server, qr_terminal
 
     listening = listen(host, port)  # a port in use is said before the books are built
     library = []
     sources = books or (Path("content"),)
     for source in edition_sources(sources) or sources:  # a folder of book folders: each edition
-        config = _load(source)
-        book, modified, data = edition_bytes(config)
-        name = f"{book.slug or 'book'}.epub"
-        editions = [Edition("EPUB", name, data["epub"]), Edition("Kobo", kepub_path(Path(name)).name, data["kepub"])]
-        library.append(served_book(book, editions, modified, work=config.work))
-        click.echo(f"built {book.title}")
+        served = built_for_the_site(_load(source))  # as `publish` builds it
+        library.append(served)
+        click.echo(f"built {served.book.title}")
     app = Library(library)
     server = make_server(app, host, port, listening=listening)
     address = app.address
@@ -490,6 +487,50 @@ def serve(books: tuple[Path, ...], host: str, port: int) -> None:
     finally:
         server.close()
     raise click.Abort()  # main() says "stopped" and exits with status 130, as for every command
+
+
+@cli.command()
+@click.argument("books", nargs=-1, type=_Source(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=_Path(path_type=Path, file_okay=False),
+    help="The folder to write the site into (made if missing).",
+)
+@click.option(
+    "--base-url",
+    required=True,
+    metavar="URL",
+    help="The site's public address, ending in / (https://example.org/books/): the QR code and catalogs use it.",
+)
+@click.option("--force", is_flag=True, help="Publish into a folder that holds other files (none is deleted).")
+def publish(books: tuple[Path, ...], output: Path, base_url: str, force: bool) -> None:
+    """Publish BOOKs (default: ./content) as a static site in the folder -o, for any web
+    server, object store or CDN: no handbill code runs there.
+
+    The folder gets index.html (the page `serve` shows: covers, downloads, read online, a
+    QR code of --base-url), opds.xml and opds.json (catalogs for reading apps), the editions,
+    the pages to read online, covers, and SHA256SUMS. Publishing again rebuilds only the
+    books whose sources changed, and deletes only files an earlier publish wrote.
+
+    \b
+    Example:
+        handbill publish editions/ -o site --base-url https://example.org/statement/
+        aws s3 sync site s3://bucket/statement --exclude .handbill-publish.json
+    """
+    from .publish import publish as publish_site
+
+    def told(title: str, built: bool) -> None:
+        _say(_one_line(f"{'built' if built else 'unchanged'}: {title}"))
+
+    result = publish_site(books or (Path("content"),), output, base_url, force, load=_load, on_book=told)
+    removed = f", {len(result.removed)} removed" if result.removed else ""
+    _say(
+        f"published {len(result.built) + len(result.kept)} book(s) to {output} ({len(result.built)} built,"
+        f" {len(result.kept)} unchanged): {len(result.written)} of {result.files} files written{removed}"
+    )
+    _say(f"site: {base_url}  (OPDS catalog: {base_url}opds.xml)")
 
 
 class _Terminated(BaseException):
