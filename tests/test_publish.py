@@ -183,6 +183,8 @@ def test_every_link_answers_and_no_page_names_a_local_path(site: Site, sources: 
         assert not [place for place in local if place in text], path
     for url, (_, _, data) in found.items():
         assert not [place for place in local if place.encode() in data], url
+    assert not [path for path in site.folder.rglob("*") if path.name.endswith(".part")]  # every file renamed into place
+    assert {path.stat().st_mode & 0o777 for path in site.folder.rglob("*") if path.is_file()} == {0o644}
 
 
 def test_every_acquisition_link_downloads_what_handbill_build_writes(site: Site, built) -> None:  # type: ignore[no-untyped-def]
@@ -336,3 +338,48 @@ def test_the_base_url_must_be_an_http_folder_address(
     code, _, stderr = run("publish", str(sources["leaflet"]), "-o", str(tmp_path / "out"), "--base-url", url)
     assert code == 1 and problem in stderr and "--base-url" in stderr and len(stderr.splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_a_broken_book_stops_the_publish_with_one_line_and_the_site_stays_as_it_was(
+    site: Site, sources: dict[str, Path], tmp_path: Path
+) -> None:
+    folder, books = copy_of(site, sources, tmp_path)
+    before = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+    (books["arabic"] / "book.toml").write_text('title = "Broken\nlanguage = "ar"\n', encoding="utf-8")
+    code, _, stderr = run(
+        "publish", str(books["leaflet"]), str(books["arabic"]), "-o", str(folder), "--base-url", site.base
+    )
+    assert code == 1 and "book.toml" in stderr and len(stderr.splitlines()) == 1 and "Traceback" not in stderr
+    assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
+
+
+def test_an_edition_changed_in_the_folder_is_built_again(site: Site, sources: dict[str, Path], tmp_path: Path) -> None:
+    """A forged or damaged copy in the folder is never taken for the book: its digest differs."""
+    folder, books = copy_of(site, sources, tmp_path)
+    epub = folder / "books" / "the-leaflet.epub"
+    good = epub.read_bytes()
+    epub.write_bytes(good[:100] + bytes([good[100] ^ 1]) + good[101:])  # one bit changed
+    arguments = [str(books["leaflet"]), str(books["arabic"]), str(books["leaflet"].parent / "editions")]
+    code, stdout, stderr = run("publish", *arguments, "-o", str(folder), "--base-url", site.base)
+    assert code == 0 and "(1 built, 3 unchanged)" in stdout and "built: The Leaflet" in stdout, stderr
+    assert epub.read_bytes() == good
+
+
+def test_a_document_to_import_is_published_and_kept_until_it_changes(tmp_path: Path) -> None:
+    document = tmp_path / "notes.txt"
+    document.write_text("Notes of the meeting\n\nThe meeting opened at seven.\n", encoding="utf-8")
+    folder, base = tmp_path / "site", "https://example.org/notes/"
+    outputs = []
+    for text in (None, None, "The meeting closed at nine.\n"):
+        if text:
+            with document.open("a", encoding="utf-8") as file:
+                file.write("\n" + text)
+        code, stdout, stderr = run("publish", str(document), "-o", str(folder), "--base-url", base)
+        assert code == 0, stderr
+        outputs.append(stdout)
+    assert ["(1 built" in out for out in outputs] == [True, False, True] and "(0 built, 1 unchanged)" in outputs[1]
+    (epub,) = (folder / "books").glob("*[!b].epub")
+    register(epub, document)
+    built = tmp_path / "built.epub"
+    assert run("build", str(document), "-o", str(built))[0] == 0
+    assert built.read_bytes() == epub.read_bytes()
