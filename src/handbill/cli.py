@@ -505,7 +505,13 @@ def serve(books: tuple[Path, ...], host: str, port: int) -> None:
     help="The site's public address, ending in / (https://example.org/books/): the QR code and catalogs use it.",
 )
 @click.option("--force", is_flag=True, help="Publish into a folder that holds other files (none is deleted).")
-def publish(books: tuple[Path, ...], output: Path, base_url: str, force: bool) -> None:
+@click.option(
+    "--to",
+    "destination",
+    metavar="s3://BUCKET/PREFIX",
+    help="Then upload the site to an S3-compatible store (needs boto3: pip install 'handbill[s3]').",
+)
+def publish(books: tuple[Path, ...], output: Path, base_url: str, force: bool, destination: str | None) -> None:
     """Publish BOOKs (default: ./content) as a static site in the folder -o, for any web
     server, object store or CDN: no handbill code runs there.
 
@@ -514,12 +520,19 @@ def publish(books: tuple[Path, ...], output: Path, base_url: str, force: bool) -
     the pages to read online, covers, and SHA256SUMS. Publishing again rebuilds only the
     books whose sources changed, and deletes only files an earlier publish wrote.
 
+    --to uploads what changed to S3 (or a store that speaks its protocol, through
+    AWS_ENDPOINT_URL), each file with its content type; credentials as for the aws tool.
+
     \b
     Example:
         handbill publish editions/ -o site --base-url https://example.org/statement/
         aws s3 sync site s3://bucket/statement --exclude .handbill-publish.json
     """
     from .publish import publish as publish_site
+    from .publish import s3_destination, upload
+
+    if destination is not None:
+        s3_destination(destination)  # a mistake in --to is said before anything is built
 
     def told(title: str, built: bool) -> None:
         _say(_one_line(f"{'built' if built else 'unchanged'}: {title}"))
@@ -531,6 +544,10 @@ def publish(books: tuple[Path, ...], output: Path, base_url: str, force: bool) -
         f" {len(result.kept)} unchanged): {len(result.written)} of {result.files} files written{removed}"
     )
     _say(f"site: {base_url}  (OPDS catalog: {base_url}opds.xml)")
+    if destination is not None:
+        sent = upload(output, destination, result)
+        deleted = f", {len(sent.deleted)} deleted" if sent.deleted else ""
+        _say(f"uploaded {len(sent.sent)} of {sent.files} files to {destination}{deleted}")
 
 
 class _Terminated(BaseException):

@@ -85,8 +85,13 @@ class Published:
     """Site paths written (new or changed)."""
     removed: list[str] = field(default_factory=list)
     """Site paths deleted: files of an earlier publish the site no longer has."""
+    stale: list[str] = field(default_factory=list)
+    """Every path of the earlier publish the site no longer has (deleted here or not): what
+    `upload` deletes from the store."""
     files: int = 0
     """Files the site holds."""
+    content_types: dict[str, str] = field(default_factory=dict)
+    """Each site path's content type, as `serve` sends it (and `upload` sets it)."""
 
 
 def publish(
@@ -143,7 +148,9 @@ def publish(
     }
     _write(folder, MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8") + b"\n")
     result.removed = _remove_stale(folder, previous.get("files", {}), files)
+    result.stale = sorted(set(previous.get("files", {})) - set(files))
     result.files = len(files)
+    result.content_types = {path: content_type for path, (_, content_type) in files.items()}
     return result
 
 
@@ -421,3 +428,76 @@ def _remove_stale(folder: Path, before: dict[str, str], now: dict[str, tuple[byt
                 break
             parent = parent.parent
     return removed
+
+
+@dataclass
+class Uploaded:
+    """What an upload did."""
+
+    sent: list[str] = field(default_factory=list)
+    """Site paths uploaded (new or changed)."""
+    deleted: list[str] = field(default_factory=list)
+    """Objects deleted: files of the site that publish removed."""
+    files: int = 0
+
+
+def upload(folder: Path, destination: str, published: Published) -> Uploaded:
+    """Send the site in `folder` to an S3-compatible store at `s3://bucket/prefix`: each file
+    whose object is missing or differs (by MD5, the ETag of a simple upload), with the content
+    type `serve` sends; then delete the objects of files this publish removed. No other object
+    is touched, and the manifest stays local.
+
+    boto3 (the `s3` extra) finds credentials, region and endpoint as the AWS tools do
+    (AWS_ACCESS_KEY_ID, AWS_PROFILE, AWS_ENDPOINT_URL for another S3-compatible store...)."""
+    bucket, prefix = s3_destination(destination)
+    try:
+        import boto3
+        from botocore.config import Config
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:
+        raise PublishError(f"--to {destination}: needs boto3 (pip install 'handbill[s3]')") from None
+    config = Config(connect_timeout=10, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"})
+    result = Uploaded(files=len(published.content_types))
+    try:
+        client = boto3.client("s3", config=config)
+        remote: dict[str, str] = {}
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                remote[item["Key"]] = str(item.get("ETag", "")).strip('"')
+
+        def last(path: str) -> bool:
+            return path.startswith(_LAST) and (path.count("/") == 0 or path.startswith("opds/"))
+
+        for path in sorted(published.content_types, key=lambda path: (last(path), path)):
+            data = (folder / path).read_bytes()
+            key = prefix + path
+            if remote.get(key) == hashlib.md5(data, usedforsecurity=False).hexdigest():
+                continue
+            client.put_object(Bucket=bucket, Key=key, Body=data, ContentType=published.content_types[path])
+            result.sent.append(path)
+        for path in published.stale:
+            if prefix + path in remote:
+                client.delete_object(Bucket=bucket, Key=prefix + path)
+                result.deleted.append(path)
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        problem = details.get("Message") or details.get("Code") or str(error)
+        raise PublishError(f"--to {destination}: the store refused ({problem})") from None
+    except BotoCoreError as error:
+        raise PublishError(f"--to {destination}: {error}") from None
+    except OSError as error:
+        raise PublishError(f"--to {destination}: {error.strerror or error}") from None
+    return result
+
+
+def s3_destination(destination: str) -> tuple[str, str]:
+    """`s3://bucket/prefix` as (bucket, `prefix/`); a bucket alone as (bucket, "")."""
+    shown = destination if destination.isprintable() else repr(destination)
+    rest = destination[5:] if destination[:5].lower() == "s3://" else None
+    bucket, _, prefix = (rest or "").partition("/")
+    if rest is None or not re.fullmatch(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]", bucket):
+        raise PublishError(f"--to {shown}: give a bucket and a prefix, such as s3://my-bucket/statement")
+    prefix = prefix.strip("/")
+    if prefix and (not prefix.isprintable() or any(part in ("", ".", "..") for part in prefix.split("/"))):
+        raise PublishError(f"--to {shown}: the prefix must be plain names separated by /")
+    return bucket, prefix + "/" if prefix else ""
