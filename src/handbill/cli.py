@@ -458,7 +458,7 @@ def serve(books: tuple[Path, ...], host: str, port: int) -> None:
     http(s):// address), imported in memory.
 
     Prints the address and a QR code to scan. The page lists each book with its cover
-    and download buttons; /opds is a catalog for reading apps. Ctrl-C stops it.
+    and download buttons; /opds.xml is a catalog for reading apps. Ctrl-C stops it.
 
     \b
     Example:
@@ -478,7 +478,7 @@ def serve(books: tuple[Path, ...], host: str, port: int) -> None:
     app = Library(library)
     server = make_server(app, host, port, listening=listening)
     address = app.address
-    click.echo(f"serving {len(library)} book(s) at {address}  (OPDS catalog: {address}opds)")
+    click.echo(f"serving {len(library)} book(s) at {address}  (OPDS catalog: {address}opds.xml)")
     if not is_loopback(address) or host not in ("0.0.0.0", "::", ""):
         click.echo(qr_terminal(address), nl=False)
     click.echo("Ctrl-C to stop")
