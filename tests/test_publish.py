@@ -215,7 +215,7 @@ def test_sha256sums_match_the_downloads_and_the_page_shows_each_digest(site: Sit
         digest, name = line.split("  ", 1)
         data = site.get(site.base + name)[2]
         assert hashlib.sha256(data).hexdigest() == digest and data in every_edition
-        assert f"<code>{digest}</code>" in page
+        assert f'<code title="{name.removeprefix("books/")}">{digest}</code>' in page  # by its file
     checked = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=site.folder, capture_output=True, text=True)
     assert checked.returncode == 0 and checked.stdout.count(": OK") == 8
 

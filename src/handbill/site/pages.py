@@ -136,7 +136,8 @@ def _buttons(served: ServedBook) -> str:
 def _sums(served: ServedBook) -> str:
     """Each edition's SHA-256, to compare with a copy received from someone else."""
     sums = "<br/>".join(
-        f"SHA-256 {escape(edition.file_name)}: <code>{edition.sha256}</code>" for edition in served.editions
+        f'{escape(edition.label)} SHA-256: <code title="{escape(edition.file_name)}">{edition.sha256}</code>'
+        for edition in served.editions
     )
     return f'<p class="sums" lang="en" dir="ltr">{sums}</p>'
 
