@@ -383,3 +383,17 @@ def test_a_document_to_import_is_published_and_kept_until_it_changes(tmp_path: P
     built = tmp_path / "built.epub"
     assert run("build", str(document), "-o", str(built))[0] == 0
     assert built.read_bytes() == epub.read_bytes()
+
+
+def test_another_handbill_or_library_version_builds_every_book_again(
+    site: Site, sources: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new Pillow or handbill may write other bytes: the editions must stay what `build` writes."""
+    import handbill.publish
+
+    folder, books = copy_of(site, sources, tmp_path)
+    arguments = [books["leaflet"], books["arabic"], books["leaflet"].parent / "editions"]
+    assert len(handbill.publish.publish(arguments, folder, site.base).kept) == 4
+    monkeypatch.setattr(handbill.publish, "_toolchain", lambda: "handbill 99 pillow 99")
+    again = handbill.publish.publish(arguments, folder, site.base)
+    assert len(again.built) == 4 and not again.kept and not again.written  # the same bytes: nothing rewritten

@@ -22,6 +22,7 @@ unless `force`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -196,10 +197,10 @@ def _read_manifest(folder: Path, force: bool) -> dict[str, Any]:
 def _inputs(source: Path | str, load: Callable[..., BookConfig], folder: Path) -> tuple[str | None, BookConfig | None]:
     """A SHA-256 of everything a build of `source` reads, and its settings when they were read
     to find it; (None, None) for an address, which has to be fetched to be known."""
-    from . import __version__
     from .importers import is_address, is_importable
 
-    digest = hashlib.sha256(f"handbill {__version__}\0{os.environ.get('SOURCE_DATE_EPOCH', '').strip()}\0".encode())
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    digest = hashlib.sha256(f"{_toolchain()}\0{epoch}\0".encode())
     if is_importable(source):
         if is_address(str(source)):
             return None, None
@@ -231,6 +232,38 @@ def _inputs(source: Path | str, load: Callable[..., BookConfig], folder: Path) -
         except OSError:
             return None, config
     return digest.hexdigest(), config
+
+
+@functools.cache
+def _toolchain() -> str:
+    """What else decides a build's bytes: handbill's own code, the versions of the libraries it
+    uses (Pillow's encoders, the fonts...), Python's and zlib's, and its data files (stylesheet,
+    labels, fonts). A change in any of them builds
+    every book again, so that the editions stay what `handbill build` writes."""
+    import sys
+    import zlib
+    from importlib import metadata
+
+    from . import __version__
+
+    digest = hashlib.sha256(f"handbill {__version__} python {sys.version} zlib {zlib.ZLIB_RUNTIME_VERSION}".encode())
+    try:
+        requirements = metadata.requires("handbill") or []
+    except metadata.PackageNotFoundError:
+        requirements = []
+    for requirement in sorted(requirements):
+        name = re.split(r"[\s<>=!~\[;]", requirement, maxsplit=1)[0]
+        if "extra ==" not in requirement:
+            try:
+                digest.update(f"{name} {metadata.version(name)}\0".encode())
+            except metadata.PackageNotFoundError:
+                continue
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*")):
+        if path.is_dir() or "__pycache__" in path.parts:
+            continue
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def _setting(value: Any, root: Path) -> str:
