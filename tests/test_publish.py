@@ -397,3 +397,29 @@ def test_another_handbill_or_library_version_builds_every_book_again(
     monkeypatch.setattr(handbill.publish, "_toolchain", lambda: "handbill 99 pillow 99")
     again = handbill.publish.publish(arguments, folder, site.base)
     assert len(again.built) == 4 and not again.kept and not again.written  # the same bytes: nothing rewritten
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        b"not json",
+        b'{"format": "something else"}',
+        b'{"format": "handbill-publish", "books": 5, "files": 3}',
+        b'{"format": "handbill-publish", "books": [{"inputs": ["x"]}, {"inputs": "x", "editions": 1}], "files": {"../../x": "0"}}',
+    ],
+)
+def test_a_damaged_manifest_never_gives_a_traceback(sources: dict[str, Path], tmp_path: Path, manifest: bytes) -> None:
+    folder = tmp_path / "site"
+    folder.mkdir()
+    (folder / MANIFEST).write_bytes(manifest)
+    (tmp_path / "x").write_text("outside", encoding="utf-8")
+    code, stdout, stderr = run("publish", str(sources["leaflet"]), "-o", str(folder), "--base-url", "https://x.org/")
+    ours = manifest.startswith(b'{"format": "handbill-publish"')
+    assert (code, len(stderr.splitlines())) == ((0, 0) if ours else (1, 1)), stderr
+    if not ours:
+        assert MANIFEST in stderr and "--force" in stderr
+        code, _, stderr = run(
+            "publish", str(sources["leaflet"]), "-o", str(folder), "--base-url", "https://x.org/", "--force"
+        )
+        assert code == 0, stderr
+    assert (folder / "books" / "the-leaflet.epub").is_file() and (tmp_path / "x").read_text() == "outside"

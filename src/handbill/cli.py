@@ -526,7 +526,7 @@ def publish(books: tuple[Path, ...], output: Path, base_url: str, force: bool, d
     \b
     Example:
         handbill publish editions/ -o site --base-url https://example.org/statement/
-        aws s3 sync site s3://bucket/statement --exclude .handbill-publish.json
+        handbill publish content -o site --base-url https://example.org/s/ --to s3://bucket/s
     """
     from .publish import publish as publish_site
     from .publish import s3_destination, upload

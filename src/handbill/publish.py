@@ -115,7 +115,11 @@ def publish(
     load = load or load_config
     folder = Path(folder)
     previous = _read_manifest(folder, force)
-    old_books = {entry.get("inputs"): entry for entry in previous.get("books", []) if isinstance(entry, dict)}
+    old_books = {
+        entry["inputs"]: entry
+        for entry in (previous["books"] if isinstance(previous.get("books"), list) else [])
+        if isinstance(entry, dict) and isinstance(entry.get("inputs"), str)
+    }
     result = Published()
     served: list[ServedBook] = []
     entries: list[dict[str, Any]] = []
