@@ -338,7 +338,7 @@ def test_each_edition_downloads_its_own_book(library: Library) -> None:
     with running(library) as port:
         _, _, page = fetch(port, "/", {"Accept-Language": "de"})
         for edition in landing_entries(page)[0]["editions"]:
-            status, headers, data = fetch(port, edition["epub"])
+            status, headers, data = fetch(port, "/" + edition["epub"])  # relative to the landing page at /
             assert status == 200 and headers["content-type"] == "application/epub+zip"
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 package = etree.fromstring(archive.read("EPUB/content.opf"))

@@ -60,8 +60,8 @@ def test_landing_page_works_on_a_phone_without_javascript(server: Server) -> Non
     assert status == 200 and headers["content-type"].startswith("text/html")
     assert 'name="viewport"' in page and "<script" not in page
     assert "For a general strike against ICE violence" in page and "Socialist Equality Party (US)" in page
-    assert f'href="/books/{server.slug}.epub"' in page and f'href="/books/{server.slug}.kepub.epub"' in page
-    assert f'src="/covers/{server.slug}-thumb.jpg"' in page
+    assert f'href="books/{server.slug}.epub"' in page and f'href="books/{server.slug}.kepub.epub"' in page
+    assert f'src="covers/{server.slug}-thumb.jpg"' in page  # relative: the published site works under any prefix
     assert "<svg" in page and "KB" in page  # the QR code of the page's address, the sizes
 
 
@@ -307,8 +307,8 @@ def test_two_books_with_one_title_get_two_addresses_and_both_are_offered(write_b
             slug: site.request("GET", f"/read/{slug}/text-001.xhtml")[2] for slug in ("same-title", "same-title-2")
         }
     for slug in ("same-title", "same-title-2"):
-        assert f'href="/books/{slug}.epub"' in page and f'href="/books/{slug}.kepub.epub"' in page
-        assert f'href="/read/{slug}/"' in page and f'src="/covers/{slug}-thumb.jpg"' in page
+        assert f'href="books/{slug}.epub"' in page and f'href="books/{slug}.kepub.epub"' in page
+        assert f'href="read/{slug}/index.html"' in page and f'src="covers/{slug}-thumb.jpg"' in page
         status, headers, _ = downloads[slug]
         assert status == 200 and headers["content-disposition"] == f'attachment; filename="{slug}.epub"'
     assert downloads["same-title"][2] == (tmp_path / "one.epub").read_bytes()

@@ -47,7 +47,7 @@ def test_the_pages_made_alone_are_what_the_server_sends(books: list[ServedBook])
         chapter = served.spine[1]
         page = for_the_browser(served.pages[chapter], chapter, served.spine)
         assert client.get(f"/read/{served.slug}/{chapter}").get_data() == page
-        assert b'href="./">Contents</a>' in page and b"Previous</a>" in page
+        assert b'href="index.html">Contents</a>' in page and b"Previous</a>" in page
 
 
 def test_the_catalogs_made_alone_are_what_the_server_sends(books: list[ServedBook]) -> None:

@@ -458,30 +458,27 @@ def serve(books: tuple[Path, ...], host: str, port: int) -> None:
     http(s):// address), imported in memory.
 
     Prints the address and a QR code to scan. The page lists each book with its cover
-    and download buttons; /opds is a catalog for reading apps. Ctrl-C stops it.
+    and download buttons; /opds.xml is a catalog for reading apps. Ctrl-C stops it.
 
     \b
     Example:
         handbill serve content --port 8000
     """
-    from .build import edition_bytes, kepub_path
     from .editions import edition_sources
-    from .site import Edition, Library, is_loopback, listen, make_server, qr_terminal, served_book
+    from .publish import built_for_the_site
+    from .site import Library, is_loopback, listen, make_server, qr_terminal
 
     listening = listen(host, port)  # a port in use is said before the books are built
     library = []
     sources = books or (Path("content"),)
     for source in edition_sources(sources) or sources:  # a folder of book folders: each edition
-        config = _load(source)
-        book, modified, data = edition_bytes(config)
-        name = f"{book.slug or 'book'}.epub"
-        editions = [Edition("EPUB", name, data["epub"]), Edition("Kobo", kepub_path(Path(name)).name, data["kepub"])]
-        library.append(served_book(book, editions, modified, work=config.work))
-        click.echo(f"built {book.title}")
+        served = built_for_the_site(_load(source))  # as `publish` builds it
+        library.append(served)
+        click.echo(f"built {served.book.title}")
     app = Library(library)
     server = make_server(app, host, port, listening=listening)
     address = app.address
-    click.echo(f"serving {len(library)} book(s) at {address}  (OPDS catalog: {address}opds)")
+    click.echo(f"serving {len(library)} book(s) at {address}  (OPDS catalog: {address}opds.xml)")
     if not is_loopback(address) or host not in ("0.0.0.0", "::", ""):
         click.echo(qr_terminal(address), nl=False)
     click.echo("Ctrl-C to stop")
@@ -553,6 +550,66 @@ def send(source: Path, to: str | None, device: Path | None, timeout: float | Non
     delivery.check_for_kindle(book.data, book.name)
     delivery.send_mail(book, to or "", settings)
     _say(f"sent {book.name} ({len(book.data) / 1024:,.0f} KB) to {to}")
+
+
+@click.argument("books", nargs=-1, type=_Source(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=_Path(path_type=Path, file_okay=False),
+    help="The folder to write the site into (made if missing).",
+)
+@click.option(
+    "--base-url",
+    required=True,
+    metavar="URL",
+    help="The site's public address, ending in / (https://example.org/books/): the QR code and catalogs use it.",
+)
+@click.option("--force", is_flag=True, help="Publish into a folder that holds other files (none is deleted).")
+@click.option(
+    "--to",
+    "destination",
+    metavar="s3://BUCKET/PREFIX",
+    help="Then upload the site to an S3-compatible store (needs boto3: pip install 'handbill[s3]').",
+)
+def publish(books: tuple[Path, ...], output: Path, base_url: str, force: bool, destination: str | None) -> None:
+    """Publish BOOKs (default: ./content) as a static site in the folder -o, for any web
+    server, object store or CDN: no handbill code runs there.
+
+    The folder gets index.html (the page `serve` shows: covers, downloads, read online, a
+    QR code of --base-url), opds.xml and opds.json (catalogs for reading apps), the editions,
+    the pages to read online, covers, and SHA256SUMS. Publishing again rebuilds only the
+    books whose sources changed, and deletes only files an earlier publish wrote.
+
+    --to uploads what changed to S3 (or a store that speaks its protocol, through
+    AWS_ENDPOINT_URL), each file with its content type; credentials as for the aws tool.
+
+    \b
+    Example:
+        handbill publish editions/ -o site --base-url https://example.org/statement/
+        handbill publish content -o site --base-url https://example.org/s/ --to s3://bucket/s
+    """
+    from .publish import publish as publish_site
+    from .publish import s3_destination, upload
+
+    if destination is not None:
+        s3_destination(destination)  # a mistake in --to is said before anything is built
+
+    def told(title: str, built: bool) -> None:
+        _say(_one_line(f"{'built' if built else 'unchanged'}: {title}"))
+
+    result = publish_site(books or (Path("content"),), output, base_url, force, load=_load, on_book=told)
+    removed = f", {len(result.removed)} removed" if result.removed else ""
+    _say(
+        f"published {len(result.built) + len(result.kept)} book(s) to {output} ({len(result.built)} built,"
+        f" {len(result.kept)} unchanged): {len(result.written)} of {result.files} files written{removed}"
+    )
+    _say(f"site: {base_url}  (OPDS catalog: {base_url}opds.xml)")
+    if destination is not None:
+        sent = upload(output, destination, result)
+        deleted = f", {len(sent.deleted)} deleted" if sent.deleted else ""
+        _say(f"uploaded {len(sent.sent)} of {sent.files} files to {destination}{deleted}")
 
 
 class _Terminated(BaseException):

@@ -7,6 +7,8 @@ and the app only look things up in it; nothing here knows about HTTP or the serv
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import io
 import zipfile
 from collections.abc import Sequence
@@ -27,6 +29,11 @@ class Edition:
     @property
     def size(self) -> str:
         return human_size(len(self.data))
+
+    @functools.cached_property
+    def sha256(self) -> str:
+        """The edition's SHA-256 in hex: shown on the page and listed in SHA256SUMS."""
+        return hashlib.sha256(self.data).hexdigest()
 
     @property
     def suffix(self) -> str:

@@ -49,7 +49,7 @@ def opds_feed(books: Iterable[ServedBook], base: str) -> bytes:
     author = element(feed, f"{{{atom}}}author")
     element(author, f"{{{atom}}}name", "handbill")
     for rel in ("self", "start"):
-        element(feed, f"{{{atom}}}link", rel=rel, href=f"{base}opds", type=OPDS_ACQUISITION)
+        element(feed, f"{{{atom}}}link", rel=rel, href=f"{base}opds.xml", type=OPDS_ACQUISITION)
     identifiers = _entry_identifiers(books, base)
     translations = _translations(books)
     for served in books:
@@ -122,7 +122,7 @@ def _entry(entry, served: ServedBook, identifier: str, base: str, translations: 
             entry,
             f"{{{atom}}}link",
             rel="related",
-            href=f"{base}opds/{quote(translation.slug)}",
+            href=f"{base}opds/{quote(translation.slug)}.xml",
             type=OPDS_ENTRY,
             hreflang=translation.book.language,
             title=f"{autonym(translation.book.language)}: {translation.book.title}",

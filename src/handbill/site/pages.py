@@ -2,7 +2,9 @@
 EPUB chapters dressed for reading in a browser.
 
 In: `ServedBook` records and the site's public address. Out: finished pages as UTF-8 bytes,
-the same whether a server sends them or they are written to disk; no HTTP here.
+the same whether a server sends them or they are written to disk; no HTTP here. Every link is
+relative (`books/x.epub`, `read/x/index.html`), so the site works under any prefix and on any
+host that serves its folder; only the QR code and the catalog's address shown use `address`.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ color:#fff;text-decoration:none;font-weight:bold}
 .toc li{margin:.5em 0}
 .editions{list-style:none;padding:0;margin:0;clear:both}.editions li{margin:.8em 0}.editions h3{margin:0}
 .editions .title{margin:.2em 0 .4em}
-@media (prefers-color-scheme:dark){body{background:#111;color:#eee}.by{color:#aaa}
+.sums{clear:both;margin:.3em 0 0;font-size:.75em;color:#555}.sums code{word-break:break-all}
+@media (prefers-color-scheme:dark){body{background:#111;color:#eee}.by,.sums{color:#aaa}
 .button.light{background:#333;color:#eee}}
 """
 
@@ -67,7 +70,9 @@ def landing_page(books: Iterable[ServedBook], address: str, accept_language: str
         "<p>Tap <b>EPUB</b>: an iPhone opens it in Books, Android in your reading app. "
         "Kobo readers take the Kobo edition.</p>"
         f"<p>Reading apps (KOReader, Moon+ Reader, Librera, Thorium) can add this catalog: "
-        f'<a href="/opds">{escape(address)}opds</a></p>'
+        f'<a href="opds.xml">{escape(address)}opds.xml</a></p>'
+        "<p>Builds are reproducible: the SHA-256 under each download is the digest of the true file, "
+        'listed in <a href="SHA256SUMS">SHA256SUMS</a>; a copy with another digest was changed.</p>'
         f'<h2>Share this page</h2><figure class="qr">{qr_svg(address)}'
         f"<figcaption>{escape(address)}</figcaption></figure></section>"
     )
@@ -83,10 +88,10 @@ def card(served: ServedBook, page_language: str = "en") -> str:
         language = f' lang="{escape(book.language)}" dir="{book.direction}"'
     return (
         f'<article class="book"{language}>'
-        f'<img src="/covers/{quote(served.slug)}-thumb.jpg" alt="{escape(_cover_alt(book))}" width="150"/>'
+        f'<img src="covers/{quote(served.slug)}-thumb.jpg" alt="{escape(_cover_alt(book))}" width="150"/>'
         f'<div><h2>{escape(book.title)}</h2><p class="by">{escape(served.authors)}</p>'
         f'<p class="buttons">{_buttons(served)}</p>'
-        "</div></article>"
+        f"</div>{_sums(served)}</article>"
     )
 
 
@@ -100,12 +105,12 @@ def work_card(work: Work, accept_language: str | None = None, page_language: str
     items = "".join(
         f"<li><h3{_in_language(served)}>{escape(autonym(served.book.language))}</h3>"
         f'<p class="title"{_in_language(served)}>{escape(served.book.title)}</p>'
-        f'<p class="buttons">{_buttons(served)}</p></li>'
+        f'<p class="buttons">{_buttons(served)}</p>{_sums(served)}</li>'
         for served in editions
     )
     return (
         '<article class="book work">'
-        f'<img src="/covers/{quote(first.slug)}-thumb.jpg" alt="{escape(_cover_alt(first.book))}" width="150"/>'
+        f'<img src="covers/{quote(first.slug)}-thumb.jpg" alt="{escape(_cover_alt(first.book))}" width="150"/>'
         f'<div><h2{_in_language(first)}>{escape(first.book.title)}</h2><p class="by">{escape(first.authors)}</p>'
         f'<ul class="editions">{items}</ul></div></article>'
     )
@@ -120,12 +125,21 @@ def _in_language(served: ServedBook) -> str:
 def _buttons(served: ServedBook) -> str:
     """An edition's downloads and its link to read it online."""
     downloads = "".join(
-        f'<a class="button" href="/books/{quote(edition.file_name)}" download="{escape(edition.file_name)}">'
+        f'<a class="button" href="books/{quote(edition.file_name)}" download="{escape(edition.file_name)}">'
         f"{escape(edition.label)} <small>{edition.size}</small></a>"
         for edition in served.editions
     )
     read = escape(served.book.label("read_in_browser"))
-    return f'{downloads}<a class="button light" href="/read/{quote(served.slug)}/">{read}</a>'
+    return f'{downloads}<a class="button light" href="read/{quote(served.slug)}/index.html">{read}</a>'
+
+
+def _sums(served: ServedBook) -> str:
+    """Each edition's SHA-256, to compare with a copy received from someone else."""
+    sums = "<br/>".join(
+        f'{escape(edition.label)} SHA-256: <code title="{escape(edition.file_name)}">{edition.sha256}</code>'
+        for edition in served.editions
+    )
+    return f'<p class="sums" lang="en" dir="ltr">{sums}</p>'
 
 
 def _cover_alt(book: Book) -> str:
@@ -138,7 +152,7 @@ def contents_page(served: ServedBook) -> bytes:
     book = served.book
     back = "&#8594;" if book.direction == "rtl" else "&#8592;"  # pointing the way back, in either direction
     body = (
-        f'<p><a href="../../">{back} {escape(book.label("all_books"))}</a></p><h1>{escape(book.title)}</h1>'
+        f'<p><a href="../../index.html">{back} {escape(book.label("all_books"))}</a></p><h1>{escape(book.title)}</h1>'
         f'<p class="by">{escape(served.authors)}</p><ol class="toc">{items}</ol>'
     )
     return html_page(book.title, body, book.language, book.direction)
@@ -164,7 +178,7 @@ def for_the_browser(data: bytes, name: str, spine: tuple[str, ...], book: Book |
     back, forward = (
         ("&#8594;", "&#8592;") if book is not None and book.page_progression == "rtl" else ("&#8592;", "&#8594;")
     )
-    links = [f'<a href="./">{word("contents")}</a>']
+    links = [f'<a href="index.html">{word("contents")}</a>']
     if name in spine:
         index = spine.index(name)
         if index > 0:
