@@ -552,6 +552,7 @@ def send(source: Path, to: str | None, device: Path | None, timeout: float | Non
     _say(f"sent {book.name} ({len(book.data) / 1024:,.0f} KB) to {to}")
 
 
+@cli.command()
 @click.argument("books", nargs=-1, type=_Source(path_type=Path))
 @click.option(
     "-o",
