@@ -26,7 +26,7 @@ from .. import xhtml
 from ..errors import SourceError
 from ..sources import SourceDocument
 from . import sanitize
-from .mathtex import FAILED_CLASS, MATH_MARK
+from .mathtex import FAILED_CLASS, has_math, math_marks
 from .typography import smarten
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ _OPTIONAL_EXTENSIONS: dict[str, Callable[[str], object]] = {
     "def_list": re.compile(r"^[ \t>*+\-.)\d]*:|>[ \t]*:", re.MULTILINE).search,  # or right after a tag
     "fenced_code": lambda text: "```" in text or "~~~" in text,
     "footnotes": lambda text: "[^" in text,
-    "math": lambda text: ("$" in text or "\\" in text) and MATH_MARK.search(text) is not None,
+    "math": lambda text: ("$" in text or "\\" in text) and has_math(text),
     "tables": lambda text: "|" in text,
     "toc_marker": lambda text: "[TOC]" in text,
     # Markdown of other tools (render/extras.py): notes, alerts, task lists, ~~del~~ and ~sub~,
@@ -421,7 +421,7 @@ def _within_budget(text: str) -> str:
     """
     seconds = RENDER_SECONDS + RENDER_SECONDS_PER_MEGABYTE * len(text) / 1_000_000
     if "$" in text or "\\(" in text or "\\[" in text:
-        seconds += RENDER_SECONDS_PER_FORMULA * sum(1 for _ in MATH_MARK.finditer(text))
+        seconds += RENDER_SECONDS_PER_FORMULA * sum(1 for _ in math_marks(text))
     if _alarm_is_free():
         return _with_alarm(text, seconds)
     token = object()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import xml.etree.ElementTree as etree
+from collections.abc import Iterator
 from functools import lru_cache
 from html import escape
 from typing import Any
@@ -29,9 +30,31 @@ log = logging.getLogger(__name__)
 _INLINE_DOLLAR = r"(?<![\\$])\$(?![\s$])((?:[^\\$]|\\.)+?)(?<![\s\\])\$(?![\d$])"
 _DISPLAY_DOLLAR = r"(?<!\\)\$\$((?:[^\\$]|\\.)+?)\$\$"
 _INLINE_PAREN = r"\\\(((?:[^\\]|\\(?![()]).)+?)\\\)"
-MATH_MARK = re.compile(rf"{_DISPLAY_DOLLAR}|{_INLINE_DOLLAR}|{_INLINE_PAREN}|^[ ]{{0,3}}\\\[", re.S | re.M)
-"""True of every text the extension could change: the optional-extension test (cheap, and false
-of prose with dollar amounts)."""
+_MARK_AT = re.compile(
+    rf"{_DISPLAY_DOLLAR}|{_INLINE_DOLLAR}|{_INLINE_PAREN}|(?:(?<=^)|(?<=^ )|(?<=^  )|(?<=^   ))\\\[", re.S | re.M
+)
+_CANDIDATE = re.compile(r"[$\\]")
+
+
+def math_marks(text: str) -> Iterator[re.Match[str]]:
+    """Every formula the extension would find in `text` (and a display opener `\\[`): the
+    optional-extension test and the time budget count these. Tried only where a `$` or `\\`
+    stands, so prose with dollar amounts costs one scan for those two characters."""
+    end = 0
+    for candidate in _CANDIDATE.finditer(text):
+        if candidate.start() < end:
+            continue
+        found = _MARK_AT.match(text, candidate.start())
+        if found is not None:
+            end = found.end()
+            yield found
+
+
+def has_math(text: str) -> bool:
+    """Whether `text` holds anything the math extension would change."""
+    return next(math_marks(text), None) is not None
+
+
 _BLOCK = re.compile(r"^[ ]{0,3}(?:\$\$(.+?)\$\$|\\\[(.+?)\\\])[ ]*$", re.S)
 
 FAILED_CLASS = "tex"
