@@ -822,7 +822,6 @@ _EMPHASIS = {"em", "i", "cite", "dfn", "var"}
 _CODE = {"code", "kbd", "samp", "tt"}
 _BOLD_STYLE = re.compile(r"font-weight\s*:\s*(bold|[6-9]00)", re.IGNORECASE)
 _ITALIC_STYLE = re.compile(r"font-style\s*:\s*italic", re.IGNORECASE)
-_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]])")
 _SPACES = re.compile(r"[ \t\n\r\f]+")
 _IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg", b"GIF87a": "gif", b"GIF89a": "gif"}
 _IMAGE_MEDIA = {"image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WebP"}
@@ -1417,9 +1416,11 @@ def _emphasis(match: re.Match[str], marker: str, tag: str) -> str:
 
 def _fence(match: re.Match[str]) -> str:
     code = match.group(1)
-    if re.search(r"&#?\w", code):  # Python-Markdown adds a ";" to "&#1" in a code span: a tag instead
-        escaped = _INLINE_SPECIAL.sub(r"\\\1", code).replace("&", "&amp;").replace("<", "&lt;")
-        return f"<code>{escaped}</code>"
+    # Python-Markdown adds a ";" to "&#1" in a code span, and a "]:" may have to become "]&#58;"
+    # (see _tidy), which only a tag shows as ":": such code is written as a tag.
+    if "]:" in code or re.search(r"&#?\w", code):
+        # Text between tags is still Markdown: every mark escaped, as in any text ($, ~, &#1, ...).
+        return f"<code>{escape_inline(code)}</code>"
     longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
     fence = "`" * (longest + 1)
     return fence + (f" {code} " if "`" in code else code) + fence

@@ -263,12 +263,28 @@ def _groups(runs: Sequence[Run], key) -> Iterable[tuple[object, list[Run]]]:  # 
         yield current, group
 
 
+def _escape_runs(runs: Sequence[Run]) -> str:
+    """The runs as Markdown: neighbouring runs of text escaped together, since a mark may span
+    them (`:a` and `:` make the emoji code `:a:`)."""
+    out: list[str] = []
+    text: list[str] = []
+    for run in runs:
+        if run.markdown:
+            out += [_escape_piece("".join(text)), run.markdown] if text else [run.markdown]
+            text = []
+        else:
+            text.append(run.text)
+    if text:
+        out.append(_escape_piece("".join(text)))
+    return "".join(out)
+
+
 def _emphasis(runs: Sequence[Run], bold_allowed: bool) -> str:
     out = []
     for bold, bold_runs in _groups(runs, lambda run: bold_allowed and run.bold and not run.markdown):
         parts = []
         for italic, italic_runs in _groups(bold_runs, lambda run: run.italic and not run.markdown):
-            text = "".join(run.markdown or _escape_piece(run.text) for run in italic_runs)
+            text = _escape_runs(italic_runs)
             parts.append(_wrap(text, "*") if italic else text)
         inner = "".join(parts)
         out.append(_wrap(inner, "**") if bold else inner)
