@@ -126,7 +126,7 @@ def test_inline_markup_links_and_literal_text(name: str) -> None:
     )
     # Literal characters that Markdown would read as markup are escaped; a year that starts a
     # paragraph is not a numbered list.
-    assert "1934\\. A year that starts a paragraph, 3 \\* 4 = 12, a\\_b\\_c, &lt;T> and &amp; stay literal." in texts
+    assert "1934\\. A year that starts a paragraph, 3 \\* 4 \\= 12, a\\_b\\_c, &lt;T> and &amp; stay literal." in texts
     whole_bold = [block for block in blocks if block.text == "**A whole bold paragraph**"]
     assert len(whole_bold) == 1 and whole_bold[0].bold
     assert not [block for block in blocks if block.bold and block is not whole_bold[0]]

@@ -113,8 +113,9 @@ _LINE_START = re.compile(r"^[ \t]*(?:(#|>|[-+*](?=\s)|[-*_](?:[ \t]*[-*_]){2,}[ 
 
 _INLINE_ESCAPES = str.maketrans({character: "\\" + character for character in "\\`*_[]{}~^|$"})
 # `==mark==` and `:emoji:` (their extensions load for a text holding `\=` or `\:`, and make
-# those escapes; a lone `=` or `:` is left alone).
-_PAIRED_MARKS = re.compile(r"=(?==)|:(?=[+\-\w]+:)")
+# those escapes). Every `=`, and every `:` before a word, since a mark may be put together from
+# pieces of text escaped one by one (`=` `=1=` `=`, `:a` `:`); a `:` before a space stays.
+_PAIRED_MARKS = re.compile(r"=|:(?=[+\-\w])")
 _ENTITY = re.compile(r"&(?=#|[A-Za-z])")  # &#65 and &copy are read as characters even without a ";"
 _LINE_STARTS = re.compile(_LINE_START.pattern, re.MULTILINE)
 _INDENT = re.compile(r"^[ \t]+", re.MULTILINE)
