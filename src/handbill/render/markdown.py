@@ -49,6 +49,19 @@ class RenderedDocument:
     """It has highlighted code or aligned table columns: its pages link the stylesheet for them."""
 
 
+_NOTE_REFERENCE = re.compile(r"\[\^([^\]\s]+)\]")
+_NOTE_DEFINITION = re.compile(r"^[ ]{0,3}\[\^([^\]\s]+)\]:", re.MULTILINE)
+
+
+def _needs_caret(text: str) -> bool:
+    """Whether a `^` is left once the footnotes' own are taken out (their definitions, and the
+    references to notes the text defines, which the footnotes extension reads first). Most books
+    with notes then need no caret; a `[^1]` without its note still gets it, as caret reads it."""
+    defined = set(_NOTE_DEFINITION.findall(text))
+    rest = _NOTE_REFERENCE.sub(lambda found: "" if found.group(1) in defined else found.group(0), text)
+    return "^" in _NOTE_DEFINITION.sub("", rest)
+
+
 _OPTIONAL_EXTENSIONS: dict[str, Callable[[str], object]] = {
     # What a converter can do without, each with a test that is true of every text whose
     # rendering it could change. Each needs a mark in the Markdown; for a definition list, a
@@ -71,7 +84,7 @@ _OPTIONAL_EXTENSIONS: dict[str, Callable[[str], object]] = {
     "alerts": lambda text: "[!" in text,
     "tasklist": re.compile(r"^[ \t>]*(?:[*+\-]|\d+[.)])[ \t]+\[[ xX]\]", re.MULTILINE).search,
     "tilde": lambda text: "~" in text or "\\ " in text,
-    "caret": re.compile(r"\^[^\s^]|\^\^|\\[ ^]").search,  # a footnote's [^1] too: an undefined one meets caret
+    "caret": lambda text: "^" in text and _needs_caret(text),
     "mark": re.compile(r"==[^=\s]|\\=").search,
     "emoji": re.compile(r":[+\-\w]+:|\\:").search,
     "dollar": lambda text: "\\$" in text,  # `\$` is a dollar sign (pandoc's escape, where `$` opens math)
