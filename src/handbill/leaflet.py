@@ -19,7 +19,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import stat
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -332,30 +331,11 @@ def _warn_missing_glyphs(book: Book) -> None:
 def check_pdf_target(target: Path) -> None:
     """The leaflet replaces only an earlier PDF or an empty file, never a folder, a link or
     another file; and it is written into a folder that exists."""
-    folder = target.parent
-    if not folder.is_dir():
-        raise OutputError("cannot write the leaflet: its folder does not exist", folder)
-    try:
-        status = os.lstat(target)
-    except FileNotFoundError:
-        return
-    except (OSError, ValueError) as error:
-        raise OutputError(f"cannot write the leaflet here ({error})", target) from error
-    if stat.S_ISLNK(status.st_mode):
-        raise OutputError("is a symbolic link; handbill replaces only an earlier leaflet", target)
-    if stat.S_ISDIR(status.st_mode):
-        raise OutputError("is a folder; name the PDF file to write", target)
-    if not stat.S_ISREG(status.st_mode):
-        raise OutputError("is not a regular file; handbill will not replace it", target)
-    if status.st_size == 0:
-        return
-    try:
-        with open(target, "rb") as existing:
-            header = existing.read(5)
-    except OSError as error:
-        raise OutputError(f"cannot be replaced ({error.strerror})", target) from error
-    if header != b"%PDF-":
-        raise OutputError("exists and is not a PDF; handbill will not replace it", target)
+    from .write.epub import check_replaceable
+
+    if not target.parent.is_dir():
+        raise OutputError("cannot write the leaflet: its folder does not exist", target.parent)
+    check_replaceable(target, "PDF", 5, lambda header: header == b"%PDF-")
 
 
 def write_leaflet(data: bytes, target: Path) -> Path:

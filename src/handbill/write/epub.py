@@ -22,6 +22,7 @@ import re
 import stat
 import threading
 import zipfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -246,28 +247,40 @@ def _reason(error: BaseException) -> str:
 def check_target(target: Path) -> None:
     """handbill replaces only an earlier EPUB (a zip) or an empty file, never a book's source,
     a symbolic link, a device or a folder."""
+    check_replaceable(target, "e-book", 38, _is_epub)
+
+
+def _is_epub(header: bytes) -> bool:
+    # An EPUB's first entry is its `mimetype` (OCF): any other zip (.docx, .jar, a backup) is the user's.
+    return header[:4] == b"PK\x03\x04" and header[26:28] == b"\x08\x00" and header[30:38] == b"mimetype"
+
+
+def check_replaceable(target: Path, what: str, header_size: int, is_ours: Callable[[bytes], bool]) -> None:
+    """`target` may be written: it does not exist, or it is an empty file, or a regular file
+    whose first `header_size` bytes `is_ours` takes for an earlier `what` (an e-book, a leaflet);
+    never a symbolic link, a folder, a device or someone's other file."""
     try:
         status = os.lstat(target)
     except FileNotFoundError:
         return
     except (OSError, ValueError) as error:
-        raise OutputError(f"cannot write the e-book here ({_reason(error)})", target) from error
+        raise OutputError(f"cannot write the {what} here ({_reason(error)})", target) from error
     if stat.S_ISLNK(status.st_mode):
-        raise OutputError("is a symbolic link; handbill replaces only an earlier e-book file", target)
+        raise OutputError(f"is a symbolic link; handbill replaces only an earlier {what} file", target)
     if stat.S_ISDIR(status.st_mode):
-        raise OutputError("is a folder; name the e-book file to write", target)
+        raise OutputError(f"is a folder; name the {what} file to write", target)
     if not stat.S_ISREG(status.st_mode):
         raise OutputError("is not a regular file (a device or a pipe); handbill will not replace it", target)
     if status.st_size == 0:
         return
     try:
         with open(target, "rb") as existing:
-            header = existing.read(38)
+            header = existing.read(header_size)
     except OSError as error:
         raise OutputError(f"cannot be replaced ({_reason(error)})", target) from error
-    # An EPUB's first entry is its `mimetype` (OCF): any other zip (.docx, .jar, a backup) is the user's.
-    if header[:4] != b"PK\x03\x04" or header[26:28] != b"\x08\x00" or header[30:38] != b"mimetype":
-        raise OutputError("exists and is not an e-book (a source file?); handbill will not replace it", target)
+    if not is_ours(header):
+        article = "an" if what[0] in "aeiou" else "a"
+        raise OutputError(f"exists and is not {article} {what} (a source file?); handbill will not replace it", target)
 
 
 class OutputFile:
