@@ -238,17 +238,30 @@ def _name(path: Path, root: Path) -> str:
 
 def decode(data: bytes, path: Path) -> str:
     """UTF-8 (with or without BOM) or BOM-marked UTF-16; anything else is refused by name."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = "utf-16"
-    else:
-        encoding = "utf-8-sig"
+    try:
+        text = decode_text(data)
+    except UndecodableText as error:
+        raise SourceError("is not UTF-8 text; save it as UTF-8 and build again", path, error.line) from error
+    return _drop_forbidden(text, path)
+
+
+class UndecodableText(ValueError):
+    """Bytes that are neither UTF-8 nor BOM-marked UTF-16, from `line` (counted from 1) on."""
+
+    def __init__(self, line: int):
+        super().__init__(f"not UTF-8 text from line {line}")
+        self.line = line
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without BOM) or BOM-marked UTF-16, its line ends made `\\n`: the one reading
+    of text files, Markdown sources and imported documents alike."""
+    encoding = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise SourceError("is not UTF-8 text; save it as UTF-8 and build again", path, line) from error
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _drop_forbidden(text, path)
+        raise UndecodableText(data[: error.start].count(b"\n") + 1) from error
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _drop_forbidden(text: str, path: Path) -> str:

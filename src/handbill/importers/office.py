@@ -15,7 +15,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .model import Block, DocumentError, Repairs, escape
+from .model import Block, DocumentError, Repairs, escape, escape_start
 
 MAX_PACKAGE = 200 * 2**20  # uncompressed bytes of every member together
 MAX_XML_PART = 32 * 2**20  # one XML part: a 1,000-page novel's text is well under 10 MB
@@ -218,9 +218,6 @@ def _escape_piece(text: str) -> str:
     return lead + _BARE_AMPERSAND.sub("&amp;", escape("x" + core)[1:]) + trail
 
 
-_MARKDOWN_LINE = re.compile(r"^(?:#|>|[-+](?=\s)|\d+[.)](?=\s))")
-
-
 def _defuse_line(line: str) -> str:
     """A line of a paragraph that Markdown would read as a heading, list item, quote, rule or the
     underline of a heading (`1934. The strike`, `- `, `#`, `>`, `---`, `===`) made to read as text.
@@ -231,12 +228,7 @@ def _defuse_line(line: str) -> str:
         return "&#58;" + line[1:]
     if re.fullmatch(r"(?:- *)+", line):
         return "\\" + line
-    match = _MARKDOWN_LINE.match(line)
-    if not match:
-        return line
-    if match.group().endswith((".", ")")):
-        return line[: match.end() - 1] + "\\" + line[match.end() - 1 :]  # 1934\. a year, not item 1934
-    return "\\" + line
+    return escape_start(line)
 
 
 def _wrap(inner: str, marker: str) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import XML_FORBIDDEN
-from ..sources import split_front_matter
+from ..sources import UndecodableText, decode_text, split_front_matter
 from .model import Block, Document, DocumentError, Metadata, Repairs, escape, escape_lines, escape_start
 from .repair import running_line_indexes
 
@@ -111,18 +111,12 @@ def looks_like_markdown(text: str) -> bool:
 
 
 def _decode(data: bytes, source: str) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = "utf-16"
-    else:
-        encoding = "utf-8-sig"
     try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
+        return decode_text(data)
+    except UndecodableText as error:
         raise DocumentError(
-            f"line {line} is not UTF-8 text; save the file as UTF-8 and import it again", source
+            f"line {error.line} is not UTF-8 text; save the file as UTF-8 and import it again", source
         ) from error
-    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _pages_flowed(text: str, repairs: Repairs, offset: int) -> tuple[list[str], list[int], set[int]]:
